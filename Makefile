@@ -1,0 +1,118 @@
+# moat — build, test and run. `make test` is what CI runs (through .ci/run).
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+
+DEB_PACKAGES := build-essential pkg-config libuv1-dev libmbedtls-dev libyaml-dev check \
+                libsubunit-dev libsystemd-dev openssl gnutls-bin curl valgrind python3 \
+                iproute2 procps
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wvla
+STD      := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := $(STD) $(WARN) $(CFLAGS) -fno-strict-aliasing -I.
+SAN_CFLAGS := $(STD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined -I.
+# libmbedtls (its TLS layer) is never linked: only the primitives and X.509.
+CRYPTO_LIBS := -lmbedx509 -lmbedcrypto
+UV_LIBS     := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+LIBS        := $(CRYPTO_LIBS) -lpthread
+
+ENGINE_SRC := $(sort $(wildcard tls/*.c tls/*/*.c))
+ENGINE_HDR := $(sort $(wildcard tls/*.h tls/*/*.h))
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/rel/%.o)
+ENGINE_SAN := $(ENGINE_SRC:%.c=$(BUILD)/san/%.o)
+TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_HDR := $(sort $(wildcard tests/lib/*.h))
+TESTLIB_SAN := $(TESTLIB_SRC:%.c=$(BUILD)/san/%.o)
+TESTLIB_REL := $(TESTLIB_SRC:%.c=$(BUILD)/rel/%.o)
+UNIT_SRC   := $(sort $(wildcard tests/tls/test_*.c))
+UNIT_BIN   := $(UNIT_SRC:tests/tls/%.c=$(BUILD)/tests/%)
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOLS_SRC  := $(sort $(wildcard tests/tools/*.c))
+TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+PROGRAMS := $(BUILD)/tlsserver
+
+.PHONY: all deps test unit interop run bench install clean format-check
+.DELETE_ON_ERROR:
+
+all: $(PROGRAMS)
+
+# Installs what a clean Debian machine lacks; a no-op when everything is present.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
+	        missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing$$missing"; \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    { $$SUDO apt-get update -q >/dev/null && \
+	      $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+
+$(BUILD)/rel/%.o: %.c $(ENGINE_HDR) $(TESTLIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(ENGINE_HDR) $(TESTLIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtls.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libtls-san.a: $(ENGINE_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tlsserver: $(BUILD)/rel/src/tlsserver.o $(BUILD)/libtls.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(UV_LIBS) $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/san/tests/tls/%.o $(TESTLIB_SAN) $(BUILD)/libtls-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/rel/tests/tools/%.o $(TESTLIB_REL) $(BUILD)/libtls.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/rel/bench/%.o $(TESTLIB_REL) $(BUILD)/libtls.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+# Every test program prints one "SUMMARY <passed> <failed>" line; tests/run.sh adds
+# them up and ends with "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOLS_BIN)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
+
+unit: deps
+	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	@BUILD=$(BUILD) SKIP_INTEROP=1 tests/run.sh $(UNIT_BIN)
+
+run: deps all
+	$(BUILD)/tlsserver --certs tests/certs/ecdsa-p256/end.fullchain \
+	    --key tests/certs/ecdsa-p256/end.key -p $${PORT:-8443} --address 127.0.0.1 --verbose echo
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/tlsserver $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/tlsserver.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf $(BUILD)
+
+format-check:
+	clang-format --dry-run --Werror $(ENGINE_SRC) $(ENGINE_HDR) src/*.c

@@ -1,0 +1,187 @@
+/*
+ * crypto.h — the crypto provider interface: every primitive the engine uses.
+ *
+ * The engine calls only the tls__* functions below. They dispatch through one
+ * table of function pointers (tls_crypto_provider) chosen at initialisation; the
+ * mbedTLS back end (mbedtls.c) is the default. The table is the only global the
+ * engine has, and it is written once (tls__crypto_init, idempotent and thread-safe
+ * through pthread_once) and read-only after.
+ *
+ * Ownership: objects returned by *_new are owned by the caller and released with
+ * the matching *_free, which wipes any secret they hold. Hash contexts live in
+ * caller memory (tls_hash_ctx) and are wiped by tls__hash_final / tls__hash_clear.
+ *
+ * Randomness comes from getrandom(2): the kernel CSPRNG is safe to call from any
+ * number of threads without shared mutable state in our process.
+ */
+#ifndef MOAT_TLS_CRYPTO_H
+#define MOAT_TLS_CRYPTO_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../tls.h"
+
+typedef enum { TLS_HASH_SHA256 = 0, TLS_HASH_SHA384 = 1, TLS_HASH_SHA512 = 2 } tls_hash_id;
+
+#define TLS_MAX_HASH_LEN 64
+/* Largest ECDH/X25519 public share (uncompressed P-384 point) and shared secret. */
+#define TLS_MAX_KX_PUBLIC_LEN 97
+#define TLS_MAX_KX_SECRET_LEN 48
+#define TLS_MAX_SIGNATURE_LEN 1024 /* RSA up to 8192 bits */
+#define TLS_AEAD_TAG_LEN 16
+#define TLS_AEAD_NONCE_LEN 12
+#define TLS_MAX_AEAD_KEY_LEN 32
+
+/* Streaming hash state in caller memory; big enough for any back end's context. */
+typedef struct {
+    alignas(16) unsigned char opaque[512];
+    tls_hash_id id;
+} tls_hash_ctx;
+
+typedef enum {
+    TLS_AEAD_AES_128_GCM,
+    TLS_AEAD_AES_256_GCM,
+    TLS_AEAD_CHACHA20_POLY1305,
+} tls_aead_id;
+
+typedef struct tls_aead tls_aead;           /* keyed AEAD, key schedule kept */
+typedef struct tls_kx tls_kx;               /* an ephemeral key pair for one group */
+typedef struct tls_signing_key tls_signing_key;
+
+typedef enum {
+    TLS_KEY_RSA,
+    TLS_KEY_ECDSA_P256,
+    TLS_KEY_ECDSA_P384,
+} tls_key_type;
+
+typedef struct tls_crypto_provider {
+    const char *name;
+
+    void (*hash_init)(tls_hash_ctx *ctx, tls_hash_id id);
+    void (*hash_update)(tls_hash_ctx *ctx, const uint8_t *data, size_t len);
+    /* Writes tls__hash_len(id) bytes and wipes ctx. */
+    void (*hash_final)(tls_hash_ctx *ctx, uint8_t *out);
+    void (*hash_clone)(tls_hash_ctx *dst, const tls_hash_ctx *src);
+    void (*hash_clear)(tls_hash_ctx *ctx);
+
+    /* HMAC over the concatenation of n_parts buffers; out gets hash_len bytes. */
+    tls_error (*hmac)(tls_hash_id id, const uint8_t *key, size_t key_len,
+                      const uint8_t *const *parts, const size_t *part_lens, size_t n_parts,
+                      uint8_t *out);
+    tls_error (*hkdf_extract)(tls_hash_id id, const uint8_t *salt, size_t salt_len,
+                              const uint8_t *ikm, size_t ikm_len, uint8_t *prk);
+    tls_error (*hkdf_expand)(tls_hash_id id, const uint8_t *prk, size_t prk_len,
+                             const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+
+    tls_error (*aead_new)(tls_aead_id id, const uint8_t *key, size_t key_len, tls_aead **out);
+    /* out may equal in. Writes in_len + 16 bytes (ciphertext then tag). */
+    tls_error (*aead_seal)(tls_aead *aead, const uint8_t nonce[12], const uint8_t *aad,
+                           size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out);
+    /* in_len includes the 16-byte tag; writes in_len - 16 bytes. out may equal in.
+     * TLS_ERR_DECRYPT when the tag does not verify (out then holds no plaintext). */
+    tls_error (*aead_open)(tls_aead *aead, const uint8_t nonce[12], const uint8_t *aad,
+                           size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out);
+    void (*aead_free)(tls_aead *aead);
+
+    /* Generates a fresh key pair for `group` (TLS_GROUP_*). TLS_ERR_CONFIG: unknown group. */
+    tls_error (*kx_new)(uint16_t group, tls_kx **out);
+    /* Our public share as sent on the wire: 32 bytes for X25519, 0x04||X||Y otherwise. */
+    tls_error (*kx_public)(const tls_kx *kx, uint8_t *out, size_t cap, size_t *len);
+    /* Computes the shared secret from the peer's share. TLS_ERR_INVALID_KEY_SHARE when
+     * the share has the wrong length, is not an uncompressed point on the curve, or
+     * (X25519) yields the all-zero secret (RFC 8446 §7.4.2). */
+    tls_error (*kx_agree)(tls_kx *kx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                          size_t cap, size_t *len);
+    void (*kx_free)(tls_kx *kx);
+
+    /* Parses a private key (PKCS#8, PKCS#1, SEC1; PEM needs a NUL-terminated buffer
+     * with len counting the NUL, as mbedtls_pk_parse_key wants). TLS_ERR_KEY_PARSE or
+     * TLS_ERR_KEY_UNSUPPORTED (only RSA >= 2048 bits, P-256 and P-384). */
+    tls_error (*signing_key_parse)(const uint8_t *key, size_t len, tls_signing_key **out);
+    tls_key_type (*signing_key_type)(const tls_signing_key *key);
+    /* True when the key pairs with the public key in the DER certificate. */
+    bool (*signing_key_matches_cert)(const tls_signing_key *key, const uint8_t *cert_der,
+                                     size_t cert_len);
+    /* Signs msg (the whole message; hashing is done here) with `scheme` (TLS_SIG_*).
+     * RSA-PSS uses salt length = hash length (RFC 8446 §4.2.3); ECDSA output is DER.
+     * TLS_ERR_CONFIG if the scheme does not fit the key. */
+    tls_error (*sign)(const tls_signing_key *key, uint16_t scheme, const uint8_t *msg,
+                      size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len);
+    void (*signing_key_free)(tls_signing_key *key);
+    /* Verifies a signature made with the public key of a DER certificate.
+     * TLS_ERR_DECRYPT on a bad signature, TLS_ERR_CERT_PARSE on a bad certificate. */
+    tls_error (*verify)(const uint8_t *cert_der, size_t cert_len, uint16_t scheme,
+                        const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len);
+
+    /* Fills buf with cryptographically secure random bytes. */
+    tls_error (*random)(uint8_t *buf, size_t len);
+} tls_crypto_provider;
+
+/* The mbedTLS back end. */
+extern const tls_crypto_provider tls__crypto_mbedtls;
+
+/* Selects the default provider once; safe to call from any thread, any number of times. */
+void tls__crypto_init(void);
+const tls_crypto_provider *tls__crypto(void);
+
+/* ---- convenience wrappers (dispatch through tls__crypto()) ---------------------- */
+
+size_t tls__hash_len(tls_hash_id id);
+void tls__hash_init(tls_hash_ctx *ctx, tls_hash_id id);
+void tls__hash_update(tls_hash_ctx *ctx, const uint8_t *data, size_t len);
+void tls__hash_final(tls_hash_ctx *ctx, uint8_t *out);
+void tls__hash_clone(tls_hash_ctx *dst, const tls_hash_ctx *src);
+void tls__hash_clear(tls_hash_ctx *ctx);
+/* One-shot hash of one buffer. */
+void tls__hash(tls_hash_id id, const uint8_t *data, size_t len, uint8_t *out);
+TLS_MUST_CHECK tls_error tls__hmac(tls_hash_id id, const uint8_t *key, size_t key_len,
+                                   const uint8_t *msg, size_t msg_len, uint8_t *out);
+TLS_MUST_CHECK tls_error tls__hkdf_extract(tls_hash_id id, const uint8_t *salt, size_t salt_len,
+                                           const uint8_t *ikm, size_t ikm_len, uint8_t *prk);
+TLS_MUST_CHECK tls_error tls__hkdf_expand(tls_hash_id id, const uint8_t *prk, size_t prk_len,
+                                          const uint8_t *info, size_t info_len, uint8_t *out,
+                                          size_t out_len);
+size_t tls__aead_key_len(tls_aead_id id);
+TLS_MUST_CHECK tls_error tls__aead_new(tls_aead_id id, const uint8_t *key, size_t key_len,
+                                       tls_aead **out);
+TLS_MUST_CHECK tls_error tls__aead_seal(tls_aead *aead, const uint8_t nonce[12],
+                                        const uint8_t *aad, size_t aad_len, const uint8_t *in,
+                                        size_t in_len, uint8_t *out);
+TLS_MUST_CHECK tls_error tls__aead_open(tls_aead *aead, const uint8_t nonce[12],
+                                        const uint8_t *aad, size_t aad_len, const uint8_t *in,
+                                        size_t in_len, uint8_t *out);
+void tls__aead_free(tls_aead *aead);
+TLS_MUST_CHECK tls_error tls__kx_new(uint16_t group, tls_kx **out);
+TLS_MUST_CHECK tls_error tls__kx_public(const tls_kx *kx, uint8_t *out, size_t cap, size_t *len);
+TLS_MUST_CHECK tls_error tls__kx_agree(tls_kx *kx, const uint8_t *peer, size_t peer_len,
+                                       uint8_t *secret, size_t cap, size_t *len);
+void tls__kx_free(tls_kx *kx);
+TLS_MUST_CHECK tls_error tls__signing_key_parse(const uint8_t *key, size_t len,
+                                                tls_signing_key **out);
+tls_key_type tls__signing_key_type(const tls_signing_key *key);
+bool tls__signing_key_matches_cert(const tls_signing_key *key, const uint8_t *cert_der,
+                                   size_t cert_len);
+TLS_MUST_CHECK tls_error tls__sign(const tls_signing_key *key, uint16_t scheme,
+                                   const uint8_t *msg, size_t msg_len, uint8_t *sig, size_t cap,
+                                   size_t *sig_len);
+void tls__signing_key_free(tls_signing_key *key);
+TLS_MUST_CHECK tls_error tls__verify(const uint8_t *cert_der, size_t cert_len, uint16_t scheme,
+                                     const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                                     size_t sig_len);
+TLS_MUST_CHECK tls_error tls__random(uint8_t *buf, size_t len);
+
+/* Constant-time comparison: true when equal. */
+bool tls__ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
+/* Wipes secrets in a way the compiler cannot drop. */
+void tls__wipe(void *p, size_t len);
+
+/* All engine allocations (see tls_set_allocator). tls__free wipes nothing; callers
+ * wipe secrets first. tls__free(NULL, n) is fine. */
+void *tls__alloc(size_t size);
+void *tls__calloc(size_t size);
+void tls__free(void *p, size_t size);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * tls.h — the engine's only public header.
+ *
+ * The engine is a sans-IO "encrypted pipe" (the rustls model): the caller moves
+ * TLS bytes in with tls_conn_read_tls() and out with tls_conn_write_tls(), calls
+ * tls_conn_process() after each read, and moves plaintext with tls_conn_read() and
+ * tls_conn_write(). The engine never does I/O, never blocks, and keeps no global
+ * mutable state beyond the crypto provider's one-time initialisation.
+ *
+ * Ownership: configs are immutable once built and reference-counted; every
+ * connection holds a reference. Certified keys are reference-counted too and may be
+ * shared between configs. A connection belongs to one thread at a time.
+ */
+#ifndef MOAT_TLS_H
+#define MOAT_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+/* Ignoring an engine error is always a bug; let the compiler say so. */
+#define TLS_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define TLS_MUST_CHECK
+#endif
+
+/* ---- protocol constants ------------------------------------------------- */
+
+#define TLS_VERSION_1_0 0x0301
+#define TLS_VERSION_1_1 0x0302
+#define TLS_VERSION_1_2 0x0303
+#define TLS_VERSION_1_3 0x0304
+
+#define TLS_AES_128_GCM_SHA256 0x1301
+#define TLS_AES_256_GCM_SHA384 0x1302
+#define TLS_CHACHA20_POLY1305_SHA256 0x1303
+
+#define TLS_GROUP_SECP256R1 0x0017
+#define TLS_GROUP_SECP384R1 0x0018
+#define TLS_GROUP_X25519 0x001d
+
+#define TLS_SIG_RSA_PKCS1_SHA256 0x0401
+#define TLS_SIG_RSA_PKCS1_SHA384 0x0501
+#define TLS_SIG_RSA_PKCS1_SHA512 0x0601
+#define TLS_SIG_ECDSA_SECP256R1_SHA256 0x0403
+#define TLS_SIG_ECDSA_SECP384R1_SHA384 0x0503
+#define TLS_SIG_RSA_PSS_RSAE_SHA256 0x0804
+#define TLS_SIG_RSA_PSS_RSAE_SHA384 0x0805
+#define TLS_SIG_RSA_PSS_RSAE_SHA512 0x0806
+
+/* Alert descriptions (RFC 8446 §6). */
+#define TLS_ALERT_TABLE(X)                                                                         \
+    X(CLOSE_NOTIFY, 0, "close_notify")                                                             \
+    X(UNEXPECTED_MESSAGE, 10, "unexpected_message")                                                \
+    X(BAD_RECORD_MAC, 20, "bad_record_mac")                                                        \
+    X(RECORD_OVERFLOW, 22, "record_overflow")                                                      \
+    X(HANDSHAKE_FAILURE, 40, "handshake_failure")                                                  \
+    X(BAD_CERTIFICATE, 42, "bad_certificate")                                                      \
+    X(UNSUPPORTED_CERTIFICATE, 43, "unsupported_certificate")                                      \
+    X(CERTIFICATE_REVOKED, 44, "certificate_revoked")                                              \
+    X(CERTIFICATE_EXPIRED, 45, "certificate_expired")                                              \
+    X(CERTIFICATE_UNKNOWN, 46, "certificate_unknown")                                              \
+    X(ILLEGAL_PARAMETER, 47, "illegal_parameter")                                                  \
+    X(UNKNOWN_CA, 48, "unknown_ca")                                                                \
+    X(ACCESS_DENIED, 49, "access_denied")                                                          \
+    X(DECODE_ERROR, 50, "decode_error")                                                            \
+    X(DECRYPT_ERROR, 51, "decrypt_error")                                                          \
+    X(PROTOCOL_VERSION, 70, "protocol_version")                                                    \
+    X(INSUFFICIENT_SECURITY, 71, "insufficient_security")                                          \
+    X(INTERNAL_ERROR, 80, "internal_error")                                                        \
+    X(INAPPROPRIATE_FALLBACK, 86, "inappropriate_fallback")                                        \
+    X(USER_CANCELED, 90, "user_canceled")                                                          \
+    X(NO_RENEGOTIATION, 100, "no_renegotiation")                                                   \
+    X(MISSING_EXTENSION, 109, "missing_extension")                                                 \
+    X(UNSUPPORTED_EXTENSION, 110, "unsupported_extension")                                         \
+    X(UNRECOGNIZED_NAME, 112, "unrecognized_name")                                                 \
+    X(BAD_CERTIFICATE_STATUS_RESPONSE, 113, "bad_certificate_status_response")                     \
+    X(UNKNOWN_PSK_IDENTITY, 115, "unknown_psk_identity")                                           \
+    X(CERTIFICATE_REQUIRED, 116, "certificate_required")                                           \
+    X(NO_APPLICATION_PROTOCOL, 120, "no_application_protocol")
+
+enum {
+#define TLS_ALERT_ENUM(name, code, str) TLS_ALERT_##name = code,
+    TLS_ALERT_TABLE(TLS_ALERT_ENUM)
+#undef TLS_ALERT_ENUM
+        TLS_ALERT_NONE = 256 /* not a wire value: "no alert" */
+};
+
+/* Name of an alert description ("decode_error"), or "unknown_alert". */
+const char *tls_alert_name(int alert);
+
+/* ---- errors ---------------------------------------------------------------
+ * One table: enum value, name (rustls-style), and the alert we send for it
+ * (TLS_ALERT_NONE: nothing is sent, e.g. because the peer already alerted us).
+ */
+#define TLS_ERROR_TABLE(X)                                                                         \
+    X(TLS_OK, "Ok", TLS_ALERT_NONE)                                                                \
+    X(TLS_ERR_INTERNAL, "General(InternalError)", TLS_ALERT_INTERNAL_ERROR)                        \
+    X(TLS_ERR_NO_MEMORY, "General(OutOfMemory)", TLS_ALERT_INTERNAL_ERROR)                         \
+    X(TLS_ERR_CRYPTO, "General(CryptoFailure)", TLS_ALERT_INTERNAL_ERROR)                          \
+    X(TLS_ERR_BUFFER_FULL, "General(BufferFull)", TLS_ALERT_NONE)                                  \
+    X(TLS_ERR_INVALID_ARGUMENT, "General(InvalidArgument)", TLS_ALERT_NONE)                        \
+    X(TLS_ERR_CLOSED, "General(ConnectionClosed)", TLS_ALERT_NONE)                                 \
+    X(TLS_ERR_CONFIG, "General(InvalidConfig)", TLS_ALERT_NONE)                                    \
+    X(TLS_ERR_DECODE, "InvalidMessage(Decode)", TLS_ALERT_DECODE_ERROR)                            \
+    X(TLS_ERR_TRAILING_DATA, "InvalidMessage(TrailingData)", TLS_ALERT_DECODE_ERROR)               \
+    X(TLS_ERR_EMPTY_FRAGMENT, "InvalidMessage(InvalidEmptyPayload)", TLS_ALERT_UNEXPECTED_MESSAGE) \
+    X(TLS_ERR_INVALID_CONTENT_TYPE, "InvalidMessage(InvalidContentType)",                          \
+      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
+    X(TLS_ERR_BAD_RECORD_VERSION, "InvalidMessage(UnknownProtocolVersion)",                        \
+      TLS_ALERT_DECODE_ERROR)                                                                      \
+    X(TLS_ERR_HANDSHAKE_TOO_LARGE, "InvalidMessage(HandshakePayloadTooLarge)",                     \
+      TLS_ALERT_DECODE_ERROR)                                                                      \
+    X(TLS_ERR_INVALID_CCS, "InvalidMessage(InvalidCcs)", TLS_ALERT_UNEXPECTED_MESSAGE)             \
+    X(TLS_ERR_INVALID_ALERT, "InvalidMessage(InvalidAlert)", TLS_ALERT_DECODE_ERROR)               \
+    X(TLS_ERR_RECORD_OVERFLOW, "PeerSentOversizedRecord", TLS_ALERT_RECORD_OVERFLOW)               \
+    X(TLS_ERR_DECRYPT, "DecryptError", TLS_ALERT_BAD_RECORD_MAC)                                   \
+    X(TLS_ERR_UNEXPECTED_MESSAGE, "InappropriateMessage", TLS_ALERT_UNEXPECTED_MESSAGE)            \
+    X(TLS_ERR_UNEXPECTED_HANDSHAKE, "InappropriateHandshakeMessage",                               \
+      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
+    X(TLS_ERR_KEY_EPOCH_WITH_PENDING_FRAGMENT, "PeerMisbehaved(KeyEpochWithPendingFragment)",      \
+      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
+    X(TLS_ERR_DUPLICATE_EXTENSION, "PeerMisbehaved(DuplicateExtension)",                           \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
+    X(TLS_ERR_ILLEGAL_PARAMETER, "PeerMisbehaved(IllegalParameter)", TLS_ALERT_ILLEGAL_PARAMETER)  \
+    X(TLS_ERR_NULL_COMPRESSION_REQUIRED, "PeerIncompatible(NullCompressionRequired)",              \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
+    X(TLS_ERR_PSK_NOT_LAST, "PeerMisbehaved(PskExtensionNotLast)", TLS_ALERT_ILLEGAL_PARAMETER)    \
+    X(TLS_ERR_INVALID_KEY_SHARE, "PeerMisbehaved(InvalidKeyShare)", TLS_ALERT_ILLEGAL_PARAMETER)   \
+    X(TLS_ERR_KEY_SHARE_NOT_OFFERED_GROUP, "PeerMisbehaved(KeyShareGroupNotOffered)",              \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
+    X(TLS_ERR_HRR_UNACCEPTABLE, "PeerMisbehaved(SecondClientHelloUnacceptable)",                   \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
+    X(TLS_ERR_BAD_COOKIE, "PeerMisbehaved(InvalidCookie)", TLS_ALERT_ILLEGAL_PARAMETER)            \
+    X(TLS_ERR_BAD_FINISHED, "PeerMisbehaved(IncorrectFinished)", TLS_ALERT_DECRYPT_ERROR)          \
+    X(TLS_ERR_BAD_KEY_UPDATE, "PeerMisbehaved(InvalidKeyUpdate)", TLS_ALERT_ILLEGAL_PARAMETER)     \
+    X(TLS_ERR_TOO_MANY_KEY_UPDATES, "PeerMisbehaved(TooManyKeyUpdates)",                           \
+      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
+    X(TLS_ERR_TOO_MANY_EMPTY_RECORDS, "PeerMisbehaved(TooManyEmptyFragments)",                     \
+      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
+    X(TLS_ERR_MISSING_EXTENSION, "PeerMisbehaved(MissingExtension)", TLS_ALERT_MISSING_EXTENSION)  \
+    X(TLS_ERR_UNSOLICITED_EXTENSION, "PeerMisbehaved(UnsolicitedExtension)",                       \
+      TLS_ALERT_UNSUPPORTED_EXTENSION)                                                             \
+    X(TLS_ERR_PROTOCOL_VERSION, "PeerIncompatible(NoSupportedVersion)",                            \
+      TLS_ALERT_PROTOCOL_VERSION)                                                                  \
+    X(TLS_ERR_NO_CIPHER_SUITES_IN_COMMON, "PeerIncompatible(NoCipherSuitesInCommon)",              \
+      TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
+    X(TLS_ERR_NO_KX_GROUPS_IN_COMMON, "PeerIncompatible(NoKxGroupsInCommon)",                      \
+      TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
+    X(TLS_ERR_NO_SIG_SCHEMES_IN_COMMON, "PeerIncompatible(NoSignatureSchemesInCommon)",            \
+      TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
+    X(TLS_ERR_NO_PSK_MODE_DHE, "PeerIncompatible(PskKeyExchangeModeDheRequired)",                  \
+      TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
+    X(TLS_ERR_NO_APPLICATION_PROTOCOL, "NoApplicationProtocol",                                    \
+      TLS_ALERT_NO_APPLICATION_PROTOCOL)                                                           \
+    X(TLS_ERR_NO_CERTIFICATE_FOR_NAME, "General(NoCertificateForServerName)",                      \
+      TLS_ALERT_UNRECOGNIZED_NAME)                                                                 \
+    X(TLS_ERR_ALERT_RECEIVED, "AlertReceived", TLS_ALERT_NONE)                                     \
+    X(TLS_ERR_CERT_FILE, "CertificateLoad(FileUnreadable)", TLS_ALERT_NONE)                        \
+    X(TLS_ERR_CERT_PARSE, "CertificateLoad(InvalidCertificate)", TLS_ALERT_NONE)                   \
+    X(TLS_ERR_KEY_PARSE, "CertificateLoad(InvalidPrivateKey)", TLS_ALERT_NONE)                     \
+    X(TLS_ERR_KEY_UNSUPPORTED, "CertificateLoad(UnsupportedKeyType)", TLS_ALERT_NONE)              \
+    X(TLS_ERR_KEY_MISMATCH, "CertificateLoad(KeyDoesNotMatchCertificate)", TLS_ALERT_NONE)
+
+typedef enum {
+#define TLS_ERROR_ENUM(name, str, alert) name,
+    TLS_ERROR_TABLE(TLS_ERROR_ENUM)
+#undef TLS_ERROR_ENUM
+        TLS_ERR__COUNT
+} tls_error;
+
+/* "PeerIncompatible(NoCipherSuitesInCommon)"; never NULL. */
+const char *tls_error_name(tls_error err);
+/* The alert this error makes us send, or TLS_ALERT_NONE. */
+int tls_error_alert(tls_error err);
+
+/* ---- certificates ---------------------------------------------------------- */
+
+typedef struct tls_certified_key tls_certified_key;
+
+/*
+ * Loads a PEM certificate chain (end entity first) and its private key (PKCS#8,
+ * PKCS#1 RSA or SEC1 EC; PEM or DER). On failure returns TLS_ERR_CERT_FILE,
+ * TLS_ERR_CERT_PARSE, TLS_ERR_KEY_PARSE, TLS_ERR_KEY_UNSUPPORTED or
+ * TLS_ERR_KEY_MISMATCH and writes a sentence naming the file and the problem into
+ * errbuf (may be NULL). The result starts with one reference.
+ */
+TLS_MUST_CHECK tls_error tls_certified_key_load(const char *chain_path, const char *key_path,
+                                                tls_certified_key **out, char *errbuf,
+                                                size_t errlen);
+/* Same, from memory (PEM or DER buffers; a PEM buffer must be NUL-terminated). */
+TLS_MUST_CHECK tls_error tls_certified_key_parse(const uint8_t *chain, size_t chain_len,
+                                                 const uint8_t *key, size_t key_len,
+                                                 tls_certified_key **out, char *errbuf,
+                                                 size_t errlen);
+tls_certified_key *tls_certified_key_ref(tls_certified_key *ck);
+void tls_certified_key_unref(tls_certified_key *ck);
+/* True when the end-entity certificate covers host name `name` (exact or wildcard). */
+bool tls_certified_key_covers(const tls_certified_key *ck, const char *name);
+
+/* ---- server configuration ---------------------------------------------------- */
+
+typedef struct tls_server_config tls_server_config;
+
+/* What a certificate resolver sees of the ClientHello. Borrowed for the call only. */
+typedef struct {
+    const char *server_name;      /* NUL-terminated, lower case; NULL when absent */
+    const uint16_t *sig_schemes;  /* as offered, in client order */
+    size_t n_sig_schemes;
+    const uint8_t *alpn;          /* raw ProtocolNameList body, may be NULL */
+    size_t alpn_len;
+} tls_client_hello_info;
+
+/* Returns a borrowed certified key (it must outlive the call), or NULL: no certificate. */
+typedef const tls_certified_key *(*tls_cert_resolver_fn)(void *arg,
+                                                         const tls_client_hello_info *hello);
+
+typedef struct {
+    /* Server preference order. NULL/0 means the defaults. */
+    const uint16_t *versions;
+    size_t n_versions;
+    const uint16_t *cipher_suites;
+    size_t n_cipher_suites;
+    const uint16_t *groups;
+    size_t n_groups;
+    /* ALPN protocols in server preference order; none configured = ALPN ignored. */
+    const char *const *alpn;
+    size_t n_alpn;
+    /* Built-in resolver: SNI picks by exact then wildcard name; the first is the default. */
+    tls_certified_key *const *certs;
+    size_t n_certs;
+    bool sni_strict; /* refuse (unrecognized_name) names no certificate covers */
+    /* Or a callback resolver (takes precedence over certs when set). */
+    tls_cert_resolver_fn resolver;
+    void *resolver_arg;
+    /* Largest plaintext fragment we send (64..16384); 0 = 16384. */
+    size_t max_fragment_size;
+    /* Secret for HelloRetryRequest cookies; NULL = random per config. */
+    const uint8_t *cookie_secret;
+    size_t cookie_secret_len;
+} tls_server_config_params;
+
+/*
+ * Validates params and builds an immutable config (one reference). Unknown suite,
+ * group or version values, or neither certs nor resolver, give TLS_ERR_CONFIG with
+ * a sentence in errbuf. Certified keys are referenced, not copied.
+ */
+TLS_MUST_CHECK tls_error tls_server_config_new(const tls_server_config_params *params,
+                                               tls_server_config **out, char *errbuf,
+                                               size_t errlen);
+tls_server_config *tls_server_config_ref(tls_server_config *cfg);
+void tls_server_config_unref(tls_server_config *cfg);
+
+/* Name <-> value helpers for command lines and configs ("TLS13_AES_128_GCM_SHA256"
+ * or the IANA "TLS_AES_128_GCM_SHA256"; "X25519"/"secp256r1"/"P-256"). 0 if unknown. */
+uint16_t tls_cipher_suite_from_name(const char *name);
+const char *tls_cipher_suite_name(uint16_t suite);
+uint16_t tls_group_from_name(const char *name);
+const char *tls_group_name(uint16_t group);
+const char *tls_sig_scheme_name(uint16_t scheme);
+const char *tls_version_name(uint16_t version);
+
+/* ---- connections ------------------------------------------------------------- */
+
+typedef struct tls_conn tls_conn;
+
+TLS_MUST_CHECK tls_error tls_server_conn_new(tls_server_config *cfg, tls_conn **out);
+void tls_conn_free(tls_conn *conn); /* wipes keys; NULL is fine */
+
+/*
+ * Copies up to len TLS bytes in; *consumed says how many were taken (fewer than len
+ * when the engine's input buffer is full: call tls_conn_process and read plaintext
+ * first). Returns the latched error if the connection has failed.
+ */
+TLS_MUST_CHECK tls_error tls_conn_read_tls(tls_conn *conn, const uint8_t *buf, size_t len,
+                                           size_t *consumed);
+/*
+ * Processes buffered TLS bytes: handshake progress, decryption. On a fatal error the
+ * error latches, the alert is queued for write_tls and every later call returns it.
+ */
+TLS_MUST_CHECK tls_error tls_conn_process(tls_conn *conn);
+/* Copies up to cap pending TLS bytes out; returns how many. */
+size_t tls_conn_write_tls(tls_conn *conn, uint8_t *buf, size_t cap);
+/* Pending TLS bytes without copying: *len bytes at the returned pointer, valid until
+ * the next call on conn; then tls_conn_consume_tls(conn, n). */
+const uint8_t *tls_conn_peek_tls(tls_conn *conn, size_t *len);
+void tls_conn_consume_tls(tls_conn *conn, size_t n);
+
+/* Reads decrypted application data; *n == 0 means none is available now. */
+TLS_MUST_CHECK tls_error tls_conn_read(tls_conn *conn, uint8_t *buf, size_t cap, size_t *n);
+/* Queues plaintext for encryption (buffered until the handshake completes, up to a cap:
+ * *n may be less than len). */
+TLS_MUST_CHECK tls_error tls_conn_write(tls_conn *conn, const uint8_t *buf, size_t len,
+                                        size_t *n);
+/* Queues a close_notify alert; later writes fail with TLS_ERR_CLOSED. */
+void tls_conn_send_close_notify(tls_conn *conn);
+/* Queues a KeyUpdate for our sending keys (update_requested asks the peer too). */
+TLS_MUST_CHECK tls_error tls_conn_send_key_update(tls_conn *conn, bool update_requested);
+
+bool tls_conn_wants_read(const tls_conn *conn);
+bool tls_conn_wants_write(const tls_conn *conn);
+bool tls_conn_is_handshaking(const tls_conn *conn);
+/* The peer sent close_notify: no more plaintext will arrive. */
+bool tls_conn_peer_closed(const tls_conn *conn);
+/* The latched fatal error, or TLS_OK. */
+tls_error tls_conn_error(const tls_conn *conn);
+/* Alert the peer sent us (TLS_ALERT_NONE if none). */
+int tls_conn_peer_alert(const tls_conn *conn);
+
+/* Negotiated parameters; 0 / NULL before they are known. */
+uint16_t tls_conn_version(const tls_conn *conn);
+uint16_t tls_conn_cipher_suite(const tls_conn *conn);
+uint16_t tls_conn_group(const tls_conn *conn);
+uint16_t tls_conn_sig_scheme(const tls_conn *conn);
+const char *tls_conn_server_name(const tls_conn *conn);
+/* Borrowed, not NUL-terminated; NULL when no protocol was agreed. */
+const uint8_t *tls_conn_alpn(const tls_conn *conn, size_t *len);
+/* True if the handshake went through a HelloRetryRequest. */
+bool tls_conn_did_hrr(const tls_conn *conn);
+
+/* ---- memory accounting --------------------------------------------------------- */
+
+/* All engine allocations go through these hooks (default: malloc/free). Set once,
+ * before any other call; used by benchmarks to count bytes per connection. */
+typedef struct {
+    void *(*alloc)(void *arg, size_t size);
+    void (*free)(void *arg, void *ptr, size_t size);
+    void *arg;
+} tls_allocator;
+void tls_set_allocator(const tls_allocator *allocator);
+
+#endif
