@@ -7,8 +7,16 @@
 
 void tls_reader_init(tls_reader *r, const uint8_t *buf, size_t len)
 {
+    /* A NULL buffer (an absent optional field) gives an empty reader over a real object:
+     * take()'s p += 0 and end - p on NULL are undefined in C (clang's UBSan reports
+     * "applying zero offset to null pointer" on a 0-byte read). */
+    static const uint8_t empty;
+    if (!buf) {
+        buf = &empty;
+        len = 0;
+    }
     r->p = buf;
-    r->end = buf ? buf + len : buf;
+    r->end = buf + len;
     r->failed = false;
 }
 

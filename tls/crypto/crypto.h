@@ -118,6 +118,14 @@ typedef struct tls_crypto_provider {
 
     /* Fills buf with cryptographically secure random bytes. */
     tls_error (*random)(uint8_t *buf, size_t len);
+
+    /* Known-answer tests only (RFC 7748 §6.1, RFC 8448): a key pair from a fixed private
+     * key instead of a fresh one. X25519: the 32 raw bytes as RFC 7748 prints them
+     * (clamped here); P-256/P-384: the big-endian scalar, 32/48 bytes. TLS_ERR_CONFIG:
+     * unknown group; TLS_ERR_INVALID_ARGUMENT: wrong length or scalar out of range.
+     * Never use it for a live handshake: the key is not ephemeral. */
+    tls_error (*kx_new_from_private)(uint16_t group, const uint8_t *priv, size_t len,
+                                     tls_kx **out);
 } tls_crypto_provider;
 
 /* The mbedTLS back end. */
@@ -159,6 +167,9 @@ TLS_MUST_CHECK tls_error tls__kx_public(const tls_kx *kx, uint8_t *out, size_t c
 TLS_MUST_CHECK tls_error tls__kx_agree(tls_kx *kx, const uint8_t *peer, size_t peer_len,
                                        uint8_t *secret, size_t cap, size_t *len);
 void tls__kx_free(tls_kx *kx);
+/* Test hook: see kx_new_from_private above. */
+TLS_MUST_CHECK tls_error tls__kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len,
+                                                  tls_kx **out);
 TLS_MUST_CHECK tls_error tls__signing_key_parse(const uint8_t *key, size_t len,
                                                 tls_signing_key **out);
 tls_key_type tls__signing_key_type(const tls_signing_key *key);

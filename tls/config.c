@@ -1,0 +1,306 @@
+/*
+ * config.c — immutable, reference-counted server configs; suite, group and scheme
+ * tables with their names; the error and alert name tables.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+static const tls_suite suites[] = {
+    {TLS_AES_256_GCM_SHA384, "TLS13_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384",
+     TLS_AEAD_AES_256_GCM, 32, TLS_HASH_SHA384},
+    {TLS_AES_128_GCM_SHA256, "TLS13_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256",
+     TLS_AEAD_AES_128_GCM, 16, TLS_HASH_SHA256},
+    {TLS_CHACHA20_POLY1305_SHA256, "TLS13_CHACHA20_POLY1305_SHA256",
+     "TLS_CHACHA20_POLY1305_SHA256", TLS_AEAD_CHACHA20_POLY1305, 32, TLS_HASH_SHA256},
+};
+
+static const struct {
+    uint16_t id;
+    const char *name;
+    const char *alias;
+} groups[] = {
+    {TLS_GROUP_X25519, "X25519", "x25519"},
+    {TLS_GROUP_SECP256R1, "secp256r1", "P-256"},
+    {TLS_GROUP_SECP384R1, "secp384r1", "P-384"},
+};
+
+static const struct {
+    uint16_t id;
+    const char *name;
+} schemes[] = {
+    {TLS_SIG_RSA_PKCS1_SHA256, "rsa_pkcs1_sha256"},
+    {TLS_SIG_RSA_PKCS1_SHA384, "rsa_pkcs1_sha384"},
+    {TLS_SIG_RSA_PKCS1_SHA512, "rsa_pkcs1_sha512"},
+    {TLS_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256"},
+    {TLS_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384"},
+    {TLS_SIG_RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256"},
+    {TLS_SIG_RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384"},
+    {TLS_SIG_RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512"},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The versions this build of the engine implements. */
+static const uint16_t implemented_versions[] = {TLS_VERSION_1_3};
+
+const tls_suite *tls__suite_find(uint16_t id)
+{
+    for (size_t i = 0; i < COUNT(suites); i++)
+        if (suites[i].id == id)
+            return &suites[i];
+    return NULL;
+}
+
+uint16_t tls_cipher_suite_from_name(const char *name)
+{
+    for (size_t i = 0; i < COUNT(suites); i++)
+        if (!strcasecmp(name, suites[i].name) || !strcasecmp(name, suites[i].iana_name))
+            return suites[i].id;
+    return 0;
+}
+
+const char *tls_cipher_suite_name(uint16_t suite)
+{
+    const tls_suite *s = tls__suite_find(suite);
+    return s ? s->name : "unknown";
+}
+
+uint16_t tls_group_from_name(const char *name)
+{
+    for (size_t i = 0; i < COUNT(groups); i++)
+        if (!strcasecmp(name, groups[i].name) || !strcasecmp(name, groups[i].alias))
+            return groups[i].id;
+    return 0;
+}
+
+const char *tls_group_name(uint16_t group)
+{
+    for (size_t i = 0; i < COUNT(groups); i++)
+        if (groups[i].id == group)
+            return groups[i].name;
+    return "unknown";
+}
+
+const char *tls_sig_scheme_name(uint16_t scheme)
+{
+    for (size_t i = 0; i < COUNT(schemes); i++)
+        if (schemes[i].id == scheme)
+            return schemes[i].name;
+    return "unknown";
+}
+
+const char *tls_version_name(uint16_t version)
+{
+    switch (version) {
+    case TLS_VERSION_1_0:
+        return "TLSv1.0";
+    case TLS_VERSION_1_1:
+        return "TLSv1.1";
+    case TLS_VERSION_1_2:
+        return "TLSv1.2";
+    case TLS_VERSION_1_3:
+        return "TLSv1.3";
+    default:
+        return "unknown";
+    }
+}
+
+const char *tls_alert_name(int alert)
+{
+    switch (alert) {
+#define ALERT_CASE(name, code, str)                                                                \
+    case code:                                                                                     \
+        return str;
+        TLS_ALERT_TABLE(ALERT_CASE)
+#undef ALERT_CASE
+    default:
+        return "unknown_alert";
+    }
+}
+
+static const struct {
+    const char *name;
+    int alert;
+} error_table[] = {
+#define ERROR_ROW(name, str, alert) {str, alert},
+    TLS_ERROR_TABLE(ERROR_ROW)
+#undef ERROR_ROW
+};
+
+const char *tls_error_name(tls_error err)
+{
+    if ((unsigned)err >= COUNT(error_table))
+        return "General(UnknownError)";
+    return error_table[err].name;
+}
+
+int tls_error_alert(tls_error err)
+{
+    if ((unsigned)err >= COUNT(error_table))
+        return TLS_ALERT_INTERNAL_ERROR;
+    return error_table[err].alert;
+}
+
+bool tls__u16_list_has(tls_slice list, uint16_t v)
+{
+    for (size_t i = 0; i + 1 < list.len; i += 2)
+        if (((uint16_t)(list.p[i] << 8) | list.p[i + 1]) == v)
+            return true;
+    return false;
+}
+
+bool tls__config_has_version(const struct tls_server_config *cfg, uint16_t version)
+{
+    for (size_t i = 0; i < cfg->n_versions; i++)
+        if (cfg->versions[i] == version)
+            return true;
+    return false;
+}
+
+static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v)
+            return true;
+    return false;
+}
+
+#define CONFIG_FAIL(...)                                                                           \
+    do {                                                                                           \
+        if (errbuf && errlen)                                                                      \
+            snprintf(errbuf, errlen, __VA_ARGS__);                                                 \
+        err = TLS_ERR_CONFIG;                                                                      \
+        goto out;                                                                                  \
+    } while (0)
+
+/* Copies a caller list (or the defaults) into dst, refusing unknown and repeated values. */
+static bool copy_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src, size_t n_src,
+                      const uint16_t *defaults, size_t n_defaults, bool (*known)(uint16_t),
+                      uint16_t *bad)
+{
+    if (!src || !n_src) {
+        src = defaults;
+        n_src = n_defaults;
+    }
+    *n_dst = 0;
+    for (size_t i = 0; i < n_src; i++) {
+        if (!known(src[i]) || u16_in(dst, *n_dst, src[i]) || *n_dst == cap) {
+            *bad = src[i];
+            return false;
+        }
+        dst[(*n_dst)++] = src[i];
+    }
+    return true;
+}
+
+static bool known_suite(uint16_t v) { return tls__suite_find(v) != NULL; }
+static bool known_group(uint16_t v) { return strcmp(tls_group_name(v), "unknown") != 0; }
+static bool known_version(uint16_t v)
+{
+    return u16_in(implemented_versions, COUNT(implemented_versions), v);
+}
+
+tls_error tls_server_config_new(const tls_server_config_params *params, tls_server_config **out,
+                                char *errbuf, size_t errlen)
+{
+    static const uint16_t default_suites[] = {TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256,
+                                              TLS_CHACHA20_POLY1305_SHA256};
+    static const uint16_t default_groups[] = {TLS_GROUP_X25519, TLS_GROUP_SECP256R1,
+                                              TLS_GROUP_SECP384R1};
+    tls_error err = TLS_OK;
+    uint16_t bad = 0;
+    tls_server_config *cfg = tls__calloc(sizeof *cfg);
+
+    *out = NULL;
+    if (!cfg)
+        return TLS_ERR_NO_MEMORY;
+    atomic_init(&cfg->refs, 1);
+    if (!copy_list(cfg->versions, &cfg->n_versions, COUNT(cfg->versions), params->versions,
+                   params->n_versions, implemented_versions, COUNT(implemented_versions),
+                   known_version, &bad))
+        CONFIG_FAIL("protocol version 0x%04x is not supported (or repeated); this engine "
+                    "implements TLS 1.3",
+                    bad);
+    if (!copy_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites), params->cipher_suites,
+                   params->n_cipher_suites, default_suites, COUNT(default_suites), known_suite,
+                   &bad))
+        CONFIG_FAIL("cipher suite 0x%04x is not supported (or repeated)", bad);
+    if (!copy_list(cfg->groups, &cfg->n_groups, COUNT(cfg->groups), params->groups,
+                   params->n_groups, default_groups, COUNT(default_groups), known_group, &bad))
+        CONFIG_FAIL("key exchange group 0x%04x is not supported (or repeated)", bad);
+    if (params->n_alpn > TLS_MAX_ALPN)
+        CONFIG_FAIL("at most %d ALPN protocols", TLS_MAX_ALPN);
+    for (size_t i = 0; i < params->n_alpn; i++) {
+        size_t len = strlen(params->alpn[i]);
+        if (len == 0 || len > 255)
+            CONFIG_FAIL("ALPN protocol #%zu must be 1 to 255 bytes long", i + 1);
+        cfg->alpn[i] = tls__alloc(len + 1);
+        if (!cfg->alpn[i]) {
+            err = TLS_ERR_NO_MEMORY;
+            goto out;
+        }
+        cfg->alpn[i][0] = (uint8_t)len;
+        memcpy(cfg->alpn[i] + 1, params->alpn[i], len);
+        cfg->n_alpn = i + 1;
+    }
+    if (!params->resolver && !params->n_certs)
+        CONFIG_FAIL("a server config needs at least one certificate or a resolver");
+    if (params->n_certs) {
+        cfg->certs = tls__calloc(params->n_certs * sizeof *cfg->certs);
+        if (!cfg->certs) {
+            err = TLS_ERR_NO_MEMORY;
+            goto out;
+        }
+        cfg->n_certs = params->n_certs;
+        for (size_t i = 0; i < params->n_certs; i++)
+            if (!params->certs[i])
+                CONFIG_FAIL("certificate #%zu is NULL", i + 1);
+        for (size_t i = 0; i < params->n_certs; i++)
+            cfg->certs[i] = tls_certified_key_ref(params->certs[i]);
+    }
+    cfg->sni_strict = params->sni_strict;
+    cfg->resolver = params->resolver;
+    cfg->resolver_arg = params->resolver_arg;
+    cfg->max_fragment_size = params->max_fragment_size ? params->max_fragment_size
+                                                       : TLS_MAX_PLAINTEXT;
+    if (cfg->max_fragment_size < 64 || cfg->max_fragment_size > TLS_MAX_PLAINTEXT)
+        CONFIG_FAIL("max_fragment_size must be between 64 and %d", TLS_MAX_PLAINTEXT);
+    if (params->cookie_secret) {
+        if (params->cookie_secret_len < 16)
+            CONFIG_FAIL("cookie secret must be at least 16 bytes");
+        tls__hash(TLS_HASH_SHA256, params->cookie_secret, params->cookie_secret_len,
+                  cfg->cookie_secret);
+    } else if ((err = tls__random(cfg->cookie_secret, sizeof cfg->cookie_secret)) != TLS_OK) {
+        goto out;
+    }
+out:
+    if (err != TLS_OK) {
+        tls_server_config_unref(cfg);
+        return err;
+    }
+    *out = cfg;
+    return TLS_OK;
+}
+
+tls_server_config *tls_server_config_ref(tls_server_config *cfg)
+{
+    atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
+void tls_server_config_unref(tls_server_config *cfg)
+{
+    if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < cfg->n_alpn; i++)
+        tls__free(cfg->alpn[i], (size_t)cfg->alpn[i][0] + 1);
+    for (size_t i = 0; i < cfg->n_certs; i++)
+        if (cfg->certs[i])
+            tls_certified_key_unref(cfg->certs[i]);
+    tls__free(cfg->certs, cfg->n_certs * sizeof *cfg->certs);
+    tls__wipe(cfg->cookie_secret, sizeof cfg->cookie_secret);
+    tls__free(cfg, sizeof *cfg);
+}

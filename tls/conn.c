@@ -1,0 +1,538 @@
+/*
+ * conn.c — the encrypted pipe: buffers, deframing, record dispatch, alerts, and the
+ * plaintext reader/writer (the rustls ServerConnection model, sans IO).
+ *
+ * Implementation notes:
+ * - Records are processed in arrival order from `in`; a record is decrypted in
+ *   place and its payload copied out (handshake bytes to hs_in, application data to
+ *   app_in) before the record is consumed.
+ * - Backpressure: once app_in cannot take another full record, processing stops and
+ *   read_tls stops accepting bytes, until the caller drains plaintext.
+ * - The first fatal error latches in conn->err; its alert (if any) is queued once,
+ *   under whatever write keys are current, and nothing is sent after it.
+ */
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IN_CAP (2 * TLS_MAX_RECORD)
+#define HS_IN_CAP (TLS_MAX_HANDSHAKE_MESSAGE + 4)
+#define APP_IN_CAP (64 * 1024)
+#define PENDING_CAP (64 * 1024)
+/* Application writes are accepted while fewer than this many TLS bytes wait. */
+#define OUT_WRITE_LIMIT (64 * 1024)
+/* Handshake flights and alerts may go past OUT_WRITE_LIMIT, never past this. */
+#define OUT_CAP (256 * 1024)
+/* Records that carry nothing (empty data, user_canceled) tolerated in a row. */
+#define MAX_IDLE_RECORDS 32
+/* Refresh our sending key well before AES-GCM's record limit (RFC 8446 §5.5). */
+#define RECORDS_BEFORE_KEY_UPDATE (1ull << 23)
+
+/* ---- buffers ------------------------------------------------------------------ */
+
+/* Makes room for `need` more bytes without exceeding cap (live bytes included). */
+static bool buf_reserve(tls_buf *b, size_t need, size_t cap)
+{
+    if (need > cap || b->len > cap - need)
+        return false;
+    if (b->off + b->len + need <= b->cap)
+        return true;
+    if (b->off && b->len + need <= b->cap) {
+        memmove(b->p, b->p + b->off, b->len);
+        b->off = 0;
+        return true;
+    }
+    size_t new_cap = b->cap ? b->cap : 1024;
+    while (new_cap < b->len + need)
+        new_cap *= 2;
+    if (new_cap > cap)
+        new_cap = cap;
+    uint8_t *p = tls__alloc(new_cap);
+    if (!p)
+        return false;
+    if (b->len)
+        memcpy(p, b->p + b->off, b->len);
+    tls__free(b->p, b->cap);
+    b->p = p;
+    b->cap = new_cap;
+    b->off = 0;
+    return true;
+}
+
+static uint8_t *buf_tail(tls_buf *b)
+{
+    return b->p + b->off + b->len;
+}
+
+static uint8_t *buf_head(tls_buf *b)
+{
+    return b->p + b->off;
+}
+
+static void buf_consume(tls_buf *b, size_t n)
+{
+    b->off += n;
+    b->len -= n;
+}
+
+/* Releases the memory of a drained buffer: idle connections stay small. */
+static void buf_trim(tls_buf *b)
+{
+    if (b->len == 0 && b->p) {
+        tls__free(b->p, b->cap);
+        b->p = NULL;
+        b->cap = b->off = 0;
+    }
+}
+
+static void buf_free(tls_buf *b, bool wipe)
+{
+    if (b->p && wipe)
+        tls__wipe(b->p, b->cap);
+    tls__free(b->p, b->cap);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+/* Splits data into records of at most max_fragment_size and queues them. */
+static tls_error send_records(tls_conn *c, uint8_t type, const uint8_t *data, size_t len)
+{
+    size_t frag = c->cfg->max_fragment_size;
+    do {
+        size_t n = len < frag ? len : frag;
+        size_t size = tls__record_size(&c->wr, n, 0), written;
+        ENSURE(buf_reserve(&c->out, size, OUT_CAP), TLS_ERR_BUFFER_FULL);
+        TRY(tls__record_seal(&c->wr, type, data, n, 0, buf_tail(&c->out), size, &written));
+        c->out.len += written;
+        data += n;
+        len -= n;
+    } while (len);
+    return TLS_OK;
+}
+
+tls_error tls__conn_send_handshake(tls_conn *c, const uint8_t *msgs, size_t len)
+{
+    return send_records(c, TLS_CT_HANDSHAKE, msgs, len);
+}
+
+tls_error tls__conn_send_ccs(tls_conn *c)
+{
+    static const uint8_t one = 1;
+    ENSURE(!tls__record_cipher_active(&c->wr), TLS_ERR_INTERNAL); /* always plaintext */
+    return send_records(c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
+}
+
+static void send_alert(tls_conn *c, uint8_t level, int alert)
+{
+    uint8_t body[2] = {level, (uint8_t)alert};
+    if (c->close_sent)
+        return;
+    c->close_sent = true;
+    /* Best effort: a connection that cannot even queue its alert just closes. */
+    (void)send_records(c, TLS_CT_ALERT, body, sizeof body);
+}
+
+/* Latches the first fatal error and queues its alert. */
+static tls_error fail(tls_conn *c, tls_error err)
+{
+    if (c->err != TLS_OK)
+        return c->err;
+    c->err = err;
+    int alert = tls_error_alert(err);
+    if (alert != TLS_ALERT_NONE)
+        send_alert(c, 2, alert);
+    return err;
+}
+
+tls_error tls__conn_set_read_secret(tls_conn *c, const tls_suite *suite, const uint8_t *secret)
+{
+    /* RFC 8446 §5.1: handshake messages must not span a key change. */
+    ENSURE(c->hs_in.len == 0, TLS_ERR_KEY_EPOCH_WITH_PENDING_FRAGMENT);
+    return tls__record_cipher_install(&c->rd, suite, secret);
+}
+
+tls_error tls__conn_set_write_secret(tls_conn *c, const tls_suite *suite, const uint8_t *secret)
+{
+    return tls__record_cipher_install(&c->wr, suite, secret);
+}
+
+static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
+{
+    *n = 0;
+    while (*n < len && c->out.len < OUT_WRITE_LIMIT) {
+        if (c->wr.seq >= RECORDS_BEFORE_KEY_UPDATE)
+            TRY(tls_conn_send_key_update(c, false));
+        size_t chunk = len - *n;
+        if (chunk > c->cfg->max_fragment_size)
+            chunk = c->cfg->max_fragment_size;
+        TRY(send_records(c, TLS_CT_APPLICATION_DATA, buf + *n, chunk));
+        *n += chunk;
+    }
+    return TLS_OK;
+}
+
+tls_error tls__conn_handshake_complete(tls_conn *c)
+{
+    size_t n;
+    c->handshake_done = true;
+    while (c->pending.len) {
+        TRY(encrypt_app_data(c, buf_head(&c->pending), c->pending.len, &n));
+        buf_consume(&c->pending, n);
+        if (n == 0)
+            break;
+    }
+    buf_trim(&c->pending);
+    return TLS_OK;
+}
+
+/* ---- receiving ------------------------------------------------------------------ */
+
+static tls_error note_idle_record(tls_conn *c)
+{
+    ENSURE(++c->idle_records <= MAX_IDLE_RECORDS, TLS_ERR_TOO_MANY_EMPTY_RECORDS);
+    return TLS_OK;
+}
+
+static tls_error handle_alert(tls_conn *c, const uint8_t *body, size_t len)
+{
+    /* §5.1: alerts are never fragmented, so a record holds exactly one. */
+    ENSURE(len == 2, TLS_ERR_INVALID_ALERT);
+    ENSURE(body[0] == 1 || body[0] == 2, TLS_ERR_INVALID_ALERT);
+    if (body[1] == TLS_ALERT_CLOSE_NOTIFY) {
+        c->peer_closed = true;
+        return TLS_OK;
+    }
+    if (body[1] == TLS_ALERT_USER_CANCELED)
+        return note_idle_record(c); /* a close_notify should follow (§6.1) */
+    /* §6: in TLS 1.3 every other alert is fatal whatever its level says. */
+    c->peer_alert = body[1];
+    return TLS_ERR_ALERT_RECEIVED;
+}
+
+static tls_error handle_ccs(tls_conn *c, const uint8_t *body, size_t len)
+{
+    /* §5: one plaintext CCS of value 1 is dropped between the first ClientHello and
+     * the client's Finished; anything else is unexpected. */
+    ENSURE(len == 1 && body[0] == 1, TLS_ERR_INVALID_CCS);
+    ENSURE(!c->handshake_done && !c->ccs_seen && c->hs.state != HS13_EXPECT_CLIENT_HELLO,
+           TLS_ERR_UNEXPECTED_MESSAGE);
+    c->ccs_seen = true;
+    return TLS_OK;
+}
+
+static tls_error handle_handshake_bytes(tls_conn *c, const uint8_t *body, size_t len)
+{
+    /* §5.1: zero-length handshake fragments are forbidden. */
+    ENSURE(len > 0, TLS_ERR_EMPTY_FRAGMENT);
+    ENSURE(buf_reserve(&c->hs_in, len, HS_IN_CAP), TLS_ERR_HANDSHAKE_TOO_LARGE);
+    memcpy(buf_tail(&c->hs_in), body, len);
+    c->hs_in.len += len;
+    while (c->hs_in.len >= 4 && c->err == TLS_OK) {
+        const uint8_t *msg = buf_head(&c->hs_in);
+        size_t body_len = ((size_t)msg[1] << 16) | ((size_t)msg[2] << 8) | msg[3];
+        ENSURE(body_len <= TLS_MAX_HANDSHAKE_MESSAGE, TLS_ERR_HANDSHAKE_TOO_LARGE);
+        if (c->hs_in.len < 4 + body_len)
+            break;
+        /* Consumed before handling, so a key change sees only what follows it; the
+         * bytes stay in place until buf_trim below. */
+        buf_consume(&c->hs_in, 4 + body_len);
+        TRY(tls__hs13_server_handle(c, msg, 4 + body_len));
+    }
+    buf_trim(&c->hs_in);
+    return TLS_OK;
+}
+
+static tls_error handle_app_data(tls_conn *c, const uint8_t *body, size_t len)
+{
+    ENSURE(c->handshake_done, TLS_ERR_UNEXPECTED_MESSAGE);
+    if (len == 0)
+        return note_idle_record(c);
+    c->idle_records = 0;
+    c->key_updates_in_row = 0;
+    ENSURE(buf_reserve(&c->app_in, len, APP_IN_CAP), TLS_ERR_INTERNAL);
+    memcpy(buf_tail(&c->app_in), body, len);
+    c->app_in.len += len;
+    return TLS_OK;
+}
+
+/* Opens a protected record, skipping rejected 0-RTT records (§4.2.10). */
+static tls_error open_record(tls_conn *c, tls_record *rec, bool *skipped)
+{
+    uint64_t seq = c->rd.seq;
+    tls_error err = tls__record_open(&c->rd, rec);
+    *skipped = false;
+    if (err == TLS_ERR_DECRYPT && c->skip_undecryptable) {
+        ENSURE(rec->len <= c->skip_budget, TLS_ERR_DECRYPT);
+        c->skip_budget -= rec->len;
+        c->rd.seq = seq; /* a skipped record did not use a sequence number */
+        *skipped = true;
+        return TLS_OK;
+    }
+    TRY(err);
+    c->skip_undecryptable = false; /* early data ends where decryption succeeds */
+    return TLS_OK;
+}
+
+static tls_error handle_record(tls_conn *c, tls_record *rec)
+{
+    if (rec->type == TLS_CT_APPLICATION_DATA) {
+        if (!tls__record_cipher_active(&c->rd)) {
+            /* Only 0-RTT data the client sent before our HelloRetryRequest. */
+            ENSURE(c->skip_app_records && rec->len <= c->skip_budget,
+                   TLS_ERR_UNEXPECTED_MESSAGE);
+            c->skip_budget -= rec->len;
+            return TLS_OK;
+        }
+        bool skipped;
+        TRY(open_record(c, rec, &skipped));
+        if (skipped)
+            return TLS_OK;
+    } else {
+        ENSURE(rec->len <= TLS_MAX_PLAINTEXT, TLS_ERR_RECORD_OVERFLOW);
+        if (rec->type == TLS_CT_CHANGE_CIPHER_SPEC) {
+            ENSURE(c->hs_in.len == 0, TLS_ERR_UNEXPECTED_MESSAGE);
+            return handle_ccs(c, rec->body, rec->len);
+        }
+        /* Once keys are in place handshake messages must be protected. A plaintext
+         * alert is still accepted: a client that failed on our ServerHello has no
+         * keys to protect it with. */
+        ENSURE(rec->type == TLS_CT_ALERT || !tls__record_cipher_active(&c->rd),
+               TLS_ERR_UNEXPECTED_MESSAGE);
+    }
+    /* §5.1: nothing may interleave with a fragmented handshake message. */
+    ENSURE(c->hs_in.len == 0 || rec->type == TLS_CT_HANDSHAKE, TLS_ERR_UNEXPECTED_MESSAGE);
+    switch (rec->type) {
+    case TLS_CT_HANDSHAKE:
+        return handle_handshake_bytes(c, rec->body, rec->len);
+    case TLS_CT_ALERT:
+        return handle_alert(c, rec->body, rec->len);
+    case TLS_CT_APPLICATION_DATA:
+        return handle_app_data(c, rec->body, rec->len);
+    default: /* a protected CCS, or an unknown inner type */
+        return TLS_ERR_UNEXPECTED_MESSAGE;
+    }
+}
+
+static tls_error process_records(tls_conn *c)
+{
+    while (c->in.len && !c->peer_closed && c->err == TLS_OK) {
+        if (c->app_in.len + TLS_MAX_PLAINTEXT + 1 > APP_IN_CAP)
+            break; /* the caller must read plaintext first */
+        tls_record rec;
+        bool complete;
+        TRY(tls__record_peek(buf_head(&c->in), c->in.len, &rec, &complete));
+        if (!complete)
+            break;
+        tls_error err = handle_record(c, &rec);
+        buf_consume(&c->in, rec.total);
+        TRY(err);
+    }
+    if (c->peer_closed)
+        c->in.len = 0; /* §6.1: data after close_notify is ignored */
+    buf_trim(&c->in);
+    return TLS_OK;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
+
+tls_error tls_server_conn_new(tls_server_config *cfg, tls_conn **out)
+{
+    tls_conn *c = tls__calloc(sizeof *c);
+    *out = NULL;
+    if (!c)
+        return TLS_ERR_NO_MEMORY;
+    c->cfg = tls_server_config_ref(cfg);
+    c->peer_alert = TLS_ALERT_NONE;
+    c->hs.state = HS13_EXPECT_CLIENT_HELLO;
+    *out = c;
+    return TLS_OK;
+}
+
+void tls_conn_free(tls_conn *c)
+{
+    if (!c)
+        return;
+    tls__hs13_server_clear(&c->hs);
+    tls__record_cipher_clear(&c->rd);
+    tls__record_cipher_clear(&c->wr);
+    buf_free(&c->in, false);
+    buf_free(&c->hs_in, false);
+    buf_free(&c->app_in, true);
+    buf_free(&c->pending, true);
+    buf_free(&c->out, false);
+    tls_server_config_unref(c->cfg);
+    tls__wipe(c, sizeof *c);
+    tls__free(c, sizeof *c);
+}
+
+tls_error tls_conn_read_tls(tls_conn *c, const uint8_t *buf, size_t len, size_t *consumed)
+{
+    *consumed = 0;
+    if (c->err)
+        return c->err;
+    if (c->peer_closed)
+        return TLS_OK;
+    size_t room = IN_CAP - c->in.len;
+    size_t n = len < room ? len : room;
+    if (n == 0)
+        return TLS_OK;
+    if (!buf_reserve(&c->in, n, IN_CAP))
+        return fail(c, TLS_ERR_NO_MEMORY);
+    memcpy(buf_tail(&c->in), buf, n);
+    c->in.len += n;
+    *consumed = n;
+    return TLS_OK;
+}
+
+tls_error tls_conn_process(tls_conn *c)
+{
+    if (c->err)
+        return c->err;
+    tls_error err = process_records(c);
+    return err == TLS_OK ? TLS_OK : fail(c, err);
+}
+
+size_t tls_conn_write_tls(tls_conn *c, uint8_t *buf, size_t cap)
+{
+    size_t n = c->out.len < cap ? c->out.len : cap;
+    if (n) {
+        memcpy(buf, buf_head(&c->out), n);
+        buf_consume(&c->out, n);
+        buf_trim(&c->out);
+    }
+    return n;
+}
+
+const uint8_t *tls_conn_peek_tls(tls_conn *c, size_t *len)
+{
+    *len = c->out.len;
+    return c->out.len ? buf_head(&c->out) : NULL;
+}
+
+void tls_conn_consume_tls(tls_conn *c, size_t n)
+{
+    if (n > c->out.len)
+        n = c->out.len;
+    buf_consume(&c->out, n);
+    buf_trim(&c->out);
+}
+
+tls_error tls_conn_read(tls_conn *c, uint8_t *buf, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (c->err)
+        return c->err;
+    size_t k = c->app_in.len < cap ? c->app_in.len : cap;
+    if (k) {
+        memcpy(buf, buf_head(&c->app_in), k);
+        buf_consume(&c->app_in, k);
+        buf_trim(&c->app_in);
+    }
+    *n = k;
+    return TLS_OK;
+}
+
+tls_error tls_conn_write(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
+{
+    *n = 0;
+    if (c->err)
+        return c->err;
+    if (c->close_sent)
+        return TLS_ERR_CLOSED;
+    if (!c->handshake_done) {
+        size_t room = PENDING_CAP - c->pending.len;
+        size_t k = len < room ? len : room;
+        if (k && buf_reserve(&c->pending, k, PENDING_CAP)) {
+            memcpy(buf_tail(&c->pending), buf, k);
+            c->pending.len += k;
+            *n = k;
+        }
+        return TLS_OK;
+    }
+    tls_error err = encrypt_app_data(c, buf, len, n);
+    return err == TLS_OK ? TLS_OK : fail(c, err);
+}
+
+void tls_conn_send_close_notify(tls_conn *c)
+{
+    if (c->err == TLS_OK)
+        send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
+}
+
+bool tls_conn_wants_read(const tls_conn *c)
+{
+    return c->err == TLS_OK && !c->peer_closed && c->in.len < IN_CAP &&
+           c->app_in.len + TLS_MAX_PLAINTEXT + 1 <= APP_IN_CAP;
+}
+
+bool tls_conn_wants_write(const tls_conn *c)
+{
+    return c->out.len > 0;
+}
+
+bool tls_conn_is_handshaking(const tls_conn *c)
+{
+    return !c->handshake_done;
+}
+
+bool tls_conn_peer_closed(const tls_conn *c)
+{
+    return c->peer_closed;
+}
+
+tls_error tls_conn_error(const tls_conn *c)
+{
+    return c->err;
+}
+
+int tls_conn_peer_alert(const tls_conn *c)
+{
+    return c->peer_alert;
+}
+
+uint16_t tls_conn_version(const tls_conn *c)
+{
+    return c->version;
+}
+
+uint16_t tls_conn_cipher_suite(const tls_conn *c)
+{
+    return c->hs.suite ? c->hs.suite->id : 0;
+}
+
+uint16_t tls_conn_group(const tls_conn *c)
+{
+    return c->group;
+}
+
+uint16_t tls_conn_sig_scheme(const tls_conn *c)
+{
+    return c->sig_scheme;
+}
+
+const char *tls_conn_server_name(const tls_conn *c)
+{
+    return c->server_name[0] ? c->server_name : NULL;
+}
+
+const uint8_t *tls_conn_alpn(const tls_conn *c, size_t *len)
+{
+    *len = c->alpn[0];
+    return c->alpn[0] ? c->alpn + 1 : NULL;
+}
+
+bool tls_conn_did_hrr(const tls_conn *c)
+{
+    return c->did_hrr;
+}
+
+tls_error tls_conn_send_key_update(tls_conn *c, bool update_requested)
+{
+    if (c->err)
+        return c->err;
+    ENSURE(c->handshake_done && !c->close_sent, TLS_ERR_INVALID_ARGUMENT);
+    tls_error err = tls__hs13_send_key_update(c, update_requested);
+    return err == TLS_OK ? TLS_OK : fail(c, err);
+}

@@ -1,0 +1,66 @@
+/*
+ * conn.h — the connection object behind the public pipe API, and the services the
+ * handshake state machines use to send messages and change keys.
+ *
+ * Buffers grow on demand up to fixed caps and are freed when they drain, so an idle
+ * connection holds little memory. A tls_conn belongs to one thread at a time.
+ */
+#ifndef MOAT_TLS_CONN_H
+#define MOAT_TLS_CONN_H
+
+#include "hs/hs.h"
+#include "record.h"
+
+/* Rejected 0-RTT data we are willing to skip (RFC 8446 §4.2.10). */
+#define TLS_EARLY_DATA_SKIP_BUDGET (64 * 1024)
+
+typedef struct {
+    uint8_t *p;
+    size_t off, len, cap; /* live bytes are p[off .. off+len) */
+} tls_buf;
+
+struct tls_conn {
+    tls_server_config *cfg;
+    tls_error err; /* first fatal error; never overwritten */
+    int peer_alert;
+    bool peer_closed, close_sent, handshake_done;
+
+    tls_buf in;       /* TLS bytes not yet deframed */
+    tls_buf hs_in;    /* handshake bytes not yet forming a whole message */
+    tls_buf app_in;   /* decrypted application data for tls_conn_read */
+    tls_buf out;      /* TLS bytes for tls_conn_write_tls */
+    tls_buf pending;  /* plaintext written before the handshake completed */
+
+    tls_record_cipher rd, wr;
+    unsigned idle_records; /* consecutive records that carried nothing */
+    bool ccs_seen;
+    /* Rejected 0-RTT: records we cannot decrypt are skipped, up to a budget. */
+    bool skip_undecryptable;
+    bool skip_app_records;
+    size_t skip_budget;
+
+    uint16_t version, group, sig_scheme;
+    char server_name[256];
+    uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
+    bool did_hrr;
+    unsigned key_updates_in_row;
+
+    tls13_server_hs hs;
+};
+
+/* Frames a handshake flight (whole messages, back to back) into records under the
+ * current write keys. */
+TLS_MUST_CHECK tls_error tls__conn_send_handshake(struct tls_conn *conn, const uint8_t *msgs,
+                                                  size_t len);
+/* The middlebox-compatibility ChangeCipherSpec record (RFC 8446 §D.4). */
+TLS_MUST_CHECK tls_error tls__conn_send_ccs(struct tls_conn *conn);
+/* Installs new keys for receiving. Fails with TLS_ERR_KEY_EPOCH_WITH_PENDING_FRAGMENT
+ * when handshake bytes under the old keys are still waiting (§5.1). */
+TLS_MUST_CHECK tls_error tls__conn_set_read_secret(struct tls_conn *conn, const tls_suite *suite,
+                                                   const uint8_t *secret);
+TLS_MUST_CHECK tls_error tls__conn_set_write_secret(struct tls_conn *conn, const tls_suite *suite,
+                                                    const uint8_t *secret);
+/* Called by the handshake when it completes: flushes plaintext written early. */
+TLS_MUST_CHECK tls_error tls__conn_handshake_complete(struct tls_conn *conn);
+
+#endif

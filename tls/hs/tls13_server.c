@@ -1,0 +1,550 @@
+/*
+ * tls13_server.c — the TLS 1.3 server handshake (RFC 8446 §2, §4).
+ *
+ * One handler per state (hs_expect_*), one dispatch point that refuses any message
+ * the state does not expect, and one place where the state changes (set_state).
+ *
+ * Implementation notes:
+ * - Choices follow server preference: version, suite, key-exchange group (the first
+ *   of ours for which the client sent a share; else a HelloRetryRequest for the first
+ *   of ours the client supports), signature scheme (by certificate key type), ALPN.
+ * - The HRR cookie is an HMAC over the first ClientHello's hash and our choices; the
+ *   second ClientHello must echo it, keep the suite and offer exactly one share for
+ *   the group we asked for.
+ * - Secrets are derived into this struct and wiped as soon as they are not needed:
+ *   handshake secrets at the client's Finished, everything at tls__hs13_server_clear.
+ */
+#include <string.h>
+
+#include "../conn.h"
+#include "hs.h"
+
+/* Our first flight (EncryptedExtensions .. Finished) is built here before framing. */
+#define FLIGHT_CAP (TLS_MAX_CHAIN * 16384 + 4096)
+/* KeyUpdates tolerated between two application data records. */
+#define MAX_KEY_UPDATES_IN_ROW 16
+
+static void set_state(tls_conn *c, tls13_server_state next)
+{
+    c->hs.state = next;
+}
+
+/* ---- negotiation ----------------------------------------------------------------- */
+
+static tls_error choose_version(const tls_conn *c, const tls_client_hello *ch)
+{
+    /* §4.2.1: with supported_versions present, legacy_version is not looked at. */
+    if (ch->has_supported_versions && tls__u16_list_has(ch->supported_versions, TLS_VERSION_1_3) &&
+        tls__config_has_version(c->cfg, TLS_VERSION_1_3))
+        return TLS_OK;
+    /* TLS 1.2 and older (and 1.3-only servers facing them) end here. */
+    return TLS_ERR_PROTOCOL_VERSION;
+}
+
+static tls_error choose_suite(const tls_conn *c, const tls_client_hello *ch,
+                              const tls_suite **out)
+{
+    for (size_t i = 0; i < c->cfg->n_suites; i++) {
+        if (tls__u16_list_has(ch->cipher_suites, c->cfg->suites[i])) {
+            *out = tls__suite_find(c->cfg->suites[i]);
+            return TLS_OK;
+        }
+    }
+    return TLS_ERR_NO_CIPHER_SUITES_IN_COMMON;
+}
+
+/* The share to use now, or (found == false) the group to ask for in an HRR. */
+static tls_error choose_group(const tls_conn *c, const tls_client_hello *ch, uint16_t *group,
+                              tls_slice *share, bool *found)
+{
+    *found = false;
+    for (size_t i = 0; i < c->cfg->n_groups; i++) {
+        if (tls__u16_list_has(ch->groups, c->cfg->groups[i]) &&
+            tls__client_hello_key_share(ch, c->cfg->groups[i], share)) {
+            *group = c->cfg->groups[i];
+            *found = true;
+            return TLS_OK;
+        }
+    }
+    for (size_t i = 0; i < c->cfg->n_groups; i++) {
+        if (tls__u16_list_has(ch->groups, c->cfg->groups[i])) {
+            *group = c->cfg->groups[i];
+            return TLS_OK;
+        }
+    }
+    return TLS_ERR_NO_KX_GROUPS_IN_COMMON;
+}
+
+static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client_hello *ch,
+                                   uint16_t *out)
+{
+    static const uint16_t rsa[] = {TLS_SIG_RSA_PSS_RSAE_SHA256, TLS_SIG_RSA_PSS_RSAE_SHA384,
+                                   TLS_SIG_RSA_PSS_RSAE_SHA512};
+    static const uint16_t p256[] = {TLS_SIG_ECDSA_SECP256R1_SHA256};
+    static const uint16_t p384[] = {TLS_SIG_ECDSA_SECP384R1_SHA384};
+    const uint16_t *prefs;
+    size_t n;
+
+    switch (ck->key_type) {
+    case TLS_KEY_RSA:
+        prefs = rsa, n = 3;
+        break;
+    case TLS_KEY_ECDSA_P256:
+        prefs = p256, n = 1;
+        break;
+    case TLS_KEY_ECDSA_P384:
+        prefs = p384, n = 1;
+        break;
+    default:
+        return TLS_ERR_INTERNAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tls__u16_list_has(ch->sig_algs, prefs[i])) {
+            *out = prefs[i];
+            return TLS_OK;
+        }
+    }
+    return TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
+}
+
+/* RFC 7301 §3.2: the server's most preferred protocol the client also offers. */
+static tls_error choose_alpn(tls_conn *c, const tls_client_hello *ch)
+{
+    if (!c->cfg->n_alpn || !ch->has_alpn)
+        return TLS_OK;
+    for (size_t i = 0; i < c->cfg->n_alpn; i++) {
+        const uint8_t *ours = c->cfg->alpn[i];
+        tls_reader list, name;
+        tls_reader_init(&list, ch->alpn.p, ch->alpn.len);
+        while (tls_read_vec8(&list, 1, 255, &name)) {
+            size_t n = tls_reader_left(&name);
+            if (n == ours[0] && !memcmp(name.p, ours + 1, n)) {
+                memcpy(c->alpn, ours, n + 1);
+                return TLS_OK;
+            }
+        }
+    }
+    return TLS_ERR_NO_APPLICATION_PROTOCOL;
+}
+
+static tls_error resolve_certificate(const tls_conn *c, const tls_client_hello *ch,
+                                     const tls_certified_key **out)
+{
+    const tls_server_config *cfg = c->cfg;
+    const char *name = ch->server_name[0] ? ch->server_name : NULL;
+    if (cfg->resolver) {
+        uint16_t schemes[128];
+        tls_client_hello_info info = {name, schemes, 0, ch->alpn.p, ch->alpn.len};
+        for (size_t i = 0; i + 1 < ch->sig_algs.len && info.n_sig_schemes < 128; i += 2)
+            schemes[info.n_sig_schemes++] =
+                (uint16_t)((ch->sig_algs.p[i] << 8) | ch->sig_algs.p[i + 1]);
+        *out = cfg->resolver(cfg->resolver_arg, &info);
+    } else {
+        *out = tls__resolve_cert(cfg->certs, cfg->n_certs, cfg->sni_strict, name);
+    }
+    return *out ? TLS_OK : TLS_ERR_NO_CERTIFICATE_FOR_NAME;
+}
+
+/* §9.2 and §4.2: what every TLS 1.3 ClientHello must satisfy. */
+static tls_error check_tls13_hello(const tls_client_hello *ch)
+{
+    ENSURE(ch->null_compression_only, TLS_ERR_NULL_COMPRESSION_REQUIRED);
+    ENSURE(ch->has_groups == ch->has_key_share, TLS_ERR_MISSING_EXTENSION);
+    ENSURE(ch->has_psk || (ch->has_groups && ch->has_sig_algs), TLS_ERR_MISSING_EXTENSION);
+    ENSURE(!ch->has_psk || ch->has_psk_modes, TLS_ERR_MISSING_EXTENSION);
+    /* §4.2.8: every share must be for a group the client lists as supported. */
+    tls_reader shares, key;
+    uint16_t group;
+    tls_reader_init(&shares, ch->key_shares.p, ch->key_shares.len);
+    while (tls_reader_left(&shares)) {
+        ENSURE(tls_read_u16(&shares, &group) && tls_read_vec16(&shares, 1, 0xffff, &key),
+               TLS_ERR_DECODE);
+        ENSURE(tls__u16_list_has(ch->groups, group), TLS_ERR_KEY_SHARE_NOT_OFFERED_GROUP);
+    }
+    return TLS_OK;
+}
+
+/* ---- message builders --------------------------------------------------------------- */
+
+static void write_server_hello(tls_writer *w, const tls13_server_hs *hs, const uint8_t *random,
+                               uint16_t group, const uint8_t *share, size_t share_len,
+                               bool is_hrr)
+{
+    tls__hs_begin(w, TLS_HS_SERVER_HELLO);
+    tls_write_u16(w, TLS_VERSION_1_2); /* legacy_version (§4.1.3) */
+    tls_write_bytes(w, random, 32);
+    tls_write_vec8(w, hs->session_id, hs->session_id_len);
+    tls_write_u16(w, hs->suite->id);
+    tls_write_u8(w, 0); /* legacy_compression_method */
+    tls_write_vec16_begin(w);
+    tls_write_u16(w, TLS_EXT_SUPPORTED_VERSIONS);
+    tls_write_u16(w, 2);
+    tls_write_u16(w, TLS_VERSION_1_3);
+    tls_write_u16(w, TLS_EXT_KEY_SHARE);
+    tls_write_vec16_begin(w);
+    tls_write_u16(w, group);
+    if (!is_hrr)
+        tls_write_vec16(w, share, share_len);
+    tls_writer_end(w);
+    if (is_hrr) {
+        tls_write_u16(w, TLS_EXT_COOKIE);
+        tls_write_vec16_begin(w);
+        tls_write_vec16(w, hs->cookie, sizeof hs->cookie);
+        tls_writer_end(w);
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
+static void write_encrypted_extensions(tls_writer *w, const tls_conn *c, bool ack_sni)
+{
+    tls__hs_begin(w, TLS_HS_ENCRYPTED_EXTENSIONS);
+    tls_write_vec16_begin(w);
+    if (ack_sni) { /* RFC 6066 §3: an empty server_name says the name was used */
+        tls_write_u16(w, TLS_EXT_SERVER_NAME);
+        tls_write_u16(w, 0);
+    }
+    if (c->alpn[0]) {
+        tls_write_u16(w, TLS_EXT_ALPN);
+        tls_write_vec16_begin(w);
+        tls_write_vec16(w, c->alpn, (size_t)c->alpn[0] + 1);
+        tls_writer_end(w);
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
+static void write_certificate(tls_writer *w, const tls_certified_key *ck)
+{
+    tls__hs_begin(w, TLS_HS_CERTIFICATE);
+    tls_write_vec8(w, NULL, 0); /* certificate_request_context */
+    tls_write_vec24_begin(w);
+    for (size_t i = 0; i < ck->n_chain; i++) {
+        tls_write_vec24_begin(w);
+        tls_write_bytes(w, ck->chain[i], ck->chain_len[i]);
+        tls_writer_end(w);
+        tls_write_u16(w, 0); /* no per-certificate extensions */
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
+/* §4.4.3: 64 spaces, the context string, a zero byte, the transcript hash. */
+static tls_error write_certificate_verify(tls_writer *w, const tls_certified_key *ck,
+                                          uint16_t scheme, const uint8_t *thash, size_t hash_len)
+{
+    static const char context[] = "TLS 1.3, server CertificateVerify";
+    uint8_t content[64 + sizeof context + TLS_MAX_HASH_LEN];
+    uint8_t sig[TLS_MAX_SIGNATURE_LEN];
+    size_t sig_len;
+
+    memset(content, 0x20, 64);
+    memcpy(content + 64, context, sizeof context); /* includes the zero byte */
+    memcpy(content + 64 + sizeof context, thash, hash_len);
+    TRY(tls__sign(ck->key, scheme, content, 64 + sizeof context + hash_len, sig, sizeof sig,
+                  &sig_len));
+    tls__hs_begin(w, TLS_HS_CERTIFICATE_VERIFY);
+    tls_write_u16(w, scheme);
+    tls_write_vec16(w, sig, sig_len);
+    tls__hs_end(w);
+    return TLS_OK;
+}
+
+/* ---- HelloRetryRequest ------------------------------------------------------------------ */
+
+static tls_error compute_cookie(const tls_conn *c, const uint8_t *hello_hash, uint16_t group,
+                                uint8_t out[32])
+{
+    uint8_t input[TLS_MAX_HASH_LEN + 4];
+    size_t n = c->hs.ks.hash_len;
+    memcpy(input, hello_hash, n);
+    input[n] = (uint8_t)(c->hs.suite->id >> 8);
+    input[n + 1] = (uint8_t)c->hs.suite->id;
+    input[n + 2] = (uint8_t)(group >> 8);
+    input[n + 3] = (uint8_t)group;
+    return tls__hmac(TLS_HASH_SHA256, c->cfg->cookie_secret, sizeof c->cfg->cookie_secret, input,
+                     n + 4, out);
+}
+
+static tls_error send_hello_retry_request(tls_conn *c, uint16_t group)
+{
+    tls13_server_hs *hs = &c->hs;
+    uint8_t hello_hash[TLS_MAX_HASH_LEN], msg[512];
+    tls_writer w;
+
+    tls__transcript_current(&hs->transcript, hello_hash);
+    TRY(compute_cookie(c, hello_hash, group, hs->cookie));
+    tls__transcript_to_message_hash(&hs->transcript);
+    tls_writer_init(&w, msg, sizeof msg);
+    write_server_hello(&w, hs, tls__hrr_random, group, NULL, 0, true);
+    ENSURE(tls_writer_ok(&w), TLS_ERR_INTERNAL);
+    tls__transcript_add(&hs->transcript, msg, w.len);
+    TRY(tls__conn_send_handshake(c, msg, w.len));
+    if (hs->session_id_len && !hs->sent_ccs) {
+        TRY(tls__conn_send_ccs(c));
+        hs->sent_ccs = true;
+    }
+    hs->hrr_group = group;
+    c->did_hrr = true;
+    set_state(c, HS13_EXPECT_CLIENT_HELLO_AFTER_HRR);
+    return TLS_OK;
+}
+
+/* ---- the server's flight ---------------------------------------------------------------- */
+
+static tls_error derive_and_install(tls_conn *c, const uint8_t *thash, const char *client_label,
+                                    const char *server_label, uint8_t *client_secret_out,
+                                    uint8_t *server_secret_out)
+{
+    tls13_server_hs *hs = &c->hs;
+    uint8_t server_secret[TLS_MAX_HASH_LEN];
+    tls_error err = tls13_keysched_derive(&hs->ks, client_label, thash, client_secret_out);
+    if (err == TLS_OK)
+        err = tls13_keysched_derive(&hs->ks, server_label, thash, server_secret);
+    if (err == TLS_OK)
+        err = tls__conn_set_write_secret(c, hs->suite, server_secret);
+    if (err == TLS_OK && server_secret_out)
+        memcpy(server_secret_out, server_secret, hs->ks.hash_len);
+    tls__wipe(server_secret, sizeof server_secret);
+    return err;
+}
+
+static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client_share)
+{
+    tls13_server_hs *hs = &c->hs;
+    uint8_t random[32], share[TLS_MAX_KX_PUBLIC_LEN], shared[TLS_MAX_KX_SECRET_LEN];
+    uint8_t msg[512], thash[TLS_MAX_HASH_LEN];
+    size_t share_len = 0, shared_len = 0;
+    tls_kx *kx = NULL;
+    tls_writer w;
+
+    tls_error err = tls__random(random, sizeof random);
+    if (err == TLS_OK)
+        err = tls__kx_new(group, &kx);
+    if (err == TLS_OK)
+        err = tls__kx_public(kx, share, sizeof share, &share_len);
+    if (err == TLS_OK)
+        err = tls__kx_agree(kx, client_share.p, client_share.len, shared, sizeof shared,
+                            &shared_len);
+    tls__kx_free(kx);
+    if (err == TLS_OK) {
+        tls_writer_init(&w, msg, sizeof msg);
+        write_server_hello(&w, hs, random, group, share, share_len, false);
+        err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
+    }
+    if (err == TLS_OK) {
+        tls__transcript_add(&hs->transcript, msg, w.len);
+        err = tls__conn_send_handshake(c, msg, w.len);
+    }
+    if (err == TLS_OK && hs->session_id_len && !hs->sent_ccs) {
+        err = tls__conn_send_ccs(c);
+        hs->sent_ccs = true;
+    }
+    if (err == TLS_OK)
+        err = tls13_keysched_init(&hs->ks, hs->suite->hash, NULL, 0);
+    if (err == TLS_OK)
+        err = tls13_keysched_handshake(&hs->ks, shared, shared_len);
+    tls__wipe(shared, sizeof shared);
+    TRY(err);
+    c->group = group;
+    tls__transcript_current(&hs->transcript, thash);
+    TRY(derive_and_install(c, thash, "c hs traffic", "s hs traffic", hs->client_hs_secret,
+                           hs->server_hs_secret));
+    return tls__conn_set_read_secret(c, hs->suite, hs->client_hs_secret);
+}
+
+/* EncryptedExtensions, Certificate, CertificateVerify, Finished, then the
+ * application traffic keys (§4.3–§4.4, §7.1). */
+static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
+                                    const tls_certified_key *ck)
+{
+    tls13_server_hs *hs = &c->hs;
+    size_t n = hs->ks.hash_len;
+    uint8_t thash[TLS_MAX_HASH_LEN], mac[TLS_MAX_HASH_LEN];
+    uint8_t *flight = tls__alloc(FLIGHT_CAP);
+    size_t mark;
+    tls_writer w;
+    tls_error err;
+
+    ENSURE(flight, TLS_ERR_NO_MEMORY);
+    tls_writer_init(&w, flight, FLIGHT_CAP);
+    write_encrypted_extensions(&w, c, ch->server_name[0] != '\0');
+    write_certificate(&w, ck);
+    ENSURE(tls_writer_ok(&w), TLS_ERR_INTERNAL);
+    tls__transcript_add(&hs->transcript, flight, w.len);
+    tls__transcript_current(&hs->transcript, thash);
+    mark = w.len;
+    err = write_certificate_verify(&w, ck, c->sig_scheme, thash, n);
+    if (err == TLS_OK) {
+        tls__transcript_add(&hs->transcript, flight + mark, w.len - mark);
+        tls__transcript_current(&hs->transcript, thash);
+        err = tls13_finished_mac(hs->ks.hash, hs->server_hs_secret, thash, mac);
+    }
+    if (err == TLS_OK) {
+        mark = w.len;
+        tls__hs_begin(&w, TLS_HS_FINISHED);
+        tls_write_bytes(&w, mac, n);
+        tls__hs_end(&w);
+        err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
+    }
+    if (err == TLS_OK) {
+        tls__transcript_add(&hs->transcript, flight + mark, w.len - mark);
+        err = tls__conn_send_handshake(c, flight, w.len);
+    }
+    tls__free(flight, FLIGHT_CAP);
+    TRY(err);
+
+    /* The client's Finished covers everything up to and including ours. */
+    tls__transcript_current(&hs->transcript, thash);
+    TRY(tls13_finished_mac(hs->ks.hash, hs->client_hs_secret, thash, hs->expected_finished));
+    tls__wipe(hs->server_hs_secret, sizeof hs->server_hs_secret);
+    TRY(tls13_keysched_master(&hs->ks));
+    return derive_and_install(c, thash, "c ap traffic", "s ap traffic", hs->client_app_secret,
+                              hs->server_app_secret);
+}
+
+/* Everything after the group is settled: shared by both ClientHello states. */
+static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_t group,
+                                tls_slice share)
+{
+    const tls_certified_key *ck;
+    TRY(resolve_certificate(c, ch, &ck));
+    TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
+    TRY(choose_alpn(c, ch));
+    memcpy(c->server_name, ch->server_name, sizeof c->server_name);
+    TRY(send_server_hello(c, group, share));
+    TRY(send_server_flight(c, ch, ck));
+    /* A client that offered 0-RTT sends it under keys we never derive: skip it. */
+    c->skip_undecryptable = ch->has_early_data && !c->did_hrr;
+    set_state(c, HS13_EXPECT_FINISHED);
+    return TLS_OK;
+}
+
+/* ---- state handlers ----------------------------------------------------------------------- */
+
+static tls_error hs_expect_client_hello(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls13_server_hs *hs = &c->hs;
+    tls_client_hello ch;
+    uint16_t group = 0;
+    tls_slice share = {NULL, 0};
+    bool have_share;
+
+    TRY(tls__client_hello_parse(msg + 4, len - 4, &ch));
+    TRY(choose_version(c, &ch));
+    TRY(check_tls13_hello(&ch));
+    TRY(choose_suite(c, &ch, &hs->suite));
+    TRY(choose_group(c, &ch, &group, &share, &have_share));
+    c->version = TLS_VERSION_1_3;
+    memcpy(hs->session_id, ch.session_id.p, ch.session_id.len);
+    hs->session_id_len = ch.session_id.len;
+    hs->ks.hash = hs->suite->hash;
+    hs->ks.hash_len = tls__hash_len(hs->suite->hash);
+    tls__transcript_start(&hs->transcript, hs->suite->hash);
+    tls__transcript_add(&hs->transcript, msg, len);
+    if (!have_share) {
+        c->skip_app_records = ch.has_early_data;
+        c->skip_budget = ch.has_early_data ? TLS_EARLY_DATA_SKIP_BUDGET : 0;
+        return send_hello_retry_request(c, group);
+    }
+    c->skip_budget = ch.has_early_data ? TLS_EARLY_DATA_SKIP_BUDGET : 0;
+    return complete_hello(c, &ch, group, share);
+}
+
+static tls_error hs_expect_client_hello_after_hrr(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls13_server_hs *hs = &c->hs;
+    tls_client_hello ch;
+    tls_slice share;
+
+    c->skip_app_records = false;
+    TRY(tls__client_hello_parse(msg + 4, len - 4, &ch));
+    ENSURE(ch.has_supported_versions &&
+               tls__u16_list_has(ch.supported_versions, TLS_VERSION_1_3),
+           TLS_ERR_HRR_UNACCEPTABLE);
+    TRY(check_tls13_hello(&ch));
+    /* §4.1.2: the second hello answers ours; it may not change what we settled. */
+    ENSURE(ch.session_id.len == hs->session_id_len &&
+               !memcmp(ch.session_id.p, hs->session_id, hs->session_id_len),
+           TLS_ERR_HRR_UNACCEPTABLE);
+    ENSURE(tls__u16_list_has(ch.cipher_suites, hs->suite->id), TLS_ERR_HRR_UNACCEPTABLE);
+    ENSURE(!ch.has_early_data, TLS_ERR_HRR_UNACCEPTABLE);
+    ENSURE(ch.has_cookie && ch.cookie.len == sizeof hs->cookie &&
+               tls__ct_equal(ch.cookie.p, hs->cookie, sizeof hs->cookie),
+           TLS_ERR_BAD_COOKIE);
+    /* §4.2.8: exactly one share, for the group we asked for. */
+    ENSURE(tls__client_hello_key_share(&ch, hs->hrr_group, &share) &&
+               ch.key_shares.len == 4 + share.len,
+           TLS_ERR_HRR_UNACCEPTABLE);
+    tls__transcript_add(&hs->transcript, msg, len);
+    return complete_hello(c, &ch, hs->hrr_group, share);
+}
+
+static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls13_server_hs *hs = &c->hs;
+    size_t n = hs->ks.hash_len;
+
+    ENSURE(len - 4 == n, TLS_ERR_DECODE);
+    ENSURE(tls__ct_equal(msg + 4, hs->expected_finished, n), TLS_ERR_BAD_FINISHED);
+    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(tls__conn_set_read_secret(c, hs->suite, hs->client_app_secret));
+    tls__wipe(hs->client_hs_secret, sizeof hs->client_hs_secret);
+    tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
+    c->skip_undecryptable = false;
+    set_state(c, HS13_CONNECTED);
+    return tls__conn_handshake_complete(c);
+}
+
+tls_error tls__hs13_send_key_update(tls_conn *c, bool update_requested)
+{
+    tls13_server_hs *hs = &c->hs;
+    uint8_t msg[5] = {TLS_HS_KEY_UPDATE, 0, 0, 1, update_requested ? 1 : 0};
+
+    TRY(tls__conn_send_handshake(c, msg, sizeof msg));
+    TRY(tls13_next_traffic_secret(hs->suite->hash, hs->server_app_secret));
+    return tls__conn_set_write_secret(c, hs->suite, hs->server_app_secret);
+}
+
+static tls_error hs_connected_key_update(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls13_server_hs *hs = &c->hs;
+
+    ENSURE(len == 5, TLS_ERR_DECODE);
+    /* §4.6.3: request_update is 0 or 1; anything else is illegal_parameter. */
+    ENSURE(msg[4] <= 1, TLS_ERR_BAD_KEY_UPDATE);
+    ENSURE(++c->key_updates_in_row <= MAX_KEY_UPDATES_IN_ROW, TLS_ERR_TOO_MANY_KEY_UPDATES);
+    TRY(tls13_next_traffic_secret(hs->suite->hash, hs->client_app_secret));
+    TRY(tls__conn_set_read_secret(c, hs->suite, hs->client_app_secret));
+    if (msg[4] == 1 && !c->close_sent)
+        return tls__hs13_send_key_update(c, false);
+    return TLS_OK;
+}
+
+tls_error tls__hs13_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    uint8_t type = msg[0];
+    switch (c->hs.state) {
+    case HS13_EXPECT_CLIENT_HELLO:
+        ENSURE(type == TLS_HS_CLIENT_HELLO, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_expect_client_hello(c, msg, len);
+    case HS13_EXPECT_CLIENT_HELLO_AFTER_HRR:
+        ENSURE(type == TLS_HS_CLIENT_HELLO, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_expect_client_hello_after_hrr(c, msg, len);
+    case HS13_EXPECT_FINISHED:
+        ENSURE(type == TLS_HS_FINISHED, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_expect_finished(c, msg, len);
+    case HS13_CONNECTED:
+        ENSURE(type == TLS_HS_KEY_UPDATE, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_connected_key_update(c, msg, len);
+    default:
+        return TLS_ERR_INTERNAL;
+    }
+}
+
+void tls__hs13_server_clear(tls13_server_hs *hs)
+{
+    tls__transcript_clear(&hs->transcript);
+    tls13_keysched_clear(&hs->ks);
+    tls__wipe(hs, sizeof *hs);
+}

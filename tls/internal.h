@@ -1,0 +1,158 @@
+/*
+ * internal.h — types and helpers shared by the engine's modules; never installed.
+ *
+ * Ownership notes: a tls_server_config and a tls_certified_key are immutable after
+ * construction and shared by every connection and thread; only their reference
+ * counts change (atomically).
+ */
+#ifndef MOAT_TLS_INTERNAL_H
+#define MOAT_TLS_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "crypto/crypto.h"
+#include "tls.h"
+
+/* The two hidden-control-flow macros the style guide allows. */
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        tls_error try_err_ = (expr);                                                               \
+        if (try_err_ != TLS_OK)                                                                    \
+            return try_err_;                                                                       \
+    } while (0)
+#define ENSURE(cond, err)                                                                          \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return (err);                                                                          \
+    } while (0)
+
+/* RFC 8446 §5.1 / §5.2 record limits. */
+#define TLS_RECORD_HEADER_LEN 5
+#define TLS_MAX_PLAINTEXT 16384
+#define TLS_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 256)
+#define TLS_MAX_RECORD (TLS_RECORD_HEADER_LEN + TLS_MAX_CIPHERTEXT)
+/* Largest handshake message we accept (a ClientHello with big key shares fits). */
+#define TLS_MAX_HANDSHAKE_MESSAGE 65536
+
+enum {
+    TLS_CT_CHANGE_CIPHER_SPEC = 20,
+    TLS_CT_ALERT = 21,
+    TLS_CT_HANDSHAKE = 22,
+    TLS_CT_APPLICATION_DATA = 23,
+};
+
+enum {
+    TLS_HS_CLIENT_HELLO = 1,
+    TLS_HS_SERVER_HELLO = 2,
+    TLS_HS_NEW_SESSION_TICKET = 4,
+    TLS_HS_END_OF_EARLY_DATA = 5,
+    TLS_HS_ENCRYPTED_EXTENSIONS = 8,
+    TLS_HS_CERTIFICATE = 11,
+    TLS_HS_CERTIFICATE_REQUEST = 13,
+    TLS_HS_CERTIFICATE_VERIFY = 15,
+    TLS_HS_FINISHED = 20,
+    TLS_HS_KEY_UPDATE = 24,
+    TLS_HS_MESSAGE_HASH = 254,
+};
+
+enum {
+    TLS_EXT_SERVER_NAME = 0,
+    TLS_EXT_STATUS_REQUEST = 5,
+    TLS_EXT_SUPPORTED_GROUPS = 10,
+    TLS_EXT_EC_POINT_FORMATS = 11,
+    TLS_EXT_SIGNATURE_ALGORITHMS = 13,
+    TLS_EXT_ALPN = 16,
+    TLS_EXT_SCT = 18,
+    TLS_EXT_PADDING = 21,
+    TLS_EXT_EXTENDED_MASTER_SECRET = 23,
+    TLS_EXT_SESSION_TICKET = 35,
+    TLS_EXT_PRE_SHARED_KEY = 41,
+    TLS_EXT_EARLY_DATA = 42,
+    TLS_EXT_SUPPORTED_VERSIONS = 43,
+    TLS_EXT_COOKIE = 44,
+    TLS_EXT_PSK_KEY_EXCHANGE_MODES = 45,
+    TLS_EXT_CERTIFICATE_AUTHORITIES = 47,
+    TLS_EXT_SIGNATURE_ALGORITHMS_CERT = 50,
+    TLS_EXT_KEY_SHARE = 51,
+    TLS_EXT_RENEGOTIATION_INFO = 0xff01,
+};
+
+/* A borrowed run of bytes. */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+} tls_slice;
+
+/* ---- cipher suites ------------------------------------------------------------ */
+
+typedef struct {
+    uint16_t id;
+    const char *name;      /* "TLS13_AES_128_GCM_SHA256" (rustls's spelling) */
+    const char *iana_name; /* "TLS_AES_128_GCM_SHA256" */
+    tls_aead_id aead;
+    size_t key_len;
+    tls_hash_id hash;
+} tls_suite;
+
+/* The TLS 1.3 suite with this id, or NULL. */
+const tls_suite *tls__suite_find(uint16_t id);
+
+/* ---- certified keys (certkey.c) ------------------------------------------------- */
+
+#define TLS_MAX_CHAIN 10
+
+struct tls_certified_key {
+    atomic_uint refs;
+    /* DER certificates, end entity first; each buffer owned (tls__alloc). */
+    uint8_t *chain[TLS_MAX_CHAIN];
+    size_t chain_len[TLS_MAX_CHAIN];
+    size_t n_chain;
+    tls_signing_key *key;
+    tls_key_type key_type;
+    /* dNSName SANs of the end entity (lower case, NUL-terminated, owned); when the
+     * certificate has no SAN, its subject CN. "*.example.com" entries are wildcards. */
+    char **names;
+    size_t n_names;
+};
+
+/* Built-in resolver over cfg->certs: exact name, then wildcard (one left-most label),
+ * then the first certificate unless strict. NULL: no certificate for this name. */
+const tls_certified_key *tls__resolve_cert(tls_certified_key *const *certs, size_t n_certs,
+                                           bool strict, const char *server_name);
+
+/* ---- server config (config.c) --------------------------------------------------- */
+
+#define TLS_MAX_ALPN 16
+
+struct tls_server_config {
+    atomic_uint refs;
+    uint16_t versions[4];
+    size_t n_versions;
+    uint16_t suites[8];
+    size_t n_suites;
+    uint16_t groups[8];
+    size_t n_groups;
+    /* ALPN protocols, each with a length byte in front (wire form). */
+    uint8_t *alpn[TLS_MAX_ALPN];
+    size_t n_alpn;
+    tls_certified_key **certs;
+    size_t n_certs;
+    bool sni_strict;
+    tls_cert_resolver_fn resolver;
+    void *resolver_arg;
+    size_t max_fragment_size;
+    uint8_t cookie_secret[32];
+};
+
+bool tls__config_has_version(const struct tls_server_config *cfg, uint16_t version);
+
+/* ---- little helpers --------------------------------------------------------------- */
+
+/* True when `v` is one of the big-endian u16 values in list (even length). */
+bool tls__u16_list_has(tls_slice list, uint16_t v);
+
+#endif

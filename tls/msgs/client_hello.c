@@ -1,0 +1,280 @@
+/*
+ * client_hello.c — ClientHello decoding (RFC 8446 §4.1.2, §4.2; RFC 6066 §3;
+ * RFC 7301 §3.1).
+ *
+ * Implementation notes:
+ * - Duplicate detection covers every extension type, known or not, with a 64 Kibit
+ *   map on the stack: a hostile hello may carry thousands of extensions and a
+ *   pairwise comparison would be quadratic.
+ * - Extension bodies are validated here even when the handshake will not use them,
+ *   so a malformed hello is refused the same way whatever the server's config.
+ */
+#include <string.h>
+
+#include "msgs.h"
+
+const uint8_t tls__hrr_random[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+};
+
+void tls__hs_begin(tls_writer *w, uint8_t type)
+{
+    tls_write_u8(w, type);
+    tls_write_vec24_begin(w);
+}
+
+void tls__hs_end(tls_writer *w)
+{
+    tls_writer_end(w);
+}
+
+/* Sets v's bit in a 64 Kibit map; false if it was already set. */
+static bool mark_first_sighting(uint8_t map[65536 / 8], uint16_t v)
+{
+    uint8_t bit = (uint8_t)(1u << (v % 8));
+    if (map[v / 8] & bit)
+        return false;
+    map[v / 8] |= bit;
+    return true;
+}
+
+static tls_slice slice_of(const tls_reader *r)
+{
+    tls_slice s = {r->p, (size_t)(r->end - r->p)};
+    return s;
+}
+
+/* A list of u16 values: even length within [min, max]. */
+static bool read_u16_list(tls_reader *ext, size_t min, tls_slice *out)
+{
+    tls_reader list;
+    if (!tls_read_vec16(ext, min, 0xfffe, &list) || tls_reader_left(&list) % 2 ||
+        !tls_reader_done(ext))
+        return false;
+    *out = slice_of(&list);
+    return true;
+}
+
+static bool host_name_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_';
+}
+
+/* RFC 6066 §3: one host_name entry; IP literals are not host names, so they are
+ * treated as if no name was sent (some clients send them anyway). */
+static tls_error parse_server_name(tls_reader *ext, tls_client_hello *ch)
+{
+    tls_reader list, name;
+    uint8_t type;
+    bool seen_host = false;
+
+    ENSURE(tls_read_vec16(ext, 1, 0xffff, &list) && tls_reader_done(ext), TLS_ERR_DECODE);
+    while (tls_reader_left(&list)) {
+        ENSURE(tls_read_u8(&list, &type) && tls_read_vec16(&list, 1, 0xffff, &name),
+               TLS_ERR_DECODE);
+        if (type != 0)
+            continue; /* unknown name types are skipped */
+        ENSURE(!seen_host, TLS_ERR_ILLEGAL_PARAMETER);
+        seen_host = true;
+        size_t n = tls_reader_left(&name);
+        const uint8_t *p = name.p;
+        if (p[n - 1] == '.')
+            n--;
+        ENSURE(n > 0 && n < sizeof ch->server_name, TLS_ERR_ILLEGAL_PARAMETER);
+        bool numeric = true;
+        for (size_t i = 0; i < n; i++) {
+            ENSURE(host_name_char(p[i]), TLS_ERR_ILLEGAL_PARAMETER);
+            if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.'))
+                numeric = false;
+        }
+        if (numeric)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            ch->server_name[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
+        ch->server_name[n] = '\0';
+    }
+    return TLS_OK;
+}
+
+static tls_error parse_key_shares(tls_reader *ext, tls_client_hello *ch)
+{
+    tls_reader list, share;
+    uint16_t group;
+    uint8_t seen[65536 / 8];
+
+    ENSURE(tls_read_vec16(ext, 0, 0xffff, &list) && tls_reader_done(ext), TLS_ERR_DECODE);
+    ch->key_shares = slice_of(&list);
+    memset(seen, 0, sizeof seen);
+    while (tls_reader_left(&list)) {
+        ENSURE(tls_read_u16(&list, &group) && tls_read_vec16(&list, 1, 0xffff, &share),
+               TLS_ERR_DECODE);
+        /* §4.2.8: no two KeyShareEntry values for the same group. */
+        ENSURE(mark_first_sighting(seen, group), TLS_ERR_ILLEGAL_PARAMETER);
+    }
+    return TLS_OK;
+}
+
+bool tls__client_hello_key_share(const tls_client_hello *ch, uint16_t group, tls_slice *share)
+{
+    tls_reader list, body;
+    uint16_t g;
+
+    tls_reader_init(&list, ch->key_shares.p, ch->key_shares.len);
+    while (tls_reader_left(&list)) {
+        if (!tls_read_u16(&list, &g) || !tls_read_vec16(&list, 1, 0xffff, &body))
+            return false;
+        if (g == group) {
+            *share = slice_of(&body);
+            return true;
+        }
+    }
+    return false;
+}
+
+static tls_error parse_psk(tls_reader *ext, const uint8_t *msg_start, tls_client_hello *ch)
+{
+    tls_reader ids, id, binders, binder;
+    uint32_t age;
+    size_t n_ids = 0, n_binders = 0;
+
+    ENSURE(tls_read_vec16(ext, 7, 0xffff, &ids), TLS_ERR_DECODE);
+    ch->psk_identities = slice_of(&ids);
+    while (tls_reader_left(&ids)) {
+        ENSURE(tls_read_vec16(&ids, 1, 0xffff, &id) && tls_read_u32(&ids, &age), TLS_ERR_DECODE);
+        n_ids++;
+    }
+    ch->psk_binders_offset = (size_t)(ext->p - msg_start);
+    ENSURE(tls_read_vec16(ext, 33, 0xffff, &binders) && tls_reader_done(ext), TLS_ERR_DECODE);
+    ch->psk_binders = slice_of(&binders);
+    while (tls_reader_left(&binders)) {
+        ENSURE(tls_read_vec8(&binders, 32, 255, &binder), TLS_ERR_DECODE);
+        n_binders++;
+    }
+    /* §4.2.11: one binder per identity. */
+    ENSURE(n_ids == n_binders, TLS_ERR_ILLEGAL_PARAMETER);
+    return TLS_OK;
+}
+
+static tls_error parse_alpn(tls_reader *ext, tls_client_hello *ch)
+{
+    tls_reader list, name;
+    ENSURE(tls_read_vec16(ext, 2, 0xffff, &list) && tls_reader_done(ext), TLS_ERR_DECODE);
+    ch->alpn = slice_of(&list);
+    while (tls_reader_left(&list))
+        ENSURE(tls_read_vec8(&list, 1, 255, &name), TLS_ERR_DECODE); /* RFC 7301: no empty names */
+    return TLS_OK;
+}
+
+static tls_error parse_extension(uint16_t type, tls_reader *ext, const uint8_t *msg_start,
+                                 tls_client_hello *ch)
+{
+    tls_reader body;
+
+    switch (type) {
+    case TLS_EXT_SERVER_NAME:
+        ch->has_server_name = true;
+        return parse_server_name(ext, ch);
+    case TLS_EXT_SUPPORTED_VERSIONS:
+        ch->has_supported_versions = true;
+        ENSURE(tls_read_vec8(ext, 2, 254, &body) && tls_reader_left(&body) % 2 == 0 &&
+                   tls_reader_done(ext),
+               TLS_ERR_DECODE);
+        ch->supported_versions = slice_of(&body);
+        return TLS_OK;
+    case TLS_EXT_SUPPORTED_GROUPS:
+        ch->has_groups = true;
+        ENSURE(read_u16_list(ext, 2, &ch->groups), TLS_ERR_DECODE);
+        return TLS_OK;
+    case TLS_EXT_SIGNATURE_ALGORITHMS:
+        ch->has_sig_algs = true;
+        ENSURE(read_u16_list(ext, 2, &ch->sig_algs), TLS_ERR_DECODE);
+        return TLS_OK;
+    case TLS_EXT_SIGNATURE_ALGORITHMS_CERT:
+        ch->has_sig_algs_cert = true;
+        ENSURE(read_u16_list(ext, 2, &ch->sig_algs_cert), TLS_ERR_DECODE);
+        return TLS_OK;
+    case TLS_EXT_KEY_SHARE:
+        ch->has_key_share = true;
+        return parse_key_shares(ext, ch);
+    case TLS_EXT_PSK_KEY_EXCHANGE_MODES:
+        ch->has_psk_modes = true;
+        ENSURE(tls_read_vec8(ext, 1, 255, &body) && tls_reader_done(ext), TLS_ERR_DECODE);
+        ch->psk_modes = slice_of(&body);
+        return TLS_OK;
+    case TLS_EXT_PRE_SHARED_KEY:
+        ch->has_psk = true;
+        return parse_psk(ext, msg_start, ch);
+    case TLS_EXT_ALPN:
+        ch->has_alpn = true;
+        return parse_alpn(ext, ch);
+    case TLS_EXT_COOKIE:
+        ch->has_cookie = true;
+        ENSURE(tls_read_vec16(ext, 1, 0xffff, &body) && tls_reader_done(ext), TLS_ERR_DECODE);
+        ch->cookie = slice_of(&body);
+        return TLS_OK;
+    case TLS_EXT_EARLY_DATA:
+        ch->has_early_data = true;
+        ENSURE(tls_reader_done(ext), TLS_ERR_DECODE);
+        return TLS_OK;
+    case TLS_EXT_EXTENDED_MASTER_SECRET:
+        ch->has_extended_master_secret = true;
+        ENSURE(tls_reader_done(ext), TLS_ERR_DECODE);
+        return TLS_OK;
+    case TLS_EXT_RENEGOTIATION_INFO:
+        ch->has_renegotiation_info = true;
+        ENSURE(tls_read_vec8(ext, 0, 255, &body) && tls_reader_done(ext), TLS_ERR_DECODE);
+        ch->renegotiation_info = slice_of(&body);
+        return TLS_OK;
+    case TLS_EXT_SESSION_TICKET:
+        ch->has_session_ticket = true;
+        tls_read_rest(ext, &body);
+        ch->session_ticket = slice_of(&body);
+        return TLS_OK;
+    case TLS_EXT_STATUS_REQUEST:
+        ch->has_status_request = true;
+        return TLS_OK;
+    case TLS_EXT_SCT:
+        ch->has_sct = true;
+        ENSURE(tls_reader_done(ext), TLS_ERR_DECODE);
+        return TLS_OK;
+    default:
+        return TLS_OK; /* unknown extensions are ignored (§4.2) */
+    }
+}
+
+tls_error tls__client_hello_parse(const uint8_t *msg, size_t len, tls_client_hello *ch)
+{
+    tls_reader r, session_id, suites, compression, exts, ext;
+    uint8_t seen[65536 / 8];
+
+    memset(ch, 0, sizeof *ch);
+    tls_reader_init(&r, msg, len);
+    ENSURE(tls_read_u16(&r, &ch->legacy_version) && tls_read_slice(&r, 32, &ch->random) &&
+               tls_read_vec8(&r, 0, 32, &session_id) &&
+               tls_read_vec16(&r, 2, 0xfffe, &suites) &&
+               tls_read_vec8(&r, 1, 255, &compression),
+           TLS_ERR_DECODE);
+    ENSURE(tls_reader_left(&suites) % 2 == 0, TLS_ERR_DECODE);
+    ch->session_id = slice_of(&session_id);
+    ch->cipher_suites = slice_of(&suites);
+    ch->null_compression_only = tls_reader_left(&compression) == 1 && compression.p[0] == 0;
+    ch->null_compression_offered = memchr(compression.p, 0, tls_reader_left(&compression)) != NULL;
+
+    if (tls_reader_left(&r) == 0)
+        return TLS_OK; /* a hello without extensions (TLS 1.2 and older allow it) */
+    ch->has_extensions = true;
+    ENSURE(tls_read_vec16(&r, 0, 0xffff, &exts), TLS_ERR_DECODE);
+    ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
+    memset(seen, 0, sizeof seen);
+    while (tls_reader_left(&exts)) {
+        uint16_t type;
+        ENSURE(!ch->has_psk, TLS_ERR_PSK_NOT_LAST); /* §4.2.11: pre_shared_key comes last */
+        ENSURE(tls_read_u16(&exts, &type) && tls_read_vec16(&exts, 0, 0xffff, &ext),
+               TLS_ERR_DECODE);
+        ENSURE(mark_first_sighting(seen, type), TLS_ERR_DUPLICATE_EXTENSION);
+        TRY(parse_extension(type, &ext, msg, ch));
+    }
+    return TLS_OK;
+}
