@@ -104,7 +104,8 @@ run: deps all
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@for b in $(BENCH_BIN); do BUILD=$(BUILD) $$b || exit 1; done
+	@for s in bench/*.sh; do BUILD=$(BUILD) sh $$s || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

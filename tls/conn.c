@@ -372,8 +372,10 @@ tls_error tls_conn_read_tls(tls_conn *c, const uint8_t *buf, size_t len, size_t 
     *consumed = 0;
     if (c->err)
         return c->err;
-    if (c->peer_closed)
+    if (c->peer_closed) {
+        *consumed = len; /* §6.1: data after close_notify is ignored */
         return TLS_OK;
+    }
     size_t room = IN_CAP - c->in.len;
     size_t n = len < room ? len : room;
     if (n == 0)

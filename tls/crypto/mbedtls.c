@@ -308,8 +308,7 @@ static tls_error aead_new(tls_aead_id id, const uint8_t *key, size_t key_len, tl
         ret = mbedtls_chachapoly_setkey(&a->u.chachapoly, key);
     } else {
         mbedtls_gcm_init(&a->u.gcm);
-        ret = mbedtls_gcm_setkey(&a->u.gcm, MBEDTLS_CIPHER_ID_AES, key,
-                                 (unsigned int)key_len * 8);
+        ret = mbedtls_gcm_setkey(&a->u.gcm, MBEDTLS_CIPHER_ID_AES, key, (unsigned int)key_len * 8);
     }
     if (ret != 0) {
         aead_free(a);
@@ -323,15 +322,15 @@ static int aead_starts(tls_aead *a, bool encrypt, const uint8_t nonce[12], const
                        size_t aad_len)
 {
     if (a->id == TLS_AEAD_CHACHA20_POLY1305) {
-        int ret = mbedtls_chachapoly_starts(
-            &a->u.chachapoly, nonce,
-            encrypt ? MBEDTLS_CHACHAPOLY_ENCRYPT : MBEDTLS_CHACHAPOLY_DECRYPT);
+        int ret = mbedtls_chachapoly_starts(&a->u.chachapoly, nonce,
+                                            encrypt ? MBEDTLS_CHACHAPOLY_ENCRYPT
+                                                    : MBEDTLS_CHACHAPOLY_DECRYPT);
         if (ret == 0 && aad_len > 0)
             ret = mbedtls_chachapoly_update_aad(&a->u.chachapoly, aad, aad_len);
         return ret;
     }
-    return mbedtls_gcm_starts(&a->u.gcm, encrypt ? MBEDTLS_GCM_ENCRYPT : MBEDTLS_GCM_DECRYPT,
-                              nonce, TLS_AEAD_NONCE_LEN, aad, aad_len);
+    return mbedtls_gcm_starts(&a->u.gcm, encrypt ? MBEDTLS_GCM_ENCRYPT : MBEDTLS_GCM_DECRYPT, nonce,
+                              TLS_AEAD_NONCE_LEN, aad, aad_len);
 }
 
 static int aead_update(tls_aead *a, const uint8_t *in, size_t len, uint8_t *out)
@@ -371,8 +370,8 @@ static tls_error aead_crypt(tls_aead *a, const uint8_t *in, size_t len, uint8_t 
     return from_mbedtls(ret);
 }
 
-static tls_error aead_seal(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad,
-                           size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out)
+static tls_error aead_seal(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
+                           const uint8_t *in, size_t in_len, uint8_t *out)
 {
     tls_error err = from_mbedtls(aead_starts(a, true, nonce, aad, aad_len));
     if (err == TLS_OK)
@@ -382,8 +381,8 @@ static tls_error aead_seal(tls_aead *a, const uint8_t nonce[12], const uint8_t *
     return err;
 }
 
-static tls_error aead_open(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad,
-                           size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out)
+static tls_error aead_open(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
+                           const uint8_t *in, size_t in_len, uint8_t *out)
 {
     if (in_len < TLS_AEAD_TAG_LEN)
         return TLS_ERR_DECRYPT;
@@ -490,8 +489,7 @@ static tls_error kx_new(uint16_t group, tls_kx **out)
     return TLS_OK;
 }
 
-static tls_error kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len,
-                                     tls_kx **out)
+static tls_error kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len, tls_kx **out)
 {
     tls_kx *kx;
     tls_error err = kx_alloc(group, &kx);
@@ -522,8 +520,7 @@ static tls_error kx_new_from_private(uint16_t group, const uint8_t *priv, size_t
         err = TLS_ERR_INVALID_ARGUMENT;
         goto out;
     }
-    err = from_mbedtls(
-        mbedtls_ecp_mul(&kx->grp, &kx->Q, &kx->d, &kx->grp.G, rng_getrandom, NULL));
+    err = from_mbedtls(mbedtls_ecp_mul(&kx->grp, &kx->Q, &kx->d, &kx->grp.G, rng_getrandom, NULL));
 out:
     if (err != TLS_OK) {
         kx_free(kx);
@@ -539,8 +536,8 @@ static tls_error kx_public(const tls_kx *kx, uint8_t *out, size_t cap, size_t *l
     if (cap < kx->share_len)
         return TLS_ERR_INTERNAL; /* our buffer, our bug */
     /* Montgomery curves: the 32-byte little-endian u-coordinate; Weierstrass: 0x04||X||Y. */
-    int ret = mbedtls_ecp_point_write_binary(&kx->grp, &kx->Q, MBEDTLS_ECP_PF_UNCOMPRESSED,
-                                             &olen, out, cap);
+    int ret = mbedtls_ecp_point_write_binary(&kx->grp, &kx->Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen,
+                                             out, cap);
     if (ret != 0)
         return from_mbedtls(ret);
     if (olen != kx->share_len)
@@ -905,8 +902,8 @@ static tls_error sign(const tls_signing_key *key, uint16_t scheme, const uint8_t
         } else {
             mbedtls_rsa_set_padding(&c->u.rsa, MBEDTLS_RSA_PKCS_V15, si->md);
             ret = mbedtls_rsa_rsassa_pkcs1_v15_sign(&c->u.rsa, rng_getrandom, NULL,
-                                                    MBEDTLS_RSA_PRIVATE, si->md,
-                                                    (unsigned int)hlen, hash, sig);
+                                                    MBEDTLS_RSA_PRIVATE, si->md, (unsigned int)hlen,
+                                                    hash, sig);
         }
         if (ret == 0)
             *sig_len = n;
@@ -914,8 +911,8 @@ static tls_error sign(const tls_signing_key *key, uint16_t scheme, const uint8_t
         uint8_t der[MBEDTLS_ECDSA_MAX_LEN];
         size_t n = 0;
         /* Deterministic ECDSA (RFC 6979) in this build; the RNG blinds the arithmetic. */
-        ret = mbedtls_ecdsa_write_signature(&c->u.ec, si->md, hash, hlen, der, &n,
-                                            rng_getrandom, NULL);
+        ret = mbedtls_ecdsa_write_signature(&c->u.ec, si->md, hash, hlen, der, &n, rng_getrandom,
+                                            NULL);
         if (ret == 0) {
             if (n > cap) {
                 err = TLS_ERR_INTERNAL;
@@ -967,12 +964,12 @@ static tls_error verify(const uint8_t *cert_der, size_t cert_len, uint16_t schem
             goto out;
         if (si->pss) {
             mbedtls_rsa_set_padding(rsa, MBEDTLS_RSA_PKCS_V21, si->md);
-            ret = mbedtls_rsa_rsassa_pss_verify_ext(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, si->md,
-                                                    (unsigned int)hlen, hash, si->md,
-                                                    (int)hlen, sig);
+            ret =
+                mbedtls_rsa_rsassa_pss_verify_ext(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, si->md,
+                                                  (unsigned int)hlen, hash, si->md, (int)hlen, sig);
         } else {
-            ret = mbedtls_rsa_rsassa_pkcs1_v15_verify(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC,
-                                                      si->md, (unsigned int)hlen, hash, sig);
+            ret = mbedtls_rsa_rsassa_pkcs1_v15_verify(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, si->md,
+                                                      (unsigned int)hlen, hash, sig);
         }
     } else {
         if (type != MBEDTLS_PK_ECKEY && type != MBEDTLS_PK_ECDSA)

@@ -122,8 +122,8 @@ tls_error tls__hkdf_extract(tls_hash_id id, const uint8_t *salt, size_t salt_len
     return tls__crypto()->hkdf_extract(id, salt, salt_len, ikm, ikm_len, prk);
 }
 
-tls_error tls__hkdf_expand(tls_hash_id id, const uint8_t *prk, size_t prk_len,
-                           const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+tls_error tls__hkdf_expand(tls_hash_id id, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                           size_t info_len, uint8_t *out, size_t out_len)
 {
     return tls__crypto()->hkdf_expand(id, prk, prk_len, info, info_len, out, out_len);
 }
@@ -160,8 +160,7 @@ tls_error tls__kx_new(uint16_t group, tls_kx **out)
     return tls__crypto()->kx_new(group, out);
 }
 
-tls_error tls__kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len,
-                                   tls_kx **out)
+tls_error tls__kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len, tls_kx **out)
 {
     const tls_crypto_provider *p = tls__crypto();
     if (!p->kx_new_from_private)
@@ -204,8 +203,8 @@ bool tls__signing_key_matches_cert(const tls_signing_key *key, const uint8_t *ce
     return tls__crypto()->signing_key_matches_cert(key, cert_der, cert_len);
 }
 
-tls_error tls__sign(const tls_signing_key *key, uint16_t scheme, const uint8_t *msg,
-                    size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len)
+tls_error tls__sign(const tls_signing_key *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                    uint8_t *sig, size_t cap, size_t *sig_len)
 {
     return tls__crypto()->sign(key, scheme, msg, msg_len, sig, cap, sig_len);
 }
@@ -216,8 +215,8 @@ void tls__signing_key_free(tls_signing_key *key)
         tls__crypto()->signing_key_free(key);
 }
 
-tls_error tls__verify(const uint8_t *cert_der, size_t cert_len, uint16_t scheme,
-                      const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
+tls_error tls__verify(const uint8_t *cert_der, size_t cert_len, uint16_t scheme, const uint8_t *msg,
+                      size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     return tls__crypto()->verify(cert_der, cert_len, scheme, msg, msg_len, sig, sig_len);
 }

@@ -19,8 +19,9 @@
 #include "../conn.h"
 #include "hs.h"
 
-/* Our first flight (EncryptedExtensions .. Finished) is built here before framing. */
-#define FLIGHT_CAP (TLS_MAX_CHAIN * 16384 + 4096)
+/* Room for EncryptedExtensions, the message headers, CertificateVerify and Finished
+ * around the certificate chain of our first flight. */
+#define FLIGHT_OVERHEAD (1024 + TLS_MAX_SIGNATURE_LEN)
 /* KeyUpdates tolerated between two application data records. */
 #define MAX_KEY_UPDATES_IN_ROW 16
 
@@ -361,13 +362,15 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     tls13_server_hs *hs = &c->hs;
     size_t n = hs->ks.hash_len;
     uint8_t thash[TLS_MAX_HASH_LEN], mac[TLS_MAX_HASH_LEN];
-    uint8_t *flight = tls__alloc(FLIGHT_CAP);
-    size_t mark;
+    size_t flight_cap = FLIGHT_OVERHEAD, mark;
     tls_writer w;
     tls_error err;
 
+    for (size_t i = 0; i < ck->n_chain; i++)
+        flight_cap += ck->chain_len[i] + 5; /* 24-bit length, empty extensions */
+    uint8_t *flight = tls__alloc(flight_cap);
     ENSURE(flight, TLS_ERR_NO_MEMORY);
-    tls_writer_init(&w, flight, FLIGHT_CAP);
+    tls_writer_init(&w, flight, flight_cap);
     write_encrypted_extensions(&w, c, ch->server_name[0] != '\0');
     write_certificate(&w, ck);
     ENSURE(tls_writer_ok(&w), TLS_ERR_INTERNAL);
@@ -391,7 +394,7 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
         tls__transcript_add(&hs->transcript, flight + mark, w.len - mark);
         err = tls__conn_send_handshake(c, flight, w.len);
     }
-    tls__free(flight, FLIGHT_CAP);
+    tls__free(flight, flight_cap);
     TRY(err);
 
     /* The client's Finished covers everything up to and including ours. */
