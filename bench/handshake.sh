@@ -21,14 +21,15 @@ wait_port() { # file -> port printed by the server
     return 1
 }
 
-start_moat() { # keydir
+# Servers start in this shell (not in $(...)) so the trap knows their pids.
+start_moat() { # keydir -> sets moat_port
     "$BUILD/tlsserver" --certs "tests/certs/$1/end.fullchain" --key "tests/certs/$1/end.key" \
         -p 0 --address 127.0.0.1 http >"$tmp/moat.out" 2>&1 &
     pids="$pids $!"
-    wait_port "$tmp/moat.out" 's/^listening on .*:\([0-9]*\)$/\1/p'
+    moat_port=$(wait_port "$tmp/moat.out" 's/^listening on .*:\([0-9]*\)$/\1/p')
 }
 
-start_openssl() { # keydir
+start_openssl() { # keydir -> sets openssl_port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     openssl s_server -quiet -tls1_3 -accept "127.0.0.1:$port" -www \
         -cert "tests/certs/$1/end.fullchain" -key "tests/certs/$1/end.key" >/dev/null 2>&1 &
@@ -37,7 +38,7 @@ start_openssl() { # keydir
     while ! (echo | timeout 2 openssl s_client -connect "127.0.0.1:$port" >/dev/null 2>&1); do
         i=$((i + 1)); [ $i -gt 50 ] && return 1; sleep 0.1
     done
-    echo "$port"
+    openssl_port=$port
 }
 
 rate() { # port -> handshakes per wall-clock second
@@ -50,9 +51,10 @@ rate() { # port -> handshakes per wall-clock second
 
 printf '%-12s %18s %18s\n' "key" "moat hs/s" "openssl hs/s"
 for key in ecdsa-p256 rsa2048; do
-    m=$(start_moat "$key") || { echo "moat did not start"; exit 1; }
-    o=$(start_openssl "$key") || { echo "openssl s_server did not start"; exit 1; }
-    printf '%-12s %18s %18s\n' "$key" "$(rate "$m")" "$(rate "$o")"
+    start_moat "$key"
+    [ -n "$moat_port" ] || { echo "moat did not start"; exit 1; }
+    start_openssl "$key" || { echo "openssl s_server did not start"; exit 1; }
+    printf '%-12s %18s %18s\n' "$key" "$(rate "$moat_port")" "$(rate "$openssl_port")"
     for p in $pids; do kill "$p" 2>/dev/null; done
     pids=""
 done
