@@ -62,6 +62,28 @@ static bool host_name_char(uint8_t c)
            c == '-' || c == '.' || c == '_';
 }
 
+static bool hex_digit(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* An IPv4 literal (digits and dots) or an IPv6 one (hex digits, dots, at least one
+ * colon, optionally in brackets). */
+static bool ip_literal(const uint8_t *p, size_t n)
+{
+    bool only_v4 = true, only_v6 = true, colon = false;
+    if (n >= 2 && p[0] == '[' && p[n - 1] == ']')
+        p++, n -= 2;
+    for (size_t i = 0; i < n; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.'))
+            only_v4 = false;
+        if (!(hex_digit(p[i]) || p[i] == '.' || p[i] == ':'))
+            only_v6 = false;
+        colon |= p[i] == ':';
+    }
+    return only_v4 || (only_v6 && colon);
+}
+
 /* RFC 6066 §3: one host_name entry; IP literals are not host names, so they are
  * treated as if no name was sent (some clients send them anyway). */
 static tls_error parse_server_name(tls_reader *ext, tls_client_hello *ch)
@@ -83,14 +105,10 @@ static tls_error parse_server_name(tls_reader *ext, tls_client_hello *ch)
         if (p[n - 1] == '.')
             n--;
         ENSURE(n > 0 && n < sizeof ch->server_name, TLS_ERR_ILLEGAL_PARAMETER);
-        bool numeric = true;
-        for (size_t i = 0; i < n; i++) {
-            ENSURE(host_name_char(p[i]), TLS_ERR_ILLEGAL_PARAMETER);
-            if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.'))
-                numeric = false;
-        }
-        if (numeric)
+        if (ip_literal(p, n))
             continue;
+        for (size_t i = 0; i < n; i++)
+            ENSURE(host_name_char(p[i]), TLS_ERR_ILLEGAL_PARAMETER);
         for (size_t i = 0; i < n; i++)
             ch->server_name[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
         ch->server_name[n] = '\0';
