@@ -18,6 +18,8 @@ SAN_CFLAGS := $(STD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,u
 # libmbedtls (its TLS layer) is never linked: only the primitives and X.509.
 CRYPTO_LIBS := -lmbedx509 -lmbedcrypto
 UV_LIBS     := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
+YAML_LIBS   := $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+SD_LIBS     := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 LIBS        := $(CRYPTO_LIBS) -lpthread
 
@@ -25,18 +27,25 @@ ENGINE_SRC := $(sort $(wildcard tls/*.c tls/*/*.c))
 ENGINE_HDR := $(sort $(wildcard tls/*.h tls/*/*.h))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/rel/%.o)
 ENGINE_SAN := $(ENGINE_SRC:%.c=$(BUILD)/san/%.o)
+# The daemon's layers above the engine: config/ and proxy/.
+APP_SRC    := $(sort $(wildcard config/*.c proxy/*.c))
+APP_HDR    := $(sort $(wildcard config/*.h proxy/*.h src/*.h))
+APP_OBJ    := $(APP_SRC:%.c=$(BUILD)/rel/%.o)
+APP_SAN    := $(APP_SRC:%.c=$(BUILD)/san/%.o)
+APP_LIBS   := $(UV_LIBS) $(YAML_LIBS) $(SD_LIBS)
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
 TESTLIB_HDR := $(sort $(wildcard tests/lib/*.h))
 TESTLIB_SAN := $(TESTLIB_SRC:%.c=$(BUILD)/san/%.o)
 TESTLIB_REL := $(TESTLIB_SRC:%.c=$(BUILD)/rel/%.o)
-UNIT_SRC   := $(sort $(wildcard tests/tls/test_*.c))
-UNIT_BIN   := $(UNIT_SRC:tests/tls/%.c=$(BUILD)/tests/%)
+UNIT_SRC   := $(sort $(wildcard tests/tls/test_*.c tests/config/test_*.c tests/proxy/test_*.c))
+UNIT_BIN   := $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOLS_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-PROGRAMS := $(BUILD)/tlsserver
+PROGRAMS := $(BUILD)/tlsserver $(if $(wildcard src/moat.c),$(BUILD)/moat) \
+            $(if $(wildcard bench/backend/backend.c),$(BUILD)/backend)
 
 .PHONY: all deps test unit interop run bench install clean format-check
 .DELETE_ON_ERROR:
@@ -57,11 +66,11 @@ deps:
 	      $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
 	fi
 
-$(BUILD)/rel/%.o: %.c $(ENGINE_HDR) $(TESTLIB_HDR)
+$(BUILD)/rel/%.o: %.c $(ENGINE_HDR) $(TESTLIB_HDR) $(APP_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: %.c $(ENGINE_HDR) $(TESTLIB_HDR)
+$(BUILD)/san/%.o: %.c $(ENGINE_HDR) $(TESTLIB_HDR) $(APP_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -c $< -o $@
 
@@ -76,9 +85,20 @@ $(BUILD)/libtls-san.a: $(ENGINE_SAN)
 $(BUILD)/tlsserver: $(BUILD)/rel/src/tlsserver.o $(BUILD)/libtls.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(UV_LIBS) $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/san/tests/tls/%.o $(TESTLIB_SAN) $(BUILD)/libtls-san.a
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+$(BUILD)/moat: $(BUILD)/rel/src/moat.o $(APP_OBJ) $(BUILD)/libtls.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(APP_LIBS) $(LIBS)
+
+# A small loopback HTTP backend for `make run` and the proxy's tests.
+$(BUILD)/backend: $(BUILD)/rel/bench/backend/backend.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(UV_LIBS)
+
+# Unit tests: one program per tests/<area>/test_*.c, under ASan+UBSan.
+define unit_rule
+$(BUILD)/tests/$(notdir $(1:.c=)): $(BUILD)/san/$(1:.c=.o) $(TESTLIB_SAN) $(APP_SAN) $(BUILD)/libtls-san.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(SAN_CFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(APP_LIBS) $$(LIBS)
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(t))))
 
 $(BUILD)/tools/%: $(BUILD)/rel/tests/tools/%.o $(TESTLIB_REL) $(BUILD)/libtls.a
 	@mkdir -p $(dir $@)

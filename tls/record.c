@@ -101,7 +101,9 @@ tls_error tls__record_open(tls_record_cipher *rc, tls_record *rec)
     uint8_t nonce[TLS_AEAD_NONCE_LEN], aad[TLS_RECORD_HEADER_LEN];
 
     ENSURE(rec->len >= TLS_AEAD_TAG_LEN, TLS_ERR_DECRYPT);
-    write_header(aad, rec->type, rec->len);
+    /* §5.2: the additional data is the header exactly as received (tls__record_peek
+     * guarantees the body follows its header). */
+    memcpy(aad, rec->body - TLS_RECORD_HEADER_LEN, TLS_RECORD_HEADER_LEN);
     TRY(next_nonce(rc, nonce));
     TRY(tls__aead_open(rc->aead, nonce, aad, sizeof aad, rec->body, rec->len, rec->body));
     size_t n = rec->len - TLS_AEAD_TAG_LEN;
@@ -126,9 +128,12 @@ tls_error tls__record_seal(tls_record_cipher *rc, uint8_t type, const uint8_t *d
                            size_t pad, uint8_t *out, size_t cap, size_t *written)
 {
     uint8_t nonce[TLS_AEAD_NONCE_LEN];
-    size_t total = tls__record_size(rc, len, pad);
 
-    ENSURE(len <= TLS_MAX_PLAINTEXT && total <= cap, TLS_ERR_INTERNAL);
+    ENSURE(len <= TLS_MAX_PLAINTEXT, TLS_ERR_INTERNAL);
+    /* Bounded before any size arithmetic, so a huge pad cannot wrap it. */
+    ENSURE(!tls__record_cipher_active(rc) || pad <= TLS_MAX_PLAINTEXT - len, TLS_ERR_INTERNAL);
+    size_t total = tls__record_size(rc, len, pad);
+    ENSURE(total <= cap, TLS_ERR_INTERNAL);
     if (!tls__record_cipher_active(rc)) {
         write_header(out, type, len);
         if (len)
@@ -136,7 +141,7 @@ tls_error tls__record_seal(tls_record_cipher *rc, uint8_t type, const uint8_t *d
         *written = total;
         return TLS_OK;
     }
-    ENSURE(len + 1 + pad <= TLS_MAX_PLAINTEXT + 1, TLS_ERR_INTERNAL);
+    TRY(next_nonce(rc, nonce)); /* first: an exhausted sequence writes nothing */
     uint8_t *body = out + TLS_RECORD_HEADER_LEN;
     size_t body_len = total - TLS_RECORD_HEADER_LEN;
     write_header(out, TLS_CT_APPLICATION_DATA, body_len);
@@ -144,7 +149,6 @@ tls_error tls__record_seal(tls_record_cipher *rc, uint8_t type, const uint8_t *d
         memmove(body, data, len);
     body[len] = type;
     memset(body + len + 1, 0, pad);
-    TRY(next_nonce(rc, nonce));
     TRY(tls__aead_seal(rc->aead, nonce, out, TLS_RECORD_HEADER_LEN, body, len + 1 + pad, body));
     *written = total;
     return TLS_OK;

@@ -6,7 +6,8 @@
  * A tls_record_cipher is one direction's protection state: the suite's AEAD keyed
  * from a traffic secret, the static IV and the 64-bit sequence number (§5.3). It is
  * inactive (plaintext records) until installed; installing replaces and wipes the
- * previous key and resets the sequence number.
+ * previous key and resets the sequence number. A cipher starts zero-initialised;
+ * tls__record_open needs an active one.
  */
 #ifndef MOAT_TLS_RECORD_H
 #define MOAT_TLS_RECORD_H
@@ -53,7 +54,8 @@ TLS_MUST_CHECK tls_error tls__record_peek(uint8_t *buf, size_t len, tls_record *
  */
 TLS_MUST_CHECK tls_error tls__record_open(tls_record_cipher *rc, tls_record *rec);
 
-/* Bytes a record carrying len plaintext bytes plus pad padding bytes takes. */
+/* Bytes a record carrying len plaintext bytes plus pad padding bytes takes
+ * (len + pad <= 2^14). */
 size_t tls__record_size(const tls_record_cipher *rc, size_t len, size_t pad);
 
 /*

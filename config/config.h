@@ -1,0 +1,121 @@
+/*
+ * config.h — moat's YAML configuration, loaded into validated, immutable structs.
+ *
+ * cfg_load parses a file with libyaml, validates every value, loads every
+ * certificate and key, and builds one TLS server config per listener. Any problem
+ * is reported as "file:line:column: what is wrong" (1-based line and column of the
+ * offending key or value) and nothing is returned. A loaded cfg_config is
+ * immutable and reference-counted: the daemon shares one snapshot between its
+ * worker threads, and a reload builds a new snapshot beside the old one.
+ */
+#ifndef MOAT_CONFIG_H
+#define MOAT_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "tls/tls.h"
+
+typedef enum { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cfg_log_level;
+typedef enum { CFG_BALANCE_ROUND_ROBIN, CFG_BALANCE_LEAST_CONNECTIONS } cfg_balance;
+typedef enum { CFG_PROXY_OFF, CFG_PROXY_V1, CFG_PROXY_V2 } cfg_proxy_protocol;
+
+/* Where in the YAML file something was written (1-based), for later messages. */
+typedef struct {
+    unsigned line, column;
+} cfg_mark;
+
+/* A socket address: "host:port", "[v6]:port" or "unix:/path". */
+typedef struct {
+    char *text; /* as written, for logs */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    bool is_unix;
+} cfg_address;
+
+typedef struct {
+    char *name;
+    cfg_address *servers;
+    size_t n_servers;
+    cfg_balance balance;
+    cfg_proxy_protocol proxy_protocol;
+    cfg_mark mark;
+} cfg_backend;
+
+/* Routes are tried in order; a route matches when every criterion it names matches
+ * (sni: exact or "*.suffix" wildcard; alpn: the negotiated protocol). */
+typedef struct {
+    char *sni;  /* NULL: any */
+    char *alpn; /* NULL: any */
+    size_t backend; /* index into cfg_config.backends */
+    cfg_mark mark;
+} cfg_route;
+
+typedef struct {
+    char *cert_path, *key_path;
+    tls_certified_key *key; /* loaded and checked at cfg_load time */
+    cfg_mark mark;
+} cfg_certificate;
+
+typedef struct {
+    cfg_address address;
+    cfg_certificate *certificates;
+    size_t n_certificates;
+    bool sni_strict;
+    char **alpn;
+    size_t n_alpn;
+    size_t backend; /* default backend: index into cfg_config.backends */
+    cfg_route *routes;
+    size_t n_routes;
+    bool proxy_protocol_in; /* expect a PROXY v1/v2 header before TLS */
+    tls_server_config *tls; /* built from the above and cfg_config's tls section */
+    cfg_mark mark;
+} cfg_listener;
+
+typedef struct cfg_config {
+    atomic_uint refs;
+    char *path;
+    unsigned workers; /* "auto" is resolved to the CPU count at load time */
+    char *user;       /* NULL: do not change user */
+    cfg_log_level log_level;
+    char *access_log; /* NULL: off; "stderr"; or a file path */
+    uint64_t handshake_timeout_ms, idle_timeout_ms, connect_timeout_ms, drain_timeout_ms;
+    unsigned max_connections;
+    /* tls section, as accepted by tls_server_config_params */
+    uint16_t versions[4];
+    size_t n_versions;
+    uint16_t suites[8];
+    size_t n_suites;
+    uint16_t groups[8];
+    size_t n_groups;
+    uint64_t ticket_rotate_s;
+    cfg_listener *listeners;
+    size_t n_listeners;
+    cfg_backend *backends;
+    size_t n_backends;
+} cfg_config;
+
+/*
+ * Loads and validates path. On failure returns -1, *out is NULL and err holds one
+ * line "path:line:column: message" (or "path: message" when there is no position,
+ * e.g. the file cannot be read). On success returns 0 with one reference in *out.
+ */
+int cfg_load(const char *path, cfg_config **out, char *err, size_t errlen);
+/* Same from a string (name is used in messages). */
+int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config **out, char *err,
+                    size_t errlen);
+cfg_config *cfg_ref(cfg_config *cfg);
+void cfg_unref(cfg_config *cfg);
+
+/* Parses "host:port", "[v6]:port" or "unix:/path" (port 1..65535). 0 or -1 with
+ * a message (without position) in err. */
+int cfg_parse_address(const char *text, cfg_address *out, char *err, size_t errlen);
+void cfg_address_clear(cfg_address *a);
+/* Parses a duration such as "10s", "500ms", "5m", "12h", "1d" (bare number = seconds). */
+int cfg_parse_duration_ms(const char *text, uint64_t *ms);
+const char *cfg_log_level_name(cfg_log_level level);
+
+#endif
