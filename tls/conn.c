@@ -175,15 +175,12 @@ static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, s
 
 tls_error tls__conn_handshake_complete(tls_conn *c)
 {
-    size_t n;
     c->handshake_done = true;
-    while (c->pending.len) {
-        TRY(encrypt_app_data(c, buf_head(&c->pending), c->pending.len, &n));
-        buf_consume(&c->pending, n);
-        if (n == 0)
-            break;
-    }
-    buf_trim(&c->pending);
+    /* All of it at once, past OUT_WRITE_LIMIT: PENDING_CAP of plaintext always fits
+     * under OUT_CAP, and nothing may be left behind to be overtaken by later writes. */
+    if (c->pending.len)
+        TRY(send_records(c, TLS_CT_APPLICATION_DATA, buf_head(&c->pending), c->pending.len));
+    buf_free(&c->pending, true);
     return TLS_OK;
 }
 
@@ -272,6 +269,7 @@ static tls_error open_record(tls_conn *c, tls_record *rec, bool *skipped)
     }
     TRY(err);
     c->skip_undecryptable = false; /* early data ends where decryption succeeds */
+    c->decrypted_any = true;
     return TLS_OK;
 }
 
@@ -295,10 +293,12 @@ static tls_error handle_record(tls_conn *c, tls_record *rec)
             ENSURE(c->hs_in.len == 0, TLS_ERR_UNEXPECTED_MESSAGE);
             return handle_ccs(c, rec->body, rec->len);
         }
-        /* Once keys are in place handshake messages must be protected. A plaintext
-         * alert is still accepted: a client that failed on our ServerHello has no
-         * keys to protect it with. */
-        ENSURE(rec->type == TLS_CT_ALERT || !tls__record_cipher_active(&c->rd),
+        /* Once keys are in place everything must be protected (§6). A plaintext
+         * alert is still accepted until the client has protected anything: one that
+         * failed on our ServerHello has no keys. After that, a plaintext alert is a
+         * forgery (a truncation attack, if it says close_notify). */
+        ENSURE(!tls__record_cipher_active(&c->rd) ||
+                   (rec->type == TLS_CT_ALERT && !c->decrypted_any),
                TLS_ERR_UNEXPECTED_MESSAGE);
     }
     /* §5.1: nothing may interleave with a fragmented handshake message. */

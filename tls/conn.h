@@ -34,6 +34,7 @@ struct tls_conn {
     tls_record_cipher rd, wr;
     unsigned idle_records; /* consecutive records that carried nothing */
     bool ccs_seen;
+    bool decrypted_any; /* a protected record from the client has opened */
     /* Rejected 0-RTT: records we cannot decrypt are skipped, up to a budget. */
     bool skip_undecryptable;
     bool skip_app_records;
