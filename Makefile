@@ -119,18 +119,36 @@ unit: deps
 	@BUILD=$(BUILD) SKIP_INTEROP=1 tests/run.sh $(UNIT_BIN)
 
 run: deps all
-	$(BUILD)/tlsserver --certs tests/certs/ecdsa-p256/end.fullchain \
-	    --key tests/certs/ecdsa-p256/end.key -p $${PORT:-8443} --address 127.0.0.1 --verbose echo
+	@BUILD=$(BUILD) sh scripts/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do BUILD=$(BUILD) $$b || exit 1; done
 	@for s in bench/*.sh; do BUILD=$(BUILD) sh $$s || exit 1; done
 
+# The example configuration installed as /etc/moat/moat.yaml.example.
+EXAMPLE_CONFIG := $(firstword $(wildcard config/moat.example.yaml) config/moat.yaml)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BUILD)/tlsserver $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+	    $(DESTDIR)/etc/moat
+	install -m 0755 $(BUILD)/moat $(BUILD)/tlsserver $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 man/tlsserver.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/moat.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/moat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	for unit in moat.service moat.socket; do \
+	    sed 's|=/usr/local/|=$(PREFIX)/|' systemd/$$unit \
+	        > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit && \
+	    chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit || exit 1; \
+	done
+	printf 'u moat - "moat TLS reverse proxy" - -\n' \
+	    > $(DESTDIR)$(PREFIX)/lib/sysusers.d/moat.conf
+	install -m 0644 $(EXAMPLE_CONFIG) $(DESTDIR)/etc/moat/moat.yaml.example
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
+	    systemd-sysusers $(PREFIX)/lib/sysusers.d/moat.conf && systemctl daemon-reload; \
+	fi
 
 clean:
 	rm -rf $(BUILD)

@@ -57,6 +57,21 @@ static int inherited_socket(int n_fds, const cfg_address *addr)
     return -1;
 }
 
+/* A socket systemd passed that no listener claims would leave its clients hanging. */
+static void warn_unused_inherited(int n_fds, const cfg_config *cfg, const px_log *log)
+{
+    for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n_fds; fd++) {
+        bool used = false;
+        for (size_t i = 0; i < cfg->n_listeners && !used; i++)
+            used = inherited_socket(n_fds, &cfg->listeners[i].address) == fd;
+        if (!used)
+            px_log_msg(log, CFG_LOG_WARN,
+                       "inherited socket (fd %d) matches no listener in the configuration: "
+                       "its connections will not be served",
+                       fd);
+    }
+}
+
 static int open_listen_socket(const cfg_address *addr, char *err, size_t errlen)
 {
     int one = 1;
@@ -160,6 +175,7 @@ int px_server_bind(cfg_config *cfg, px_server **out, char *err, size_t errlen)
     if (px_runtime_new(cfg, s->generation, &s->runtime, err, errlen) != 0 ||
         map_slots(s, s->runtime, err, errlen) != 0)
         goto fail;
+    warn_unused_inherited(n_fds, cfg, &s->runtime->log);
     *out = s;
     return 0;
 oom:

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 {
     moat_main m = {.config_path = DEFAULT_CONFIG};
     bool test_only = false;
-    char err[1024];
+    char err[1024] = "";
     cfg_config *cfg = NULL;
     uv_loop_t loop;
 
