@@ -1,0 +1,1078 @@
+/*
+ * config.c — loads moat.yaml into a validated, immutable cfg_config.
+ *
+ * Implementation notes
+ * - yaml_doc.c parses the text into one document whose nodes keep their marks and
+ *   offers typed reads that report "name:line:column: message"; this file is the
+ *   schema. The tree is walked in document order and the first problem found is the
+ *   one reported (the document's error latches); every reader returns false once it
+ *   has failed.
+ * - Backends are named (collect_backends) before the walk, so a listener may refer
+ *   to a backend defined further down; a backend's index is its position in the
+ *   backends mapping.
+ * - A half-built cfg_config is always safe to free: arrays are calloc'd and counted
+ *   as soon as they exist, and cfg_free copes with the zeroed entries.
+ * - Certified keys are loaded once per (cert, key) pair and shared by reference
+ *   between the listeners that name them.
+ * - TLS settings are checked against the engine itself (tls_server_config_new with a
+ *   resolver that never answers), so what the engine refuses is reported at the node
+ *   that asked for it; each listener's real config is built once everything else
+ *   has passed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "config/internal.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#define MAX_FILE_SIZE (16u << 20)
+#define MAX_WORKERS 1024
+#define MAX_CONNECTIONS 10000000
+#define MAX_HOST_NAME 253
+
+typedef struct {
+    char *cert, *key;
+    tls_certified_key *ck;
+} loaded_key;
+
+typedef struct {
+    cfg_doc doc;
+    cfg_config *cfg;
+    loaded_key *keys; /* certified keys loaded so far, one reference each */
+    size_t n_keys;
+    unsigned *listener_lines; /* line of each listener's address, for duplicates */
+} loader;
+
+/* ---- top-level scalars -------------------------------------------------------------- */
+
+CFG_MUST_CHECK static bool read_workers(loader *ld, const yaml_node_t *v)
+{
+    uint64_t n = 0;
+
+    if (v->type == YAML_SCALAR_NODE && !strcmp(cfg__text(v), "auto")) {
+        unsigned cpus = uv_available_parallelism();
+        ld->cfg->workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : cpus;
+        return true;
+    }
+    if (v->type != YAML_SCALAR_NODE || !cfg__parse_uint(cfg__text(v), &n))
+        return cfg__fail(&ld->doc, v->start_mark,
+                         "expected \"auto\" or an integer for \"workers\"");
+    if (n < 1 || n > MAX_WORKERS)
+        return cfg__fail(&ld->doc, v->start_mark,
+                         "\"workers\" must be \"auto\" or between 1 and %d", MAX_WORKERS);
+    ld->cfg->workers = (unsigned)n;
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_log(loader *ld, const yaml_node_t *map)
+{
+    enum { LEVEL, ACCESS, N_KEYS };
+    static const char *const keys[N_KEYS] = {[LEVEL] = "level", [ACCESS] = "access"};
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    static const cfg_log_level level_values[] = {CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN,
+                                                 CFG_LOG_ERROR};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    const char *s = NULL;
+    size_t i = 0;
+
+    if (!cfg__want_mapping(&ld->doc, map, "log", false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in log", keys, COUNT(keys), seen)) {
+        case LEVEL:
+            if (!cfg__get_choice(&ld->doc, v, "level", "log level", levels, COUNT(levels), &i))
+                return false;
+            ld->cfg->log_level = level_values[i];
+            break;
+        case ACCESS:
+            if (!cfg__get_nonempty(&ld->doc, v, "access", false, &s))
+                return false;
+            free(ld->cfg->access_log);
+            ld->cfg->access_log = NULL;
+            if (strcmp(s, "off") && !cfg__dup_string(&ld->doc, v, s, &ld->cfg->access_log))
+                return false;
+            break;
+        default:
+            return cfg__unhandled_key(&ld->doc, p);
+        }
+    }
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_timeouts(loader *ld, const yaml_node_t *map)
+{
+    enum { HANDSHAKE, IDLE, CONNECT, DRAIN, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [HANDSHAKE] = "handshake", [IDLE] = "idle", [CONNECT] = "connect", [DRAIN] = "drain"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    cfg_config *c = ld->cfg;
+    uint64_t *slots[N_KEYS] = {[HANDSHAKE] = &c->handshake_timeout_ms,
+                               [IDLE] = &c->idle_timeout_ms,
+                               [CONNECT] = &c->connect_timeout_ms,
+                               [DRAIN] = &c->drain_timeout_ms};
+
+    if (!cfg__want_mapping(&ld->doc, map, "timeouts", false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        int k = cfg__map_key(&ld->doc, p, "in timeouts", keys, COUNT(keys), seen);
+        /* drain: 0 closes connections at once on shutdown; the others need time. */
+        if (k < 0 || !cfg__get_duration(&ld->doc, cfg__node(&ld->doc, p->value), keys[k],
+                                        k == DRAIN, slots[k]))
+            return false;
+    }
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_limits(loader *ld, const yaml_node_t *map)
+{
+    static const char *const keys[] = {"max_connections"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    uint64_t n = 0;
+
+    if (!cfg__want_mapping(&ld->doc, map, "limits", false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        if (cfg__map_key(&ld->doc, p, "in limits", keys, COUNT(keys), seen) < 0 ||
+            !cfg__get_uint(&ld->doc, cfg__node(&ld->doc, p->value), "max_connections", 1,
+                           MAX_CONNECTIONS, &n))
+            return false;
+        ld->cfg->max_connections = (unsigned)n;
+    }
+    return true;
+}
+
+/* ---- tls section -------------------------------------------------------------------- */
+
+static const tls_certified_key *resolve_nothing(void *arg, const tls_client_hello_info *hello)
+{
+    (void)arg;
+    (void)hello;
+    return NULL;
+}
+
+/* Asks the engine whether it accepts params (certificates aside); its refusal is
+ * reported at mark as "<prefix>: <the engine's own words>". */
+CFG_MUST_CHECK static bool engine_accepts(loader *ld, tls_server_config_params params,
+                                          const char *prefix, yaml_mark_t mark)
+{
+    tls_server_config *probe = NULL;
+    char msg[256] = "";
+    tls_error e;
+
+    params.certs = NULL;
+    params.n_certs = 0;
+    params.resolver = resolve_nothing;
+    e = tls_server_config_new(&params, &probe, msg, sizeof msg);
+    if (e != TLS_OK)
+        return cfg__fail(&ld->doc, mark, "%s: %s", prefix, msg[0] ? msg : tls_error_name(e));
+    tls_server_config_unref(probe);
+    return true;
+}
+
+static bool u16_listed(const uint16_t *list, size_t n, uint16_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v)
+            return true;
+    return false;
+}
+
+/* "A, B, C": every name the engine's table knows, found by asking about every code
+ * point, so the list grows with the engine without a copy here. */
+static void list_names(char *buf, size_t cap, const char *(*name_of)(uint16_t))
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (uint32_t v = 1; v <= 0xffff && len < cap; v++) {
+        const char *name = name_of((uint16_t)v);
+        if (strcmp(name, "unknown"))
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", name);
+    }
+}
+
+CFG_MUST_CHECK static bool read_versions(loader *ld, const yaml_node_t *seq)
+{
+    cfg_config *c = ld->cfg;
+
+    if (!cfg__want_sequence(&ld->doc, seq, "versions"))
+        return false;
+    if (!cfg__seq_len(seq))
+        return cfg__fail(&ld->doc, seq->start_mark,
+                         "\"versions\" must not be empty (leave it out for the default)");
+    c->n_versions = 0;
+    for (size_t i = 0; i < cfg__seq_len(seq); i++) {
+        yaml_node_t *item = cfg__item(&ld->doc, seq, i);
+        tls_server_config_params probe = {0};
+        char prefix[64];
+        const char *s = NULL;
+        uint16_t v = 0;
+
+        if (!cfg__get_string(&ld->doc, item, "versions", true, &s))
+            return false;
+        if (!strcmp(s, "1.2"))
+            v = TLS_VERSION_1_2;
+        else if (!strcmp(s, "1.3"))
+            v = TLS_VERSION_1_3;
+        else
+            return cfg__fail(&ld->doc, item->start_mark,
+                             "unknown TLS version \"%s\" (valid: \"1.2\", \"1.3\")", s);
+        if (u16_listed(c->versions, c->n_versions, v))
+            return cfg__fail(&ld->doc, item->start_mark, "TLS version \"%s\" is listed twice", s);
+        probe.versions = &v;
+        probe.n_versions = 1;
+        snprintf(prefix, sizeof prefix, "TLS version \"%s\" refused", s);
+        if (!engine_accepts(ld, probe, prefix, item->start_mark))
+            return false;
+        c->versions[c->n_versions++] = v; /* two distinct values at most: fits */
+    }
+    return true;
+}
+
+/* suites or groups: names in preference order, each known to the engine, no repeats. */
+CFG_MUST_CHECK static bool read_id_list(loader *ld, const yaml_node_t *seq, const char *key,
+                                        const char *what, uint16_t (*from_name)(const char *),
+                                        const char *(*name_of)(uint16_t), uint16_t *list,
+                                        size_t cap, size_t *n_list)
+{
+    char valid[256];
+
+    if (!cfg__want_sequence(&ld->doc, seq, key))
+        return false;
+    if (!cfg__seq_len(seq))
+        return cfg__fail(&ld->doc, seq->start_mark,
+                         "\"%s\" must not be empty (leave it out for the engine's defaults)", key);
+    if (cfg__seq_len(seq) > cap)
+        return cfg__fail(&ld->doc, seq->start_mark, "at most %zu %ss", cap, what);
+    *n_list = 0;
+    for (size_t i = 0; i < cfg__seq_len(seq); i++) {
+        yaml_node_t *item = cfg__item(&ld->doc, seq, i);
+        const char *s = NULL;
+        uint16_t v = 0;
+
+        if (!cfg__get_string(&ld->doc, item, key, true, &s))
+            return false;
+        v = from_name(s);
+        if (!v) {
+            list_names(valid, sizeof valid, name_of);
+            return cfg__fail(&ld->doc, item->start_mark, "unknown %s \"%s\" (valid: %s)", what, s,
+                             valid);
+        }
+        if (u16_listed(list, *n_list, v))
+            return cfg__fail(&ld->doc, item->start_mark, "%s \"%s\" is listed twice", what, s);
+        list[(*n_list)++] = v;
+    }
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_tickets(loader *ld, const yaml_node_t *map)
+{
+    static const char *const keys[] = {"rotate"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    uint64_t ms = 0;
+
+    if (!cfg__want_mapping(&ld->doc, map, "tickets", false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        if (cfg__map_key(&ld->doc, p, "in tls.tickets", keys, COUNT(keys), seen) < 0 ||
+            !cfg__get_duration(&ld->doc, v, "rotate", false, &ms))
+            return false;
+        if (ms % 1000)
+            return cfg__fail(&ld->doc, v->start_mark,
+                             "\"rotate\" must be a whole number of seconds");
+        ld->cfg->ticket_rotate_s = ms / 1000;
+    }
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_tls(loader *ld, const yaml_node_t *map)
+{
+    enum { VERSIONS, SUITES, GROUPS, TICKETS, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [VERSIONS] = "versions", [SUITES] = "suites", [GROUPS] = "groups", [TICKETS] = "tickets"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    cfg_config *c = ld->cfg;
+    bool ok;
+
+    if (!cfg__want_mapping(&ld->doc, map, "tls", false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in tls", keys, COUNT(keys), seen)) {
+        case VERSIONS:
+            ok = read_versions(ld, v);
+            break;
+        case SUITES:
+            ok = read_id_list(ld, v, "suites", "cipher suite", tls_cipher_suite_from_name,
+                              tls_cipher_suite_name, c->suites, COUNT(c->suites), &c->n_suites) &&
+                 engine_accepts(ld,
+                                (tls_server_config_params){.cipher_suites = c->suites,
+                                                           .n_cipher_suites = c->n_suites},
+                                "cipher suites refused", v->start_mark);
+            break;
+        case GROUPS:
+            ok = read_id_list(ld, v, "groups", "key exchange group", tls_group_from_name,
+                              tls_group_name, c->groups, COUNT(c->groups), &c->n_groups) &&
+                 engine_accepts(
+                     ld, (tls_server_config_params){.groups = c->groups, .n_groups = c->n_groups},
+                     "key exchange groups refused", v->start_mark);
+            break;
+        case TICKETS:
+            ok = read_tickets(ld, v);
+            break;
+        default:
+            return cfg__unhandled_key(&ld->doc, p);
+        }
+        if (!ok)
+            return false;
+    }
+    /* Each list passed alone; together they must still make a usable config. */
+    return engine_accepts(ld,
+                          (tls_server_config_params){.versions = c->versions,
+                                                     .n_versions = c->n_versions,
+                                                     .cipher_suites = c->suites,
+                                                     .n_cipher_suites = c->n_suites,
+                                                     .groups = c->groups,
+                                                     .n_groups = c->n_groups},
+                          "TLS settings refused", map->start_mark);
+}
+
+/* ---- backends ------------------------------------------------------------------------- */
+
+static bool same_address(const cfg_address *a, const cfg_address *b)
+{
+    return a->text && b->text && a->addr_len == b->addr_len &&
+           !memcmp(&a->addr, &b->addr, a->addr_len);
+}
+
+/* Names every backend (and checks the mapping's keys) before anything refers to one. */
+CFG_MUST_CHECK static bool collect_backends(loader *ld, const yaml_node_t *root)
+{
+    const yaml_node_t *map = NULL;
+    cfg_config *c = ld->cfg;
+
+    FOR_EACH_PAIR(p, root)
+    {
+        yaml_node_t *k = cfg__node(&ld->doc, p->key);
+        if (k->type == YAML_SCALAR_NODE && !strcmp(cfg__text(k), "backends")) {
+            map = cfg__node(&ld->doc, p->value);
+            break;
+        }
+    }
+    if (!map)
+        return true;
+    if (!cfg__want_mapping(&ld->doc, map, "backends", false))
+        return false;
+    if (!cfg__map_len(map))
+        return true;
+    c->backends = calloc(cfg__map_len(map), sizeof *c->backends);
+    if (!c->backends)
+        return cfg__out_of_memory(&ld->doc, map->start_mark);
+    c->n_backends = cfg__map_len(map);
+    for (size_t i = 0; i < c->n_backends; i++) {
+        yaml_node_t *k = cfg__node(&ld->doc, map->data.mapping.pairs.start[i].key);
+        cfg_backend *b = &c->backends[i];
+        const char *name = NULL;
+
+        if (k->type != YAML_SCALAR_NODE || cfg__is_null(k))
+            return cfg__fail(&ld->doc, k->start_mark,
+                             "expected a backend name (a string) in \"backends\"");
+        if (!cfg__get_nonempty(&ld->doc, k, "backend name", false, &name))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(c->backends[j].name, name))
+                return cfg__fail(&ld->doc, k->start_mark, "duplicate key \"%s\" (first at line %u)",
+                                 name, c->backends[j].mark.line);
+        if (!cfg__dup_string(&ld->doc, k, name, &b->name))
+            return false;
+        b->mark = (cfg_mark){(unsigned)k->start_mark.line + 1, (unsigned)k->start_mark.column + 1};
+    }
+    return true;
+}
+
+CFG_MUST_CHECK static bool find_backend(loader *ld, const yaml_node_t *v, size_t *out)
+{
+    const char *name = NULL;
+
+    if (!cfg__get_nonempty(&ld->doc, v, "backend", false, &name))
+        return false;
+    for (size_t i = 0; i < ld->cfg->n_backends; i++) {
+        if (!strcmp(ld->cfg->backends[i].name, name)) {
+            *out = i;
+            return true;
+        }
+    }
+    return cfg__fail(&ld->doc, v->start_mark, "backend \"%s\" is not defined", name);
+}
+
+CFG_MUST_CHECK static bool read_servers(loader *ld, cfg_backend *b, const yaml_node_t *seq)
+{
+    char msg[192];
+
+    if (!cfg__want_sequence(&ld->doc, seq, "servers"))
+        return false;
+    if (!cfg__seq_len(seq))
+        return cfg__fail(&ld->doc, seq->start_mark, "\"servers\" must list at least one address");
+    b->servers = calloc(cfg__seq_len(seq), sizeof *b->servers);
+    if (!b->servers)
+        return cfg__out_of_memory(&ld->doc, seq->start_mark);
+    b->n_servers = cfg__seq_len(seq);
+    for (size_t i = 0; i < cfg__seq_len(seq); i++) {
+        yaml_node_t *item = cfg__item(&ld->doc, seq, i);
+        const char *s = NULL;
+
+        if (!cfg__get_string(&ld->doc, item, "servers", true, &s))
+            return false;
+        if (cfg_parse_address(s, &b->servers[i], msg, sizeof msg) < 0)
+            return cfg__fail(&ld->doc, item->start_mark, "%s", msg);
+        for (size_t j = 0; j < i; j++)
+            if (same_address(&b->servers[j], &b->servers[i]))
+                return cfg__fail(&ld->doc, item->start_mark,
+                                 "server \"%s\" is listed twice (as \"%s\")", s,
+                                 b->servers[j].text);
+    }
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_backend(loader *ld, cfg_backend *b, const yaml_node_t *key,
+                                        const yaml_node_t *map)
+{
+    enum { SERVERS, BALANCE, PROXY_PROTOCOL, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [SERVERS] = "servers", [BALANCE] = "balance", [PROXY_PROTOCOL] = "proxy_protocol"};
+    static const char *const balances[] = {"round-robin", "least-connections"};
+    static const cfg_balance balance_values[] = {CFG_BALANCE_ROUND_ROBIN,
+                                                 CFG_BALANCE_LEAST_CONNECTIONS};
+    static const char *const proxies[] = {"off", "v1", "v2"};
+    static const cfg_proxy_protocol proxy_values[] = {CFG_PROXY_OFF, CFG_PROXY_V1, CFG_PROXY_V2};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    char where[96];
+    size_t i = 0;
+
+    snprintf(where, sizeof where, "in backend \"%.64s\"", b->name);
+    if (!cfg__want_mapping(&ld->doc, map, b->name, false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, where, keys, COUNT(keys), seen)) {
+        case SERVERS:
+            if (!read_servers(ld, b, v))
+                return false;
+            break;
+        case BALANCE:
+            if (!cfg__get_choice(&ld->doc, v, "balance", "balance", balances, COUNT(balances), &i))
+                return false;
+            b->balance = balance_values[i];
+            break;
+        case PROXY_PROTOCOL:
+            if (!cfg__get_choice(&ld->doc, v, "proxy_protocol", "proxy_protocol", proxies,
+                                 COUNT(proxies), &i))
+                return false;
+            b->proxy_protocol = proxy_values[i];
+            break;
+        default:
+            return cfg__unhandled_key(&ld->doc, p);
+        }
+    }
+    return seen[SERVERS] || cfg__missing(&ld->doc, key->start_mark, "servers", where);
+}
+
+CFG_MUST_CHECK static bool read_backends(loader *ld, const yaml_node_t *map)
+{
+    /* collect_backends has checked the mapping and named backends[i] after pair i. */
+    for (size_t i = 0; i < ld->cfg->n_backends; i++) {
+        const yaml_node_pair_t *p = &map->data.mapping.pairs.start[i];
+        if (!read_backend(ld, &ld->cfg->backends[i], cfg__node(&ld->doc, p->key),
+                          cfg__node(&ld->doc, p->value)))
+            return false;
+    }
+    return true;
+}
+
+/* ---- listeners ------------------------------------------------------------------------ */
+
+/* Loads a (cert, key) pair, or shares the one already loaded from the same paths. */
+CFG_MUST_CHECK static bool load_key(loader *ld, cfg_certificate *cert, yaml_mark_t mark)
+{
+    char msg[512] = "";
+    loaded_key *grown;
+    tls_error e;
+
+    for (size_t i = 0; i < ld->n_keys; i++) {
+        if (!strcmp(ld->keys[i].cert, cert->cert_path) &&
+            !strcmp(ld->keys[i].key, cert->key_path)) {
+            cert->key = tls_certified_key_ref(ld->keys[i].ck);
+            return true;
+        }
+    }
+    e = tls_certified_key_load(cert->cert_path, cert->key_path, &cert->key, msg, sizeof msg);
+    if (e != TLS_OK) {
+        cert->key = NULL;
+        return cfg__fail(&ld->doc, mark, "%s", msg[0] ? msg : tls_error_name(e));
+    }
+    grown = realloc(ld->keys, (ld->n_keys + 1) * sizeof *ld->keys);
+    if (!grown)
+        return cfg__out_of_memory(&ld->doc, mark);
+    ld->keys = grown;
+    grown[ld->n_keys] = (loaded_key){strdup(cert->cert_path), strdup(cert->key_path),
+                                     tls_certified_key_ref(cert->key)};
+    ld->n_keys++;
+    return (grown[ld->n_keys - 1].cert && grown[ld->n_keys - 1].key) ||
+           cfg__out_of_memory(&ld->doc, mark);
+}
+
+CFG_MUST_CHECK static bool read_certificate(loader *ld, cfg_certificate *cert,
+                                            const yaml_node_t *map)
+{
+    static const char *const keys[] = {"cert", "key"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+
+    cert->mark =
+        (cfg_mark){(unsigned)map->start_mark.line + 1, (unsigned)map->start_mark.column + 1};
+    if (!cfg__want_mapping(&ld->doc, map, "certificates", true))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        const char *s = NULL;
+        int k = cfg__map_key(&ld->doc, p, "in certificate", keys, COUNT(keys), seen);
+        if (k < 0 || !cfg__get_nonempty(&ld->doc, v, keys[k], false, &s) ||
+            !cfg__dup_string(&ld->doc, v, s, k == 0 ? &cert->cert_path : &cert->key_path))
+            return false;
+    }
+    for (size_t i = 0; i < COUNT(keys); i++)
+        if (!seen[i])
+            return cfg__missing(&ld->doc, map->start_mark, keys[i], "in certificate");
+    return load_key(ld, cert, map->start_mark);
+}
+
+CFG_MUST_CHECK static bool read_certificates(loader *ld, cfg_listener *l, const yaml_node_t *seq)
+{
+    if (!cfg__want_sequence(&ld->doc, seq, "certificates"))
+        return false;
+    if (!cfg__seq_len(seq))
+        return cfg__fail(&ld->doc, seq->start_mark,
+                         "\"certificates\" must list at least one certificate");
+    l->certificates = calloc(cfg__seq_len(seq), sizeof *l->certificates);
+    if (!l->certificates)
+        return cfg__out_of_memory(&ld->doc, seq->start_mark);
+    l->n_certificates = cfg__seq_len(seq);
+    for (size_t i = 0; i < cfg__seq_len(seq); i++)
+        if (!read_certificate(ld, &l->certificates[i], cfg__item(&ld->doc, seq, i)))
+            return false;
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_alpn(loader *ld, cfg_listener *l, const yaml_node_t *seq)
+{
+    tls_server_config_params probe = {0};
+
+    if (!cfg__want_sequence(&ld->doc, seq, "alpn"))
+        return false;
+    if (!cfg__seq_len(seq))
+        return true;
+    l->alpn = calloc(cfg__seq_len(seq), sizeof *l->alpn);
+    if (!l->alpn)
+        return cfg__out_of_memory(&ld->doc, seq->start_mark);
+    l->n_alpn = cfg__seq_len(seq);
+    for (size_t i = 0; i < cfg__seq_len(seq); i++) {
+        yaml_node_t *item = cfg__item(&ld->doc, seq, i);
+        const char *s = NULL;
+
+        if (!cfg__get_string(&ld->doc, item, "alpn", true, &s))
+            return false;
+        if (!*s || strlen(s) > 255)
+            return cfg__fail(&ld->doc, item->start_mark,
+                             "ALPN protocol names must be 1 to 255 bytes long (this one is %zu)",
+                             strlen(s));
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(l->alpn[j], s))
+                return cfg__fail(&ld->doc, item->start_mark, "ALPN protocol \"%s\" is listed twice",
+                                 s);
+        if (!cfg__dup_string(&ld->doc, item, s, &l->alpn[i]))
+            return false;
+    }
+    probe.alpn = (const char *const *)l->alpn;
+    probe.n_alpn = l->n_alpn;
+    return engine_accepts(ld, probe, "ALPN protocols refused", seq->start_mark);
+}
+
+/* A host name as the engine sees SNI (lower case) or "*.suffix"; stored lower-cased. */
+CFG_MUST_CHECK static bool check_sni(loader *ld, const yaml_node_t *v, char *name)
+{
+    size_t len = strlen(name);
+    char *labels = strncmp(name, "*.", 2) ? name : name + 2;
+    bool ok = len <= MAX_HOST_NAME && *labels && *labels != '.' && name[len - 1] != '.' &&
+              !strstr(labels, "..");
+
+    for (const char *p = labels; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '-' || *p == '.' || *p == '_';
+    if (!ok)
+        return cfg__fail(&ld->doc, v->start_mark, "\"%s\" is not a host name (nor *.domain)", name);
+    for (char *p = labels; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_route(loader *ld, cfg_route *r, const yaml_node_t *map,
+                                      yaml_node_t **alpn_node)
+{
+    enum { SNI, ALPN, BACKEND, N_KEYS };
+    static const char *const keys[N_KEYS] = {[SNI] = "sni", [ALPN] = "alpn", [BACKEND] = "backend"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    const char *s = NULL;
+
+    r->mark = (cfg_mark){(unsigned)map->start_mark.line + 1, (unsigned)map->start_mark.column + 1};
+    if (!cfg__want_mapping(&ld->doc, map, "routes", true))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in route", keys, COUNT(keys), seen)) {
+        case SNI:
+            if (!cfg__get_nonempty(&ld->doc, v, "sni", false, &s) ||
+                !cfg__dup_string(&ld->doc, v, s, &r->sni) || !check_sni(ld, v, r->sni))
+                return false;
+            break;
+        case ALPN:
+            if (!cfg__get_nonempty(&ld->doc, v, "alpn", false, &s) ||
+                !cfg__dup_string(&ld->doc, v, s, &r->alpn))
+                return false;
+            *alpn_node = v;
+            break;
+        case BACKEND:
+            if (!find_backend(ld, v, &r->backend))
+                return false;
+            break;
+        default:
+            return cfg__unhandled_key(&ld->doc, p);
+        }
+    }
+    if (!seen[SNI] && !seen[ALPN])
+        return cfg__fail(&ld->doc, map->start_mark,
+                         "a route needs \"sni\", \"alpn\" or both to match on");
+    return seen[BACKEND] || cfg__missing(&ld->doc, map->start_mark, "backend", "in route");
+}
+
+static bool criterion_covers(const char *earlier, const char *later)
+{
+    return !earlier || (later && !strcmp(earlier, later));
+}
+
+CFG_MUST_CHECK static bool read_routes(loader *ld, cfg_listener *l, const yaml_node_t *seq,
+                                       yaml_node_t ***alpn_nodes)
+{
+    if (!cfg__want_sequence(&ld->doc, seq, "routes"))
+        return false;
+    if (!cfg__seq_len(seq))
+        return true;
+    l->routes = calloc(cfg__seq_len(seq), sizeof *l->routes);
+    *alpn_nodes = calloc(cfg__seq_len(seq), sizeof **alpn_nodes);
+    if (!l->routes || !*alpn_nodes)
+        return cfg__out_of_memory(&ld->doc, seq->start_mark);
+    l->n_routes = cfg__seq_len(seq);
+    for (size_t i = 0; i < cfg__seq_len(seq); i++) {
+        yaml_node_t *item = cfg__item(&ld->doc, seq, i);
+        cfg_route *r = &l->routes[i];
+        if (!read_route(ld, r, item, &(*alpn_nodes)[i]))
+            return false;
+        /* Routes are tried in order: one that an earlier route always beats is a mistake. */
+        for (size_t j = 0; j < i; j++)
+            if (criterion_covers(l->routes[j].sni, r->sni) &&
+                criterion_covers(l->routes[j].alpn, r->alpn))
+                return cfg__fail(&ld->doc, item->start_mark,
+                                 "this route can never match: the route at line %u takes all its "
+                                 "connections",
+                                 l->routes[j].mark.line);
+    }
+    return true;
+}
+
+/* Routes on ALPN must name a protocol the listener offers (its alpn key may come later). */
+CFG_MUST_CHECK static bool check_route_alpn(loader *ld, const cfg_listener *l,
+                                            yaml_node_t *const *alpn_nodes)
+{
+    for (size_t i = 0; i < l->n_routes; i++) {
+        const char *want = l->routes[i].alpn;
+        bool offered = !want;
+        for (size_t j = 0; j < l->n_alpn && !offered; j++)
+            offered = !strcmp(l->alpn[j], want);
+        if (!offered)
+            return cfg__fail(&ld->doc, alpn_nodes[i]->start_mark,
+                             "route alpn \"%s\" is not in this listener's \"alpn\" list, so it can "
+                             "never be negotiated",
+                             want);
+    }
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_address(loader *ld, cfg_listener *l, size_t index,
+                                        const yaml_node_t *v)
+{
+    char msg[192];
+    const char *s = NULL;
+
+    if (!cfg__get_string(&ld->doc, v, "address", false, &s))
+        return false;
+    if (cfg_parse_address(s, &l->address, msg, sizeof msg) < 0)
+        return cfg__fail(&ld->doc, v->start_mark, "%s", msg);
+    if (l->address.is_unix)
+        return cfg__fail(
+            &ld->doc, v->start_mark,
+            "a listener needs a TCP address (host:port or [v6]:port), not a unix socket");
+    ld->listener_lines[index] = (unsigned)v->start_mark.line + 1;
+    for (size_t j = 0; j < index; j++)
+        if (same_address(&ld->cfg->listeners[j].address, &l->address))
+            return cfg__fail(&ld->doc, v->start_mark,
+                             "duplicate listener address \"%s\" (first defined at line %u)", s,
+                             ld->listener_lines[j]);
+    return true;
+}
+
+CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_node_t *map)
+{
+    enum { ADDRESS, CERTIFICATES, SNI_STRICT, ALPN, BACKEND, ROUTES, PROXY_IN, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [ADDRESS] = "address",           [CERTIFICATES] = "certificates",
+        [SNI_STRICT] = "sni_strict",     [ALPN] = "alpn",
+        [BACKEND] = "backend",           [ROUTES] = "routes",
+        [PROXY_IN] = "proxy_protocol_in"};
+    static const int required[] = {ADDRESS, CERTIFICATES, BACKEND};
+    cfg_listener *l = &ld->cfg->listeners[index];
+    yaml_node_t *seen[COUNT(keys)] = {0}, **alpn_nodes = NULL;
+    bool ok = true;
+
+    l->mark = (cfg_mark){(unsigned)map->start_mark.line + 1, (unsigned)map->start_mark.column + 1};
+    if (!cfg__want_mapping(&ld->doc, map, "listeners", true))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in listener", keys, COUNT(keys), seen)) {
+        case ADDRESS:
+            ok = read_address(ld, l, index, v);
+            break;
+        case CERTIFICATES:
+            ok = read_certificates(ld, l, v);
+            break;
+        case SNI_STRICT:
+            ok = cfg__get_bool(&ld->doc, v, "sni_strict", &l->sni_strict);
+            break;
+        case ALPN:
+            ok = read_alpn(ld, l, v);
+            break;
+        case BACKEND:
+            ok = find_backend(ld, v, &l->backend);
+            break;
+        case ROUTES:
+            ok = read_routes(ld, l, v, &alpn_nodes);
+            break;
+        case PROXY_IN:
+            ok = cfg__get_bool(&ld->doc, v, "proxy_protocol_in", &l->proxy_protocol_in);
+            break;
+        default:
+            ok = cfg__unhandled_key(&ld->doc, p);
+            break;
+        }
+        if (!ok)
+            break;
+    }
+    for (size_t i = 0; ok && i < COUNT(required); i++)
+        if (!seen[required[i]])
+            ok = cfg__missing(&ld->doc, map->start_mark, keys[required[i]], "in listener");
+    ok = ok && check_route_alpn(ld, l, alpn_nodes);
+    free(alpn_nodes);
+    return ok;
+}
+
+CFG_MUST_CHECK static bool read_listeners(loader *ld, const yaml_node_t *seq)
+{
+    cfg_config *c = ld->cfg;
+
+    if (!cfg__want_sequence(&ld->doc, seq, "listeners"))
+        return false;
+    if (!cfg__seq_len(seq))
+        return cfg__fail(&ld->doc, seq->start_mark,
+                         "\"listeners\" must list at least one listener");
+    c->listeners = calloc(cfg__seq_len(seq), sizeof *c->listeners);
+    ld->listener_lines = calloc(cfg__seq_len(seq), sizeof *ld->listener_lines);
+    if (!c->listeners || !ld->listener_lines)
+        return cfg__out_of_memory(&ld->doc, seq->start_mark);
+    c->n_listeners = cfg__seq_len(seq);
+    for (size_t i = 0; i < cfg__seq_len(seq); i++)
+        if (!read_listener(ld, i, cfg__item(&ld->doc, seq, i)))
+            return false;
+    return true;
+}
+
+/* ---- the document ----------------------------------------------------------------------- */
+
+CFG_MUST_CHECK static bool read_top(loader *ld, const yaml_node_t *root)
+{
+    enum { WORKERS, USER, LOG, TIMEOUTS, LIMITS, TLS, LISTENERS, BACKENDS, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [WORKERS] = "workers",     [USER] = "user",        [LOG] = "log",
+        [TIMEOUTS] = "timeouts",   [LIMITS] = "limits",    [TLS] = "tls",
+        [LISTENERS] = "listeners", [BACKENDS] = "backends"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    cfg_config *c = ld->cfg;
+    const char *s = NULL;
+    bool ok = true;
+
+    if (root->type != YAML_MAPPING_NODE)
+        return cfg__fail(
+            &ld->doc, root->start_mark,
+            "expected a mapping of settings at the top level (such as \"listeners:\")");
+    if (!collect_backends(ld, root))
+        return false;
+    FOR_EACH_PAIR(p, root)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "at the top level", keys, COUNT(keys), seen)) {
+        case WORKERS:
+            ok = read_workers(ld, v);
+            break;
+        case USER:
+            ok = cfg__get_nonempty(&ld->doc, v, "user", false, &s) &&
+                 cfg__dup_string(&ld->doc, v, s, &c->user);
+            break;
+        case LOG:
+            ok = read_log(ld, v);
+            break;
+        case TIMEOUTS:
+            ok = read_timeouts(ld, v);
+            break;
+        case LIMITS:
+            ok = read_limits(ld, v);
+            break;
+        case TLS:
+            ok = read_tls(ld, v);
+            break;
+        case LISTENERS:
+            ok = read_listeners(ld, v);
+            break;
+        case BACKENDS:
+            ok = read_backends(ld, v);
+            break;
+        default:
+            ok = cfg__unhandled_key(&ld->doc, p);
+            break;
+        }
+        if (!ok)
+            return false;
+    }
+    return seen[LISTENERS] ||
+           cfg__missing(&ld->doc, root->start_mark, "listeners", "at the top level");
+}
+
+/* One tls_server_config per listener, from its certificates and alpn and the tls section. */
+CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
+{
+    cfg_config *c = ld->cfg;
+    yaml_mark_t mark = {0, l->mark.line - 1, l->mark.column - 1};
+    tls_certified_key **certs = calloc(l->n_certificates, sizeof *certs);
+    char msg[256] = "";
+    tls_error e;
+
+    if (!certs)
+        return cfg__out_of_memory(&ld->doc, mark);
+    for (size_t i = 0; i < l->n_certificates; i++)
+        certs[i] = l->certificates[i].key;
+    tls_server_config_params params = {
+        .versions = c->versions,
+        .n_versions = c->n_versions,
+        .cipher_suites = c->suites,
+        .n_cipher_suites = c->n_suites,
+        .groups = c->groups,
+        .n_groups = c->n_groups,
+        .alpn = (const char *const *)l->alpn,
+        .n_alpn = l->n_alpn,
+        .certs = certs,
+        .n_certs = l->n_certificates,
+        .sni_strict = l->sni_strict,
+    };
+    e = tls_server_config_new(&params, &l->tls, msg, sizeof msg);
+    free(certs);
+    if (e != TLS_OK)
+        return cfg__fail(&ld->doc, mark, "cannot build the listener's TLS config: %s",
+                         msg[0] ? msg : tls_error_name(e));
+    return true;
+}
+
+static void set_defaults(cfg_config *c)
+{
+    unsigned cpus = uv_available_parallelism();
+
+    c->workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : cpus;
+    c->log_level = CFG_LOG_INFO;
+    c->access_log = strdup("stderr"); /* checked by the caller */
+    c->handshake_timeout_ms = 10 * 1000;
+    c->idle_timeout_ms = 300 * 1000;
+    c->connect_timeout_ms = 5 * 1000;
+    c->drain_timeout_ms = 30 * 1000;
+    c->max_connections = 50000;
+    /* The engine implements TLS 1.3 only for now; "1.2" joins the default with it. */
+    c->versions[0] = TLS_VERSION_1_3;
+    c->n_versions = 1;
+    c->ticket_rotate_s = 12 * 60 * 60;
+}
+
+static void cfg_free(cfg_config *c)
+{
+    for (size_t i = 0; i < c->n_listeners; i++) {
+        cfg_listener *l = &c->listeners[i];
+        cfg_address_clear(&l->address);
+        for (size_t j = 0; j < l->n_certificates; j++) {
+            free(l->certificates[j].cert_path);
+            free(l->certificates[j].key_path);
+            if (l->certificates[j].key)
+                tls_certified_key_unref(l->certificates[j].key);
+        }
+        free(l->certificates);
+        for (size_t j = 0; j < l->n_alpn; j++)
+            free(l->alpn[j]);
+        free(l->alpn);
+        for (size_t j = 0; j < l->n_routes; j++) {
+            free(l->routes[j].sni);
+            free(l->routes[j].alpn);
+        }
+        free(l->routes);
+        tls_server_config_unref(l->tls);
+    }
+    free(c->listeners);
+    for (size_t i = 0; i < c->n_backends; i++) {
+        for (size_t j = 0; j < c->backends[i].n_servers; j++)
+            cfg_address_clear(&c->backends[i].servers[j]);
+        free(c->backends[i].servers);
+        free(c->backends[i].name);
+    }
+    free(c->backends);
+    free(c->path);
+    free(c->user);
+    free(c->access_log);
+    free(c);
+}
+
+int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config **out, char *err,
+                    size_t errlen)
+{
+    loader ld = {.doc = {.name = name, .src = yaml, .src_len = len, .err = err, .errlen = errlen}};
+    bool ok = false;
+
+    *out = NULL;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!cfg__doc_parse(&ld.doc))
+        return -1;
+    ld.cfg = calloc(1, sizeof *ld.cfg);
+    if (!ld.cfg || !(ld.cfg->path = strdup(name))) {
+        cfg__set_error(err, errlen, "%s: out of memory", name);
+        goto out;
+    }
+    atomic_init(&ld.cfg->refs, 1);
+    set_defaults(ld.cfg);
+    if (!ld.cfg->access_log) {
+        cfg__set_error(err, errlen, "%s: out of memory", name);
+        goto out;
+    }
+    if (!read_top(&ld, yaml_document_get_root_node(&ld.doc.tree)))
+        goto out;
+    ok = true;
+    for (size_t i = 0; i < ld.cfg->n_listeners && ok; i++)
+        ok = build_listener_tls(&ld, &ld.cfg->listeners[i]);
+out:
+    for (size_t i = 0; i < ld.n_keys; i++) {
+        free(ld.keys[i].cert);
+        free(ld.keys[i].key);
+        tls_certified_key_unref(ld.keys[i].ck);
+    }
+    free(ld.keys);
+    free(ld.listener_lines);
+    cfg__doc_clear(&ld.doc);
+    if (!ok) {
+        if (ld.cfg)
+            cfg_free(ld.cfg);
+        return -1;
+    }
+    *out = ld.cfg;
+    return 0;
+}
+
+int cfg_load(const char *path, cfg_config **out, char *err, size_t errlen)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd, rc = -1;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        cfg__set_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cfg__set_error(err, errlen, "%s: not a regular file", path);
+        goto out;
+    }
+    if (st.st_size > (off_t)MAX_FILE_SIZE) {
+        cfg__set_error(err, errlen, "%s: file too large (over %u bytes)", path, MAX_FILE_SIZE);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        cfg__set_error(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    while (len < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            cfg__set_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break; /* shrank while we read: parse what is there */
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    rc = cfg_load_string(path, buf, len, out, err, errlen);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return rc;
+}
+
+cfg_config *cfg_ref(cfg_config *cfg)
+{
+    atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
+void cfg_unref(cfg_config *cfg)
+{
+    if (cfg && atomic_fetch_sub(&cfg->refs, 1) == 1)
+        cfg_free(cfg);
+}
