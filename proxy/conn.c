@@ -148,6 +148,7 @@ static void update_reading(px_conn *c);
 static void try_next_server(px_conn *c);
 static void feed_backlog(px_conn *c);
 static void on_timer(uv_timer_t *t);
+static void arm_timer(px_conn *c);
 
 /* ---- freeing ------------------------------------------------------------------- */
 
@@ -660,6 +661,7 @@ static void on_proxy_header_bytes(px_conn *c, const uint8_t *data, size_t n)
         c->local_addr = h.dst;
     }
     set_state(c, PXC_HANDSHAKE);
+    arm_timer(c); /* the handshake gets its own full timeout after the header */
     uint8_t *rest = c->header;
     size_t rest_len = c->header_len - header_len;
     c->header = NULL;
@@ -725,6 +727,7 @@ static void on_client_write(uv_write_t *req, int status)
     px_write *w = (px_write *)req;
     px_conn *c = conn_of(w->conn);
     c->client_wq -= w->len;
+    c->last_activity_ms = px_now_ms(); /* a slow reader taking data is not idle */
     free(w);
     if (c->state == PXC_CLOSED)
         return;
@@ -799,6 +802,7 @@ static void on_upstream_write(uv_write_t *req, int status)
     px_write *w = (px_write *)req;
     px_conn *c = conn_of(w->conn);
     c->up_wq -= w->len;
+    c->last_activity_ms = px_now_ms();
     free(w);
     if (c->state >= PXC_FINISHING)
         return;
@@ -873,7 +877,11 @@ static void on_timer(uv_timer_t *t)
             uv_timer_start(t, on_timer, cfg->idle_timeout_ms - (now - c->last_activity_ms), 0);
         break;
     case PXC_FINISHING:
-        close_all(c);
+        /* Still flushing to a client that keeps taking data: wait on. */
+        if (!c->client_shutdown && now - c->last_activity_ms < cfg->idle_timeout_ms)
+            uv_timer_start(t, on_timer, cfg->idle_timeout_ms - (now - c->last_activity_ms), 0);
+        else
+            close_all(c);
         break;
     case PXC_CLOSED:
         break;

@@ -411,10 +411,10 @@ static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_
                                 tls_slice share)
 {
     const tls_certified_key *ck;
+    memcpy(c->server_name, ch->server_name, sizeof c->server_name); /* logged even if refused */
     TRY(resolve_certificate(c, ch, &ck));
     TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
     TRY(choose_alpn(c, ch));
-    memcpy(c->server_name, ch->server_name, sizeof c->server_name);
     TRY(send_server_hello(c, group, share));
     TRY(send_server_flight(c, ch, ck));
     /* A client that offered 0-RTT sends it under keys we never derive: skip it. */
