@@ -249,7 +249,7 @@ CFG_MUST_CHECK static bool read_id_list(loader *ld, const yaml_node_t *seq, cons
                                         const char *(*name_of)(uint16_t), uint16_t *list,
                                         size_t cap, size_t *n_list)
 {
-    char valid[256];
+    char valid[768];
 
     if (!cfg__want_sequence(&ld->doc, seq, key))
         return false;
@@ -303,9 +303,12 @@ CFG_MUST_CHECK static bool read_tickets(loader *ld, const yaml_node_t *map)
 
 CFG_MUST_CHECK static bool read_tls(loader *ld, const yaml_node_t *map)
 {
-    enum { VERSIONS, SUITES, GROUPS, TICKETS, N_KEYS };
-    static const char *const keys[N_KEYS] = {
-        [VERSIONS] = "versions", [SUITES] = "suites", [GROUPS] = "groups", [TICKETS] = "tickets"};
+    enum { VERSIONS, SUITES, GROUPS, TICKETS, REQUIRE_EMS, N_KEYS };
+    static const char *const keys[N_KEYS] = {[VERSIONS] = "versions",
+                                             [SUITES] = "suites",
+                                             [GROUPS] = "groups",
+                                             [TICKETS] = "tickets",
+                                             [REQUIRE_EMS] = "require_ems"};
     yaml_node_t *seen[COUNT(keys)] = {0};
     cfg_config *c = ld->cfg;
     bool ok;
@@ -336,6 +339,9 @@ CFG_MUST_CHECK static bool read_tls(loader *ld, const yaml_node_t *map)
             break;
         case TICKETS:
             ok = read_tickets(ld, v);
+            break;
+        case REQUIRE_EMS:
+            ok = cfg__get_bool(&ld->doc, v, "require_ems", &c->require_ems);
             break;
         default:
             return cfg__unhandled_key(&ld->doc, p);
@@ -910,6 +916,7 @@ CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
         .certs = certs,
         .n_certs = l->n_certificates,
         .sni_strict = l->sni_strict,
+        .require_ems = c->require_ems,
     };
     e = tls_server_config_new(&params, &l->tls, msg, sizeof msg);
     free(certs);
@@ -931,9 +938,9 @@ static void set_defaults(cfg_config *c)
     c->connect_timeout_ms = 5 * 1000;
     c->drain_timeout_ms = 30 * 1000;
     c->max_connections = 50000;
-    /* The engine implements TLS 1.3 only for now; "1.2" joins the default with it. */
     c->versions[0] = TLS_VERSION_1_3;
-    c->n_versions = 1;
+    c->versions[1] = TLS_VERSION_1_2;
+    c->n_versions = 2;
     c->ticket_rotate_s = 12 * 60 * 60;
 }
 

@@ -87,11 +87,12 @@ typedef struct cfg_config {
     /* tls section, as accepted by tls_server_config_params */
     uint16_t versions[4];
     size_t n_versions;
-    uint16_t suites[8];
+    uint16_t suites[16];
     size_t n_suites;
     uint16_t groups[8];
     size_t n_groups;
     uint64_t ticket_rotate_s;
+    bool require_ems; /* TLS 1.2: refuse clients without extended_master_secret */
     cfg_listener *listeners;
     size_t n_listeners;
     cfg_backend *backends;

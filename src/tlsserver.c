@@ -80,6 +80,7 @@ typedef struct {
     size_t n_protos;
     unsigned long port, fport, max_frag;
     bool verbose;
+    bool require_ems;
     run_mode mode;
 } options;
 
@@ -723,6 +724,7 @@ static const char usage_text[] =
     "    --proto PROTOCOL    Negotiate PROTOCOL using ALPN, in preference order. Repeatable.\n"
     "    --protover VERSION  Use VERSION (1.2 or 1.3) instead of the defaults. Repeatable.\n"
     "    --max-frag-size N   Limit outgoing TLS plaintext fragments to N bytes.\n"
+    "    --require-ems       Refuse TLS 1.2 clients without extended master secret.\n"
     "    --verbose           Log handshakes and connection errors to stderr.\n"
     "    --version, -v       Show tool version.\n"
     "    --help, -h          Show this screen.\n";
@@ -778,6 +780,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"proto", required_argument, NULL, 'P'},
         {"protover", required_argument, NULL, 'V'},
         {"max-frag-size", required_argument, NULL, 'F'},
+        {"require-ems", no_argument, NULL, 'E'},
         {"port", required_argument, NULL, 'p'},
         {"address", required_argument, NULL, 'A'},
         {"verbose", no_argument, NULL, 'B'},
@@ -802,6 +805,9 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         case 'B':
             o->verbose = true;
+            break;
+        case 'E':
+            o->require_ems = true;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -915,6 +921,7 @@ int main(int argc, char **argv)
     params.n_cipher_suites = opt.n_suites;
     params.groups = opt.groups;
     params.n_groups = opt.n_groups;
+    params.require_ems = opt.require_ems;
     params.alpn = opt.protos;
     params.n_alpn = opt.n_protos;
     params.certs = &ck;

@@ -8,13 +8,36 @@
 
 #include "internal.h"
 
+#define V13 TLS_VERSION_1_3
+#define V12 TLS_VERSION_1_2
+/* In default preference order: TLS 1.3, then rustls's safe TLS 1.2 subset (ECDHE
+ * with AEAD only). Nothing else is ever added. */
 static const tls_suite suites[] = {
-    {TLS_AES_256_GCM_SHA384, "TLS13_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384",
-     TLS_AEAD_AES_256_GCM, 32, TLS_HASH_SHA384},
-    {TLS_AES_128_GCM_SHA256, "TLS13_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256",
-     TLS_AEAD_AES_128_GCM, 16, TLS_HASH_SHA256},
+    {TLS_AES_256_GCM_SHA384, "TLS13_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", NULL, V13,
+     TLS_AEAD_AES_256_GCM, 32, TLS_HASH_SHA384, TLS_AUTH_ANY, 0},
+    {TLS_AES_128_GCM_SHA256, "TLS13_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", NULL, V13,
+     TLS_AEAD_AES_128_GCM, 16, TLS_HASH_SHA256, TLS_AUTH_ANY, 0},
     {TLS_CHACHA20_POLY1305_SHA256, "TLS13_CHACHA20_POLY1305_SHA256",
-     "TLS_CHACHA20_POLY1305_SHA256", TLS_AEAD_CHACHA20_POLY1305, 32, TLS_HASH_SHA256},
+     "TLS_CHACHA20_POLY1305_SHA256", NULL, V13, TLS_AEAD_CHACHA20_POLY1305, 32, TLS_HASH_SHA256,
+     TLS_AUTH_ANY, 0},
+    {TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+     "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", V12,
+     TLS_AEAD_AES_256_GCM, 32, TLS_HASH_SHA384, TLS_AUTH_ECDSA, 4},
+    {TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", V12,
+     TLS_AEAD_AES_128_GCM, 16, TLS_HASH_SHA256, TLS_AUTH_ECDSA, 4},
+    {TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", V12,
+     TLS_AEAD_CHACHA20_POLY1305, 32, TLS_HASH_SHA256, TLS_AUTH_ECDSA, 12},
+    {TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+     "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", V12,
+     TLS_AEAD_AES_256_GCM, 32, TLS_HASH_SHA384, TLS_AUTH_RSA, 4},
+    {TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", V12,
+     TLS_AEAD_AES_128_GCM, 16, TLS_HASH_SHA256, TLS_AUTH_RSA, 4},
+    {TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", V12,
+     TLS_AEAD_CHACHA20_POLY1305, 32, TLS_HASH_SHA256, TLS_AUTH_RSA, 12},
 };
 
 static const struct {
@@ -43,8 +66,8 @@ static const struct {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The versions this build of the engine implements. */
-static const uint16_t implemented_versions[] = {TLS_VERSION_1_3};
+/* The versions this build of the engine implements, in preference order. */
+static const uint16_t implemented_versions[] = {TLS_VERSION_1_3, TLS_VERSION_1_2};
 
 const tls_suite *tls__suite_find(uint16_t id)
 {
@@ -57,7 +80,8 @@ const tls_suite *tls__suite_find(uint16_t id)
 uint16_t tls_cipher_suite_from_name(const char *name)
 {
     for (size_t i = 0; i < COUNT(suites); i++)
-        if (!strcasecmp(name, suites[i].name) || !strcasecmp(name, suites[i].iana_name))
+        if (!strcasecmp(name, suites[i].name) || !strcasecmp(name, suites[i].iana_name) ||
+            (suites[i].openssl_name && !strcasecmp(name, suites[i].openssl_name)))
             return suites[i].id;
     return 0;
 }
@@ -154,10 +178,12 @@ bool tls__u16_list_has(tls_slice list, uint16_t v)
 
 bool tls__config_has_version(const struct tls_server_config *cfg, uint16_t version)
 {
+    bool enabled = false, served = false;
     for (size_t i = 0; i < cfg->n_versions; i++)
-        if (cfg->versions[i] == version)
-            return true;
-    return false;
+        enabled |= cfg->versions[i] == version;
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        served |= tls__suite_find(cfg->suites[i])->version == version;
+    return enabled && served;
 }
 
 static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
@@ -206,8 +232,17 @@ static bool known_version(uint16_t v)
 tls_error tls_server_config_new(const tls_server_config_params *params, tls_server_config **out,
                                 char *errbuf, size_t errlen)
 {
-    static const uint16_t default_suites[] = {TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256,
-                                              TLS_CHACHA20_POLY1305_SHA256};
+    static const uint16_t default_suites[] = {
+        TLS_AES_256_GCM_SHA384,
+        TLS_AES_128_GCM_SHA256,
+        TLS_CHACHA20_POLY1305_SHA256,
+        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    };
     static const uint16_t default_groups[] = {TLS_GROUP_X25519, TLS_GROUP_SECP256R1,
                                               TLS_GROUP_SECP384R1};
     tls_error err = TLS_OK;
@@ -222,9 +257,10 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
                    params->n_versions, implemented_versions, COUNT(implemented_versions),
                    known_version, &bad))
         CONFIG_FAIL("protocol version 0x%04x is not supported (or repeated); this engine "
-                    "implements TLS 1.3",
+                    "implements TLS 1.2 and TLS 1.3",
                     bad);
-    if (!copy_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites), params->cipher_suites,
+    if (!copy_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites) /* all known suites fit */,
+                   params->cipher_suites,
                    params->n_cipher_suites, default_suites, COUNT(default_suites), known_suite,
                    &bad))
         CONFIG_FAIL("cipher suite 0x%04x is not supported (or repeated)", bad);
@@ -261,7 +297,11 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
         for (size_t i = 0; i < params->n_certs; i++)
             cfg->certs[i] = tls_certified_key_ref(params->certs[i]);
     }
+    if (!tls__config_has_version(cfg, TLS_VERSION_1_3) &&
+        !tls__config_has_version(cfg, TLS_VERSION_1_2))
+        CONFIG_FAIL("no enabled cipher suite serves an enabled protocol version");
     cfg->sni_strict = params->sni_strict;
+    cfg->require_ems = params->require_ems;
     cfg->resolver = params->resolver;
     cfg->resolver_arg = params->resolver_arg;
     cfg->max_fragment_size = params->max_fragment_size ? params->max_fragment_size

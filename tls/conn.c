@@ -124,6 +124,12 @@ tls_error tls__conn_send_ccs(tls_conn *c)
     return send_records(c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
 }
 
+tls_error tls__conn_send_warning(tls_conn *c, int alert)
+{
+    uint8_t body[2] = {1, (uint8_t)alert};
+    return send_records(c, TLS_CT_ALERT, body, sizeof body);
+}
+
 static void send_alert(tls_conn *c, uint8_t level, int alert)
 {
     uint8_t body[2] = {level, (uint8_t)alert};
@@ -162,8 +168,14 @@ static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, s
 {
     *n = 0;
     while (*n < len && c->out.len < OUT_WRITE_LIMIT) {
-        if (c->wr.seq >= RECORDS_BEFORE_KEY_UPDATE)
+        if (c->wr.seq >= RECORDS_BEFORE_KEY_UPDATE) {
+            if (c->version == TLS_VERSION_1_2) {
+                /* TLS 1.2 cannot rekey: end cleanly before AES-GCM's limit, as rustls does. */
+                send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
+                return TLS_ERR_CLOSED;
+            }
             TRY(tls_conn_send_key_update(c, false));
+        }
         size_t chunk = len - *n;
         if (chunk > c->cfg->max_fragment_size)
             chunk = c->cfg->max_fragment_size;
@@ -203,6 +215,9 @@ static tls_error handle_alert(tls_conn *c, const uint8_t *body, size_t len)
     }
     if (body[1] == TLS_ALERT_USER_CANCELED)
         return note_idle_record(c); /* a close_notify should follow (§6.1) */
+    /* RFC 5246 §7.2: in TLS 1.2 a warning (no_renegotiation, say) may be carried on. */
+    if (c->version == TLS_VERSION_1_2 && body[0] == 1)
+        return note_idle_record(c);
     /* §6: in TLS 1.3 every other alert is fatal whatever its level says. */
     c->peer_alert = body[1];
     return TLS_ERR_ALERT_RECEIVED;
@@ -213,7 +228,9 @@ static tls_error handle_ccs(tls_conn *c, const uint8_t *body, size_t len)
     /* §5: one plaintext CCS of value 1 is dropped between the first ClientHello and
      * the client's Finished; anything else is unexpected. */
     ENSURE(len == 1 && body[0] == 1, TLS_ERR_INVALID_CCS);
-    ENSURE(!c->handshake_done && !c->ccs_seen && c->hs.state != HS13_EXPECT_CLIENT_HELLO,
+    if (c->version == TLS_VERSION_1_2)
+        return tls__hs12_server_ccs(c); /* in TLS 1.2 it is the client's key change */
+    ENSURE(!c->handshake_done && !c->ccs_seen && c->version == TLS_VERSION_1_3,
            TLS_ERR_UNEXPECTED_MESSAGE);
     c->ccs_seen = true;
     return TLS_OK;
@@ -235,7 +252,7 @@ static tls_error handle_handshake_bytes(tls_conn *c, const uint8_t *body, size_t
         /* Consumed before handling, so a key change sees only what follows it; the
          * bytes stay in place until buf_trim below. */
         buf_consume(&c->hs_in, 4 + body_len);
-        TRY(tls__hs13_server_handle(c, msg, 4 + body_len));
+        TRY(tls__hs_server_handle(c, msg, 4 + body_len));
     }
     buf_trim(&c->hs_in);
     return TLS_OK;
@@ -275,7 +292,11 @@ static tls_error open_record(tls_conn *c, tls_record *rec, bool *skipped)
 
 static tls_error handle_record(tls_conn *c, tls_record *rec)
 {
-    if (rec->type == TLS_CT_APPLICATION_DATA) {
+    if (c->rd.tls12) {
+        /* TLS 1.2 protects every record type once the client's CCS went by. */
+        bool skipped;
+        TRY(open_record(c, rec, &skipped));
+    } else if (rec->type == TLS_CT_APPLICATION_DATA) {
         if (!tls__record_cipher_active(&c->rd)) {
             /* Only 0-RTT data the client sent before our HelloRetryRequest. */
             ENSURE(c->skip_app_records && rec->len <= c->skip_budget,
@@ -345,7 +366,7 @@ tls_error tls_server_conn_new(tls_server_config *cfg, tls_conn **out)
         return TLS_ERR_NO_MEMORY;
     c->cfg = tls_server_config_ref(cfg);
     c->peer_alert = TLS_ALERT_NONE;
-    c->hs.state = HS13_EXPECT_CLIENT_HELLO;
+    c->hs.v13.state = HS13_EXPECT_CLIENT_HELLO;
     *out = c;
     return TLS_OK;
 }
@@ -354,7 +375,10 @@ void tls_conn_free(tls_conn *c)
 {
     if (!c)
         return;
-    tls__hs13_server_clear(&c->hs);
+    if (c->version == TLS_VERSION_1_2)
+        tls__hs12_server_clear(&c->hs.v12);
+    else
+        tls__hs13_server_clear(&c->hs.v13);
     tls__record_cipher_clear(&c->rd);
     tls__record_cipher_clear(&c->wr);
     buf_free(&c->in, false);
@@ -501,7 +525,7 @@ uint16_t tls_conn_version(const tls_conn *c)
 
 uint16_t tls_conn_cipher_suite(const tls_conn *c)
 {
-    return c->hs.suite ? c->hs.suite->id : 0;
+    return c->suite ? c->suite->id : 0;
 }
 
 uint16_t tls_conn_group(const tls_conn *c)
@@ -530,11 +554,24 @@ bool tls_conn_did_hrr(const tls_conn *c)
     return c->did_hrr;
 }
 
+bool tls_conn_ems(const tls_conn *c)
+{
+    return c->version == TLS_VERSION_1_3 || c->ems;
+}
+
+tls_error tls__hs_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    if (c->version == TLS_VERSION_1_2)
+        return tls__hs12_server_handle(c, msg, len);
+    return tls__hs13_server_handle(c, msg, len);
+}
+
 tls_error tls_conn_send_key_update(tls_conn *c, bool update_requested)
 {
     if (c->err)
         return c->err;
-    ENSURE(c->handshake_done && !c->close_sent, TLS_ERR_INVALID_ARGUMENT);
+    ENSURE(c->handshake_done && !c->close_sent && c->version == TLS_VERSION_1_3,
+           TLS_ERR_INVALID_ARGUMENT);
     tls_error err = tls__hs13_send_key_update(c, update_requested);
     return err == TLS_OK ? TLS_OK : fail(c, err);
 }

@@ -40,13 +40,20 @@ struct tls_conn {
     bool skip_app_records;
     size_t skip_budget;
 
-    uint16_t version, group, sig_scheme;
+    uint16_t version, group, sig_scheme; /* version 0 until the ClientHello is handled */
+    const tls_suite *suite;
+    bool ems; /* TLS 1.2 extended master secret in use */
     char server_name[256];
     uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
     bool did_hrr;
     unsigned key_updates_in_row;
 
-    tls13_server_hs hs;
+    /* The handshake of the version chosen (v13 until then: its state 0 expects the
+     * first ClientHello). */
+    union {
+        tls13_server_hs v13;
+        tls12_server_hs v12;
+    } hs;
 };
 
 /* Frames a handshake flight (whole messages, back to back) into records under the
@@ -61,6 +68,8 @@ TLS_MUST_CHECK tls_error tls__conn_set_read_secret(struct tls_conn *conn, const 
                                                    const uint8_t *secret);
 TLS_MUST_CHECK tls_error tls__conn_set_write_secret(struct tls_conn *conn, const tls_suite *suite,
                                                     const uint8_t *secret);
+/* A warning-level alert that does not end the connection (TLS 1.2's no_renegotiation). */
+TLS_MUST_CHECK tls_error tls__conn_send_warning(struct tls_conn *conn, int alert);
 /* Called by the handshake when it completes: flushes plaintext written early. */
 TLS_MUST_CHECK tls_error tls__conn_handshake_complete(struct tls_conn *conn);
 

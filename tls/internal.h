@@ -89,16 +89,25 @@ typedef struct {
 
 /* ---- cipher suites ------------------------------------------------------------ */
 
+/* TLS 1.2 suites authenticate the ECDHE exchange with one kind of certificate key. */
+typedef enum { TLS_AUTH_ANY, TLS_AUTH_ECDSA, TLS_AUTH_RSA } tls_suite_auth;
+
 typedef struct {
     uint16_t id;
     const char *name;      /* "TLS13_AES_128_GCM_SHA256" (rustls's spelling) */
     const char *iana_name; /* "TLS_AES_128_GCM_SHA256" */
+    const char *openssl_name; /* "ECDHE-ECDSA-AES128-GCM-SHA256" (1.2 only), or NULL */
+    uint16_t version;      /* TLS_VERSION_1_3 or TLS_VERSION_1_2 */
     tls_aead_id aead;
     size_t key_len;
-    tls_hash_id hash;
+    tls_hash_id hash;      /* HKDF hash (1.3) or PRF hash (1.2) */
+    tls_suite_auth auth;   /* 1.2: which certificate key the suite needs */
+    size_t fixed_iv_len;   /* 1.2: 4 (GCM salt, explicit nonce in records) or 12 (ChaCha20) */
 } tls_suite;
 
-/* The TLS 1.3 suite with this id, or NULL. */
+#define TLS_EMPTY_RENEGOTIATION_INFO_SCSV 0x00ff
+#define TLS_FALLBACK_SCSV 0x5600
+
 const tls_suite *tls__suite_find(uint16_t id);
 
 /* ---- certified keys (certkey.c) ------------------------------------------------- */
@@ -132,7 +141,7 @@ struct tls_server_config {
     atomic_uint refs;
     uint16_t versions[4];
     size_t n_versions;
-    uint16_t suites[8];
+    uint16_t suites[16];
     size_t n_suites;
     uint16_t groups[8];
     size_t n_groups;
@@ -146,8 +155,10 @@ struct tls_server_config {
     void *resolver_arg;
     size_t max_fragment_size;
     uint8_t cookie_secret[32];
+    bool require_ems;
 };
 
+/* True when version is enabled and at least one enabled suite serves it. */
 bool tls__config_has_version(const struct tls_server_config *cfg, uint16_t version);
 
 /* ---- little helpers --------------------------------------------------------------- */

@@ -114,3 +114,48 @@ tls_error tls13_next_traffic_secret(tls_hash_id hash, uint8_t *traffic_secret)
     tls__wipe(next, sizeof next);
     return err;
 }
+
+tls_error tls12_prf(tls_hash_id hash, const uint8_t *secret, size_t secret_len, const char *label,
+                    const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2,
+                    size_t seed2_len, uint8_t *out, size_t out_len)
+{
+    const tls_crypto_provider *cp = tls__crypto();
+    size_t n = tls__hash_len(hash), label_len = strlen(label);
+    uint8_t a[TLS_MAX_HASH_LEN], block[TLS_MAX_HASH_LEN];
+    const uint8_t *seed_parts[4] = {NULL, (const uint8_t *)label, seed1, seed2};
+    size_t seed_lens[4] = {0, label_len, seed1_len, seed2_len};
+    tls_error err;
+
+    /* A(1) = HMAC(secret, label || seed) */
+    err = cp->hmac(hash, secret, secret_len, seed_parts + 1, seed_lens + 1, 3, a);
+    while (err == TLS_OK && out_len) {
+        /* output block = HMAC(secret, A(i) || label || seed) */
+        seed_parts[0] = a;
+        seed_lens[0] = n;
+        err = cp->hmac(hash, secret, secret_len, seed_parts, seed_lens, 4, block);
+        if (err != TLS_OK)
+            break;
+        size_t take = out_len < n ? out_len : n;
+        memcpy(out, block, take);
+        out += take;
+        out_len -= take;
+        const uint8_t *prev[1] = {a};
+        size_t prev_len[1] = {n};
+        err = cp->hmac(hash, secret, secret_len, prev, prev_len, 1, a); /* A(i+1) */
+    }
+    tls__wipe(a, sizeof a);
+    tls__wipe(block, sizeof block);
+    return err;
+}
+
+tls_error tls12_master_secret(tls_hash_id hash, const uint8_t *pre_master, size_t pre_master_len,
+                              const uint8_t *session_hash, const uint8_t client_random[32],
+                              const uint8_t server_random[32],
+                              uint8_t master[TLS12_MASTER_SECRET_LEN])
+{
+    if (session_hash)
+        return tls12_prf(hash, pre_master, pre_master_len, "extended master secret", session_hash,
+                         tls__hash_len(hash), NULL, 0, master, TLS12_MASTER_SECRET_LEN);
+    return tls12_prf(hash, pre_master, pre_master_len, "master secret", client_random, 32,
+                     server_random, 32, master, TLS12_MASTER_SECRET_LEN);
+}

@@ -49,4 +49,23 @@ TLS_MUST_CHECK tls_error tls13_traffic_key_iv(tls_hash_id hash, const uint8_t *t
 /* application_traffic_secret_N+1 in place (§7.2). */
 TLS_MUST_CHECK tls_error tls13_next_traffic_secret(tls_hash_id hash, uint8_t *traffic_secret);
 
+/* ---- TLS 1.2 ------------------------------------------------------------------ */
+
+/* PRF(secret, label, seed1 || seed2) of RFC 5246 §5 with the suite's hash (P_hash). */
+TLS_MUST_CHECK tls_error tls12_prf(tls_hash_id hash, const uint8_t *secret, size_t secret_len,
+                                   const char *label, const uint8_t *seed1, size_t seed1_len,
+                                   const uint8_t *seed2, size_t seed2_len, uint8_t *out,
+                                   size_t out_len);
+
+#define TLS12_MASTER_SECRET_LEN 48
+#define TLS12_VERIFY_DATA_LEN 12
+
+/* The master secret: RFC 7627 §4 when session_hash is given (extended master secret),
+ * else RFC 5246 §8.1 from the two randoms. */
+TLS_MUST_CHECK tls_error tls12_master_secret(tls_hash_id hash, const uint8_t *pre_master,
+                                             size_t pre_master_len, const uint8_t *session_hash,
+                                             const uint8_t client_random[32],
+                                             const uint8_t server_random[32],
+                                             uint8_t master[TLS12_MASTER_SECRET_LEN]);
+
 #endif

@@ -1,12 +1,17 @@
 /*
- * record.c — record framing and TLS 1.3 record protection.
+ * record.c — record framing and record protection for TLS 1.3 and TLS 1.2.
  *
  * Implementation notes:
- * - The per-record nonce is the static IV XOR the big-endian sequence number padded
- *   to 12 bytes (RFC 8446 §5.3); the sequence number never wraps: at 2^64 - 1 the
- *   connection fails rather than reuse a nonce.
- * - Protected records carry outer type application_data and legacy version 0x0303;
- *   the additional data is the 5-byte header of the protected record (§5.2).
+ * - TLS 1.3 and TLS 1.2 ChaCha20-Poly1305 (RFC 7905): the nonce is the static IV
+ *   XOR the big-endian sequence number padded to 12 bytes (RFC 8446 §5.3).
+ * - TLS 1.2 AES-GCM (RFC 5288): the nonce is the 4-byte salt followed by an 8-byte
+ *   explicit part carried in the record. We always send the sequence number there:
+ *   never random, never repeated.
+ * - The sequence number never wraps: at 2^64 - 1 the connection fails rather than
+ *   reuse a nonce.
+ * - TLS 1.3 protected records carry outer type application_data and legacy version
+ *   0x0303; the additional data is the 5-byte header of the protected record (§5.2).
+ *   TLS 1.2's additional data is seq_num || type || version || plaintext length.
  */
 #include "record.h"
 
@@ -34,6 +39,23 @@ tls_error tls__record_cipher_install(tls_record_cipher *rc, const tls_suite *sui
     return TLS_OK;
 }
 
+tls_error tls__record_cipher_install12(tls_record_cipher *rc, const tls_suite *suite,
+                                       const uint8_t *key, const uint8_t *iv)
+{
+    tls_aead *aead = NULL;
+    ENSURE(suite->fixed_iv_len == 4 || suite->fixed_iv_len == TLS_AEAD_NONCE_LEN,
+           TLS_ERR_INTERNAL);
+    TRY(tls__aead_new(suite->aead, key, suite->key_len, &aead));
+    tls__aead_free(rc->aead);
+    rc->aead = aead;
+    rc->suite = suite;
+    rc->seq = 0;
+    rc->tls12 = true;
+    memset(rc->iv, 0, sizeof rc->iv);
+    memcpy(rc->iv, iv, suite->fixed_iv_len);
+    return TLS_OK;
+}
+
 void tls__record_cipher_clear(tls_record_cipher *rc)
 {
     tls__aead_free(rc->aead);
@@ -56,14 +78,63 @@ static void write_header(uint8_t *p, uint8_t type, size_t len)
     p[4] = (uint8_t)len;
 }
 
-/* Takes the next nonce; fails instead of wrapping the sequence number. */
-static tls_error next_nonce(tls_record_cipher *rc, uint8_t nonce[TLS_AEAD_NONCE_LEN])
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Takes the next sequence number and its nonce; fails instead of wrapping. */
+static tls_error next_nonce(tls_record_cipher *rc, uint8_t nonce[TLS_AEAD_NONCE_LEN],
+                            uint64_t *seq)
 {
     ENSURE(rc->seq != UINT64_MAX, TLS_ERR_INTERNAL);
+    *seq = rc->seq++;
     memcpy(nonce, rc->iv, TLS_AEAD_NONCE_LEN);
+    if (rc->tls12 && rc->suite->fixed_iv_len == 4) {
+        put_u64(nonce + 4, *seq); /* RFC 5288 §3: salt || explicit nonce */
+        return TLS_OK;
+    }
     for (int i = 0; i < 8; i++)
-        nonce[TLS_AEAD_NONCE_LEN - 1 - i] ^= (uint8_t)(rc->seq >> (8 * i));
-    rc->seq++;
+        nonce[TLS_AEAD_NONCE_LEN - 1 - i] ^= (uint8_t)(*seq >> (8 * i));
+    return TLS_OK;
+}
+
+static size_t explicit_nonce_len(const tls_record_cipher *rc)
+{
+    return rc->tls12 && rc->suite->fixed_iv_len == 4 ? 8 : 0;
+}
+
+/* RFC 5246 §6.2.3.3: seq_num || type || version || length of the plaintext. */
+static void tls12_aad(uint8_t aad[13], uint64_t seq, uint8_t type, const uint8_t version[2],
+                      size_t len)
+{
+    put_u64(aad, seq);
+    aad[8] = type;
+    aad[9] = version[0];
+    aad[10] = version[1];
+    aad[11] = (uint8_t)(len >> 8);
+    aad[12] = (uint8_t)len;
+}
+
+static tls_error open12(tls_record_cipher *rc, tls_record *rec)
+{
+    uint8_t nonce[TLS_AEAD_NONCE_LEN], aad[13];
+    uint64_t seq;
+    size_t explicit_len = explicit_nonce_len(rc);
+
+    ENSURE(rec->len >= explicit_len + TLS_AEAD_TAG_LEN, TLS_ERR_DECRYPT);
+    size_t plain_len = rec->len - explicit_len - TLS_AEAD_TAG_LEN;
+    ENSURE(plain_len <= TLS_MAX_PLAINTEXT, TLS_ERR_RECORD_OVERFLOW);
+    TRY(next_nonce(rc, nonce, &seq));
+    if (explicit_len) /* the peer chooses the explicit part; only its uniqueness matters */
+        memcpy(nonce + 4, rec->body, 8);
+    tls12_aad(aad, seq, rec->type, rec->body - 4, plain_len);
+    uint8_t *ciphertext = rec->body + explicit_len;
+    TRY(tls__aead_open(rc->aead, nonce, aad, sizeof aad, ciphertext, rec->len - explicit_len,
+                       ciphertext));
+    rec->body = ciphertext;
+    rec->len = plain_len;
     return TLS_OK;
 }
 
@@ -99,12 +170,15 @@ tls_error tls__record_peek(uint8_t *buf, size_t len, tls_record *rec, bool *comp
 tls_error tls__record_open(tls_record_cipher *rc, tls_record *rec)
 {
     uint8_t nonce[TLS_AEAD_NONCE_LEN], aad[TLS_RECORD_HEADER_LEN];
+    uint64_t seq;
 
+    if (rc->tls12)
+        return open12(rc, rec);
     ENSURE(rec->len >= TLS_AEAD_TAG_LEN, TLS_ERR_DECRYPT);
     /* §5.2: the additional data is the header exactly as received (tls__record_peek
      * guarantees the body follows its header). */
     memcpy(aad, rec->body - TLS_RECORD_HEADER_LEN, TLS_RECORD_HEADER_LEN);
-    TRY(next_nonce(rc, nonce));
+    TRY(next_nonce(rc, nonce, &seq));
     TRY(tls__aead_open(rc->aead, nonce, aad, sizeof aad, rec->body, rec->len, rec->body));
     size_t n = rec->len - TLS_AEAD_TAG_LEN;
     ENSURE(n <= TLS_MAX_PLAINTEXT + 1, TLS_ERR_RECORD_OVERFLOW);
@@ -121,13 +195,36 @@ size_t tls__record_size(const tls_record_cipher *rc, size_t len, size_t pad)
 {
     if (!tls__record_cipher_active(rc))
         return TLS_RECORD_HEADER_LEN + len;
+    if (rc->tls12)
+        return TLS_RECORD_HEADER_LEN + explicit_nonce_len(rc) + len + TLS_AEAD_TAG_LEN;
     return TLS_RECORD_HEADER_LEN + len + 1 + pad + TLS_AEAD_TAG_LEN;
+}
+
+static tls_error seal12(tls_record_cipher *rc, uint8_t type, const uint8_t *data, size_t len,
+                        const uint8_t nonce[TLS_AEAD_NONCE_LEN], uint64_t seq, uint8_t *out,
+                        size_t total, size_t *written)
+{
+    static const uint8_t version[2] = {0x03, 0x03};
+    uint8_t aad[13];
+    size_t explicit_len = explicit_nonce_len(rc);
+    uint8_t *ciphertext = out + TLS_RECORD_HEADER_LEN + explicit_len;
+
+    write_header(out, type, total - TLS_RECORD_HEADER_LEN);
+    if (explicit_len)
+        memcpy(out + TLS_RECORD_HEADER_LEN, nonce + 4, 8);
+    if (len)
+        memmove(ciphertext, data, len);
+    tls12_aad(aad, seq, type, version, len);
+    TRY(tls__aead_seal(rc->aead, nonce, aad, sizeof aad, ciphertext, len, ciphertext));
+    *written = total;
+    return TLS_OK;
 }
 
 tls_error tls__record_seal(tls_record_cipher *rc, uint8_t type, const uint8_t *data, size_t len,
                            size_t pad, uint8_t *out, size_t cap, size_t *written)
 {
     uint8_t nonce[TLS_AEAD_NONCE_LEN];
+    uint64_t seq;
 
     ENSURE(len <= TLS_MAX_PLAINTEXT, TLS_ERR_INTERNAL);
     /* Bounded before any size arithmetic, so a huge pad cannot wrap it. */
@@ -141,7 +238,9 @@ tls_error tls__record_seal(tls_record_cipher *rc, uint8_t type, const uint8_t *d
         *written = total;
         return TLS_OK;
     }
-    TRY(next_nonce(rc, nonce)); /* first: an exhausted sequence writes nothing */
+    TRY(next_nonce(rc, nonce, &seq)); /* first: an exhausted sequence writes nothing */
+    if (rc->tls12)
+        return seal12(rc, type, data, len, nonce, seq, out, total, written);
     uint8_t *body = out + TLS_RECORD_HEADER_LEN;
     size_t body_len = total - TLS_RECORD_HEADER_LEN;
     write_header(out, TLS_CT_APPLICATION_DATA, body_len);

@@ -17,8 +17,9 @@
 typedef struct {
     const tls_suite *suite; /* NULL while records are plaintext */
     tls_aead *aead;
-    uint8_t iv[TLS_AEAD_NONCE_LEN];
+    uint8_t iv[TLS_AEAD_NONCE_LEN]; /* 1.2 GCM: only the 4-byte salt is used */
     uint64_t seq;
+    bool tls12; /* TLS 1.2 record protection (RFC 5288, RFC 7905) */
 } tls_record_cipher;
 
 /* A record found in a receive buffer. body points into that buffer (writable, so
@@ -32,6 +33,10 @@ typedef struct {
 
 TLS_MUST_CHECK tls_error tls__record_cipher_install(tls_record_cipher *rc, const tls_suite *suite,
                                                     const uint8_t *traffic_secret);
+/* TLS 1.2: keys straight from the key block (suite->key_len and suite->fixed_iv_len
+ * bytes). */
+TLS_MUST_CHECK tls_error tls__record_cipher_install12(tls_record_cipher *rc, const tls_suite *suite,
+                                                      const uint8_t *key, const uint8_t *iv);
 void tls__record_cipher_clear(tls_record_cipher *rc);
 bool tls__record_cipher_active(const tls_record_cipher *rc);
 
@@ -47,7 +52,8 @@ TLS_MUST_CHECK tls_error tls__record_peek(uint8_t *buf, size_t len, tls_record *
 
 /*
  * Decrypts a protected record in place (§5.2). On success rec->type is the inner
- * content type and rec->len the content length with padding removed. Errors:
+ * content type and rec->len the content length with padding removed (TLS 1.2: the
+ * type stays the outer one, and rec->body may move past the explicit nonce). Errors:
  * TLS_ERR_DECRYPT (bad tag, or too short to hold one), TLS_ERR_RECORD_OVERFLOW
  * (inner plaintext over 2^14 + 1), TLS_ERR_UNEXPECTED_MESSAGE (all padding, no
  * content type), TLS_ERR_INTERNAL (sequence number exhausted).

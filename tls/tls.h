@@ -35,6 +35,12 @@
 #define TLS_AES_128_GCM_SHA256 0x1301
 #define TLS_AES_256_GCM_SHA384 0x1302
 #define TLS_CHACHA20_POLY1305_SHA256 0x1303
+#define TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 0xc02b
+#define TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 0xc02c
+#define TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 0xc02f
+#define TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 0xc030
+#define TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 0xcca8
+#define TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 0xcca9
 
 #define TLS_GROUP_SECP256R1 0x0017
 #define TLS_GROUP_SECP384R1 0x0018
@@ -156,6 +162,14 @@ const char *tls_alert_name(int alert);
       TLS_ALERT_NO_APPLICATION_PROTOCOL)                                                           \
     X(TLS_ERR_NO_CERTIFICATE_FOR_NAME, "General(NoCertificateForServerName)",                      \
       TLS_ALERT_UNRECOGNIZED_NAME)                                                                 \
+    X(TLS_ERR_INAPPROPRIATE_FALLBACK, "PeerMisbehaved(InappropriateFallback)",                     \
+      TLS_ALERT_INAPPROPRIATE_FALLBACK)                                                            \
+    X(TLS_ERR_EMS_REQUIRED, "PeerIncompatible(ExtendedMasterSecretExtensionRequired)",             \
+      TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
+    X(TLS_ERR_BAD_RENEGOTIATION_INFO, "PeerMisbehaved(NonEmptyRenegotiationInfo)",                 \
+      TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
+    X(TLS_ERR_UNCOMPRESSED_POINTS_REQUIRED, "PeerIncompatible(UncompressedEcPointsRequired)",      \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
     X(TLS_ERR_ALERT_RECEIVED, "AlertReceived", TLS_ALERT_NONE)                                     \
     X(TLS_ERR_CERT_FILE, "CertificateLoad(FileUnreadable)", TLS_ALERT_NONE)                        \
     X(TLS_ERR_CERT_PARSE, "CertificateLoad(InvalidCertificate)", TLS_ALERT_NONE)                   \
@@ -239,6 +253,8 @@ typedef struct {
     /* Secret for HelloRetryRequest cookies; NULL = random per config. */
     const uint8_t *cookie_secret;
     size_t cookie_secret_len;
+    /* TLS 1.2: refuse clients that do not offer extended_master_secret (RFC 7627). */
+    bool require_ems;
 } tls_server_config_params;
 
 /*
@@ -295,7 +311,8 @@ TLS_MUST_CHECK tls_error tls_conn_write(tls_conn *conn, const uint8_t *buf, size
                                         size_t *n);
 /* Queues a close_notify alert; later writes fail with TLS_ERR_CLOSED. */
 void tls_conn_send_close_notify(tls_conn *conn);
-/* Queues a KeyUpdate for our sending keys (update_requested asks the peer too). */
+/* Queues a KeyUpdate for our sending keys (update_requested asks the peer too).
+ * TLS 1.3 only: TLS_ERR_INVALID_ARGUMENT on a TLS 1.2 connection. */
 TLS_MUST_CHECK tls_error tls_conn_send_key_update(tls_conn *conn, bool update_requested);
 
 bool tls_conn_wants_read(const tls_conn *conn);
@@ -318,6 +335,9 @@ const char *tls_conn_server_name(const tls_conn *conn);
 const uint8_t *tls_conn_alpn(const tls_conn *conn, size_t *len);
 /* True if the handshake went through a HelloRetryRequest. */
 bool tls_conn_did_hrr(const tls_conn *conn);
+/* TLS 1.2: true when the extended master secret (RFC 7627) was negotiated. TLS 1.3
+ * always binds its secrets to the transcript, so this is true there too. */
+bool tls_conn_ems(const tls_conn *conn);
 
 /* ---- memory accounting --------------------------------------------------------- */
 

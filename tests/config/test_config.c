@@ -247,8 +247,10 @@ START_TEST(test_config_load_good_minimal_gets_defaults)
     ck_assert_uint_eq(cfg->connect_timeout_ms, 5000);
     ck_assert_uint_eq(cfg->drain_timeout_ms, 30000);
     ck_assert_uint_eq(cfg->max_connections, 50000);
-    ck_assert_uint_eq(cfg->n_versions, 1);
+    ck_assert_uint_eq(cfg->n_versions, 2);
     ck_assert_uint_eq(cfg->versions[0], TLS_VERSION_1_3);
+    ck_assert_uint_eq(cfg->versions[1], TLS_VERSION_1_2);
+    ck_assert(!cfg->require_ems);
     ck_assert_uint_eq(cfg->n_suites, 0); /* the engine's defaults */
     ck_assert_uint_eq(cfg->n_groups, 0);
     ck_assert_uint_eq(cfg->ticket_rotate_s, 12 * 3600);

@@ -780,13 +780,31 @@ END_TEST
 
 /* ---- hostile ClientHellos ------------------------------------------------------------------- */
 
+/* A server restricted to TLS 1.3 refuses a 1.2-only client by version. */
 START_TEST(test_conn_tls12_only_client)
+{
+    static const uint16_t only13[] = {TLS_VERSION_1_3};
+    tls_server_config_params params = params_for(KT_P256);
+    tc_options opts = {.omit_versions = true, .legacy_version = TLS_VERSION_1_2};
+    pair p;
+    params.versions = only13;
+    params.n_versions = 1;
+    pair_init(&p, &params, &opts);
+    assert_failed(&p, run_hello(&p), TLS_ERR_PROTOCOL_VERSION, TLS_ALERT_PROTOCOL_VERSION);
+    ck_assert_int_eq(p.c->alerts[0].epoch, TC_EPOCH_PLAINTEXT);
+    pair_free(&p);
+}
+END_TEST
+
+/* A default server speaks 1.2 to it, but not with TLS 1.3-only suites. */
+START_TEST(test_conn_tls12_client_with_tls13_suites_only)
 {
     tc_options opts = {.omit_versions = true, .legacy_version = TLS_VERSION_1_2};
     pair p;
     pair_default(&p, &opts);
-    assert_failed(&p, run_hello(&p), TLS_ERR_PROTOCOL_VERSION, TLS_ALERT_PROTOCOL_VERSION);
-    ck_assert_int_eq(p.c->alerts[0].epoch, TC_EPOCH_PLAINTEXT);
+    assert_failed(&p, run_hello(&p), TLS_ERR_NO_CIPHER_SUITES_IN_COMMON,
+                  TLS_ALERT_HANDSHAKE_FAILURE);
+    ck_assert_uint_eq(tls_conn_version(p.s), TLS_VERSION_1_2);
     pair_free(&p);
 }
 END_TEST
@@ -810,9 +828,13 @@ END_TEST
 START_TEST(test_conn_supported_versions_tls12_only)
 {
     static const uint16_t v12[] = {TLS_VERSION_1_2};
+    static const uint16_t only13[] = {TLS_VERSION_1_3};
+    tls_server_config_params params = params_for(KT_P256);
     tc_options opts = {.versions = v12, .n_versions = 1};
     pair p;
-    pair_default(&p, &opts);
+    params.versions = only13;
+    params.n_versions = 1;
+    pair_init(&p, &params, &opts);
     assert_failed(&p, run_hello(&p), TLS_ERR_PROTOCOL_VERSION, TLS_ALERT_PROTOCOL_VERSION);
     pair_free(&p);
 }
@@ -1994,6 +2016,7 @@ static Suite *make_suite(void)
     tc = tcase_create("hostile");
     tcase_add_unchecked_fixture(tc, load_certs, free_certs);
     ADD(test_conn_tls12_only_client);
+    ADD(test_conn_tls12_client_with_tls13_suites_only);
     ADD(test_conn_tls10_tls11_only_client);
     ADD(test_conn_supported_versions_tls12_only);
     ADD(test_conn_no_common_suite);

@@ -27,27 +27,59 @@
 
 static void set_state(tls_conn *c, tls13_server_state next)
 {
-    c->hs.state = next;
+    c->hs.v13.state = next;
 }
 
 /* ---- negotiation ----------------------------------------------------------------- */
 
-static tls_error choose_version(const tls_conn *c, const tls_client_hello *ch)
+/* The highest version the client says it supports. */
+static uint16_t client_max_version(const tls_client_hello *ch)
 {
+    uint16_t best = 0;
+    if (!ch->has_supported_versions)
+        return ch->legacy_version;
+    for (size_t i = 0; i + 1 < ch->supported_versions.len; i += 2) {
+        uint16_t v = (uint16_t)((ch->supported_versions.p[i] << 8) | ch->supported_versions.p[i + 1]);
+        if (v <= TLS_VERSION_1_3 && v > best) /* GREASE values lie above */
+            best = v;
+    }
+    return best;
+}
+
+static tls_error choose_version(const tls_conn *c, const tls_client_hello *ch, uint16_t *out)
+{
+    bool ours13 = tls__config_has_version(c->cfg, TLS_VERSION_1_3);
+    bool ours12 = tls__config_has_version(c->cfg, TLS_VERSION_1_2);
+    uint16_t our_max = ours13 ? TLS_VERSION_1_3 : TLS_VERSION_1_2;
+
+    /* RFC 7507 §3: a fallback retry that is below what we could have agreed. */
+    ENSURE(!tls__u16_list_has(ch->cipher_suites, TLS_FALLBACK_SCSV) ||
+               client_max_version(ch) >= our_max,
+           TLS_ERR_INAPPROPRIATE_FALLBACK);
     /* §4.2.1: with supported_versions present, legacy_version is not looked at. */
-    if (ch->has_supported_versions && tls__u16_list_has(ch->supported_versions, TLS_VERSION_1_3) &&
-        tls__config_has_version(c->cfg, TLS_VERSION_1_3))
+    if (ch->has_supported_versions) {
+        if (ours13 && tls__u16_list_has(ch->supported_versions, TLS_VERSION_1_3))
+            *out = TLS_VERSION_1_3;
+        else if (ours12 && tls__u16_list_has(ch->supported_versions, TLS_VERSION_1_2))
+            *out = TLS_VERSION_1_2;
+        else
+            return TLS_ERR_PROTOCOL_VERSION;
         return TLS_OK;
-    /* TLS 1.2 and older (and 1.3-only servers facing them) end here. */
-    return TLS_ERR_PROTOCOL_VERSION;
+    }
+    /* A TLS 1.2 (or older) client; 1.0 and 1.1 are never spoken. */
+    ENSURE(ours12 && ch->legacy_version >= TLS_VERSION_1_2, TLS_ERR_PROTOCOL_VERSION);
+    *out = TLS_VERSION_1_2;
+    return TLS_OK;
 }
 
 static tls_error choose_suite(const tls_conn *c, const tls_client_hello *ch,
                               const tls_suite **out)
 {
     for (size_t i = 0; i < c->cfg->n_suites; i++) {
-        if (tls__u16_list_has(ch->cipher_suites, c->cfg->suites[i])) {
-            *out = tls__suite_find(c->cfg->suites[i]);
+        const tls_suite *suite = tls__suite_find(c->cfg->suites[i]);
+        if (suite->version == TLS_VERSION_1_3 &&
+            tls__u16_list_has(ch->cipher_suites, c->cfg->suites[i])) {
+            *out = suite;
             return TLS_OK;
         }
     }
@@ -106,44 +138,6 @@ static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client
         }
     }
     return TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
-}
-
-/* RFC 7301 §3.2: the server's most preferred protocol the client also offers. */
-static tls_error choose_alpn(tls_conn *c, const tls_client_hello *ch)
-{
-    if (!c->cfg->n_alpn || !ch->has_alpn)
-        return TLS_OK;
-    for (size_t i = 0; i < c->cfg->n_alpn; i++) {
-        const uint8_t *ours = c->cfg->alpn[i];
-        tls_reader list, name;
-        tls_reader_init(&list, ch->alpn.p, ch->alpn.len);
-        while (tls_read_vec8(&list, 1, 255, &name)) {
-            size_t n = tls_reader_left(&name);
-            if (n == ours[0] && !memcmp(name.p, ours + 1, n)) {
-                memcpy(c->alpn, ours, n + 1);
-                return TLS_OK;
-            }
-        }
-    }
-    return TLS_ERR_NO_APPLICATION_PROTOCOL;
-}
-
-static tls_error resolve_certificate(const tls_conn *c, const tls_client_hello *ch,
-                                     const tls_certified_key **out)
-{
-    const tls_server_config *cfg = c->cfg;
-    const char *name = ch->server_name[0] ? ch->server_name : NULL;
-    if (cfg->resolver) {
-        uint16_t schemes[128];
-        tls_client_hello_info info = {name, schemes, 0, ch->alpn.p, ch->alpn.len};
-        for (size_t i = 0; i + 1 < ch->sig_algs.len && info.n_sig_schemes < 128; i += 2)
-            schemes[info.n_sig_schemes++] =
-                (uint16_t)((ch->sig_algs.p[i] << 8) | ch->sig_algs.p[i + 1]);
-        *out = cfg->resolver(cfg->resolver_arg, &info);
-    } else {
-        *out = tls__resolve_cert(cfg->certs, cfg->n_certs, cfg->sni_strict, name);
-    }
-    return *out ? TLS_OK : TLS_ERR_NO_CERTIFICATE_FOR_NAME;
 }
 
 /* §9.2 and §4.2: what every TLS 1.3 ClientHello must satisfy. */
@@ -257,10 +251,10 @@ static tls_error compute_cookie(const tls_conn *c, const uint8_t *hello_hash, ui
                                 uint8_t out[32])
 {
     uint8_t input[TLS_MAX_HASH_LEN + 4];
-    size_t n = c->hs.ks.hash_len;
+    size_t n = c->hs.v13.ks.hash_len;
     memcpy(input, hello_hash, n);
-    input[n] = (uint8_t)(c->hs.suite->id >> 8);
-    input[n + 1] = (uint8_t)c->hs.suite->id;
+    input[n] = (uint8_t)(c->hs.v13.suite->id >> 8);
+    input[n + 1] = (uint8_t)c->hs.v13.suite->id;
     input[n + 2] = (uint8_t)(group >> 8);
     input[n + 3] = (uint8_t)group;
     return tls__hmac(TLS_HASH_SHA256, c->cfg->cookie_secret, sizeof c->cfg->cookie_secret, input,
@@ -269,7 +263,7 @@ static tls_error compute_cookie(const tls_conn *c, const uint8_t *hello_hash, ui
 
 static tls_error send_hello_retry_request(tls_conn *c, uint16_t group)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     uint8_t hello_hash[TLS_MAX_HASH_LEN], msg[512];
     tls_writer w;
 
@@ -297,7 +291,7 @@ static tls_error derive_and_install(tls_conn *c, const uint8_t *thash, const cha
                                     const char *server_label, uint8_t *client_secret_out,
                                     uint8_t *server_secret_out)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     uint8_t server_secret[TLS_MAX_HASH_LEN];
     tls_error err = tls13_keysched_derive(&hs->ks, client_label, thash, client_secret_out);
     if (err == TLS_OK)
@@ -312,7 +306,7 @@ static tls_error derive_and_install(tls_conn *c, const uint8_t *thash, const cha
 
 static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client_share)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     uint8_t random[32], share[TLS_MAX_KX_PUBLIC_LEN], shared[TLS_MAX_KX_SECRET_LEN];
     uint8_t msg[512], thash[TLS_MAX_HASH_LEN];
     size_t share_len = 0, shared_len = 0;
@@ -359,7 +353,7 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
 static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
                                     const tls_certified_key *ck)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     size_t n = hs->ks.hash_len;
     uint8_t thash[TLS_MAX_HASH_LEN], mac[TLS_MAX_HASH_LEN];
     size_t flight_cap = FLIGHT_OVERHEAD, mark;
@@ -411,10 +405,9 @@ static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_
                                 tls_slice share)
 {
     const tls_certified_key *ck;
-    memcpy(c->server_name, ch->server_name, sizeof c->server_name); /* logged even if refused */
-    TRY(resolve_certificate(c, ch, &ck));
+    TRY(tls__server_resolve_cert(c, ch, &ck));
     TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
-    TRY(choose_alpn(c, ch));
+    TRY(tls__server_choose_alpn(c, ch));
     TRY(send_server_hello(c, group, share));
     TRY(send_server_flight(c, ch, ck));
     /* A client that offered 0-RTT sends it under keys we never derive: skip it. */
@@ -427,16 +420,21 @@ static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_
 
 static tls_error hs_expect_client_hello(tls_conn *c, const uint8_t *msg, size_t len)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     tls_client_hello ch;
     uint16_t group = 0;
     tls_slice share = {NULL, 0};
     bool have_share;
 
+    uint16_t version;
+
     TRY(tls__client_hello_parse(msg + 4, len - 4, &ch));
-    TRY(choose_version(c, &ch));
+    TRY(choose_version(c, &ch, &version));
+    if (version == TLS_VERSION_1_2)
+        return tls__hs12_server_start(c, &ch, msg, len);
     TRY(check_tls13_hello(&ch));
     TRY(choose_suite(c, &ch, &hs->suite));
+    c->suite = hs->suite;
     TRY(choose_group(c, &ch, &group, &share, &have_share));
     c->version = TLS_VERSION_1_3;
     memcpy(hs->session_id, ch.session_id.p, ch.session_id.len);
@@ -456,7 +454,7 @@ static tls_error hs_expect_client_hello(tls_conn *c, const uint8_t *msg, size_t 
 
 static tls_error hs_expect_client_hello_after_hrr(tls_conn *c, const uint8_t *msg, size_t len)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     tls_client_hello ch;
     tls_slice share;
 
@@ -485,7 +483,7 @@ static tls_error hs_expect_client_hello_after_hrr(tls_conn *c, const uint8_t *ms
 
 static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     size_t n = hs->ks.hash_len;
 
     ENSURE(len - 4 == n, TLS_ERR_DECODE);
@@ -501,7 +499,7 @@ static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
 
 tls_error tls__hs13_send_key_update(tls_conn *c, bool update_requested)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
     uint8_t msg[5] = {TLS_HS_KEY_UPDATE, 0, 0, 1, update_requested ? 1 : 0};
 
     TRY(tls__conn_send_handshake(c, msg, sizeof msg));
@@ -511,7 +509,7 @@ tls_error tls__hs13_send_key_update(tls_conn *c, bool update_requested)
 
 static tls_error hs_connected_key_update(tls_conn *c, const uint8_t *msg, size_t len)
 {
-    tls13_server_hs *hs = &c->hs;
+    tls13_server_hs *hs = &c->hs.v13;
 
     ENSURE(len == 5, TLS_ERR_DECODE);
     /* §4.6.3: request_update is 0 or 1; anything else is illegal_parameter. */
@@ -527,7 +525,7 @@ static tls_error hs_connected_key_update(tls_conn *c, const uint8_t *msg, size_t
 tls_error tls__hs13_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
 {
     uint8_t type = msg[0];
-    switch (c->hs.state) {
+    switch (c->hs.v13.state) {
     case HS13_EXPECT_CLIENT_HELLO:
         ENSURE(type == TLS_HS_CLIENT_HELLO, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs_expect_client_hello(c, msg, len);

@@ -250,6 +250,11 @@ static tls_error parse_extension(uint16_t type, tls_reader *ext, const uint8_t *
         tls_read_rest(ext, &body);
         ch->session_ticket = slice_of(&body);
         return TLS_OK;
+    case TLS_EXT_EC_POINT_FORMATS:
+        ch->has_ec_point_formats = true;
+        ENSURE(tls_read_vec8(ext, 1, 255, &body) && tls_reader_done(ext), TLS_ERR_DECODE);
+        ch->ec_point_formats = slice_of(&body);
+        return TLS_OK;
     case TLS_EXT_STATUS_REQUEST:
         ch->has_status_request = true;
         return TLS_OK;

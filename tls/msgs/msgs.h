@@ -51,6 +51,8 @@ typedef struct {
     tls_slice session_ticket;
     bool has_status_request;
     bool has_sct;
+    bool has_ec_point_formats;
+    tls_slice ec_point_formats; /* u8 list (RFC 8422 §5.1.2) */
 } tls_client_hello;
 
 /*

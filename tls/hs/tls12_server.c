@@ -1,0 +1,385 @@
+/*
+ * tls12_server.c — the TLS 1.2 server handshake, rustls's safe subset (RFC 5246,
+ * RFC 8422, RFC 7627, RFC 5746, RFC 7905): ECDHE key exchange with AEAD suites only,
+ * full handshakes only (no resumption yet), renegotiation refused.
+ *
+ * One handler per state (hs12_expect_*), one dispatch point, one place where the
+ * state changes (set_state). The client's ChangeCipherSpec arrives as a record and
+ * enters through tls__hs12_server_ccs.
+ *
+ * Implementation notes:
+ * - The suite is chosen after the certificate (SNI), since an ECDHE_ECDSA suite
+ *   needs an ECDSA key and an ECDHE_RSA suite an RSA key.
+ * - When TLS 1.3 is enabled too, ServerHello.random ends with the RFC 8446 §4.1.3
+ *   downgrade sentinel, so a 1.3 client pushed down to 1.2 notices.
+ * - The extended master secret is used whenever the client offers it; the session
+ *   hash is the transcript through ClientKeyExchange (RFC 7627 §3).
+ */
+#include <string.h>
+
+#include "../conn.h"
+#include "hs.h"
+
+/* RFC 8446 §4.1.3: the last 8 bytes of ServerHello.random when 1.3 could have been. */
+static const uint8_t downgrade_sentinel[8] = {0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x01};
+
+enum { TLS_HS_SERVER_KEY_EXCHANGE = 12, TLS_HS_SERVER_HELLO_DONE = 14,
+       TLS_HS_CLIENT_KEY_EXCHANGE = 16 };
+
+static void set_state(tls_conn *c, tls12_server_state next)
+{
+    c->hs.v12.state = next;
+}
+
+/* ---- negotiation ------------------------------------------------------------------------- */
+
+/* RFC 8422 §5.1: an ECDHE_ECDSA suite only if the client supports our key's curve. */
+static bool client_takes_key(const tls_client_hello *ch, tls_key_type key)
+{
+    if (key == TLS_KEY_RSA || !ch->has_groups)
+        return true;
+    return tls__u16_list_has(ch->groups, key == TLS_KEY_ECDSA_P256 ? TLS_GROUP_SECP256R1
+                                                                   : TLS_GROUP_SECP384R1);
+}
+
+static tls_error choose_suite(const tls_conn *c, const tls_client_hello *ch, tls_key_type key,
+                              const tls_suite **out)
+{
+    tls_suite_auth auth = key == TLS_KEY_RSA ? TLS_AUTH_RSA : TLS_AUTH_ECDSA;
+    ENSURE(client_takes_key(ch, key), TLS_ERR_NO_CIPHER_SUITES_IN_COMMON);
+    for (size_t i = 0; i < c->cfg->n_suites; i++) {
+        const tls_suite *s = tls__suite_find(c->cfg->suites[i]);
+        if (s->version == TLS_VERSION_1_2 && s->auth == auth &&
+            tls__u16_list_has(ch->cipher_suites, s->id)) {
+            *out = s;
+            return TLS_OK;
+        }
+    }
+    return TLS_ERR_NO_CIPHER_SUITES_IN_COMMON;
+}
+
+/* RFC 8422 §4: without supported_groups the client accepts any curve we pick. */
+static tls_error choose_group(const tls_conn *c, const tls_client_hello *ch, uint16_t *out)
+{
+    for (size_t i = 0; i < c->cfg->n_groups; i++) {
+        if (!ch->has_groups || tls__u16_list_has(ch->groups, c->cfg->groups[i])) {
+            *out = c->cfg->groups[i];
+            return TLS_OK;
+        }
+    }
+    return TLS_ERR_NO_KX_GROUPS_IN_COMMON;
+}
+
+/* The schemes we sign ServerKeyExchange with, by key type, in our preference order. */
+static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client_hello *ch,
+                                   uint16_t *out)
+{
+    static const uint16_t rsa[] = {TLS_SIG_RSA_PSS_RSAE_SHA256, TLS_SIG_RSA_PSS_RSAE_SHA384,
+                                   TLS_SIG_RSA_PSS_RSAE_SHA512, TLS_SIG_RSA_PKCS1_SHA256,
+                                   TLS_SIG_RSA_PKCS1_SHA384,    TLS_SIG_RSA_PKCS1_SHA512};
+    static const uint16_t p256[] = {TLS_SIG_ECDSA_SECP256R1_SHA256};
+    static const uint16_t p384[] = {TLS_SIG_ECDSA_SECP384R1_SHA384};
+    const uint16_t *prefs;
+    size_t n;
+
+    switch (ck->key_type) {
+    case TLS_KEY_RSA:
+        prefs = rsa, n = sizeof rsa / sizeof rsa[0];
+        break;
+    case TLS_KEY_ECDSA_P256:
+        prefs = p256, n = 1;
+        break;
+    case TLS_KEY_ECDSA_P384:
+        prefs = p384, n = 1;
+        break;
+    default:
+        return TLS_ERR_INTERNAL;
+    }
+    /* Without signature_algorithms a 1.2 client means SHA-1 (RFC 5246 §7.4.1.4.1),
+     * which we never sign with. */
+    for (size_t i = 0; i < n; i++) {
+        if (ch->has_sig_algs && tls__u16_list_has(ch->sig_algs, prefs[i])) {
+            *out = prefs[i];
+            return TLS_OK;
+        }
+    }
+    return TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
+}
+
+/* What a TLS 1.2 ClientHello must satisfy before we answer it. */
+static tls_error check_tls12_hello(const tls_conn *c, const tls_client_hello *ch)
+{
+    ENSURE(ch->null_compression_offered, TLS_ERR_NULL_COMPRESSION_REQUIRED);
+    /* RFC 5746 §3.6: on an initial handshake the extension must be empty. */
+    ENSURE(!ch->has_renegotiation_info || ch->renegotiation_info.len == 0,
+           TLS_ERR_BAD_RENEGOTIATION_INFO);
+    /* RFC 8422 §5.1.2: we only speak uncompressed points. */
+    ENSURE(!ch->has_ec_point_formats ||
+               memchr(ch->ec_point_formats.p, 0, ch->ec_point_formats.len) != NULL,
+           TLS_ERR_UNCOMPRESSED_POINTS_REQUIRED);
+    ENSURE(ch->has_extended_master_secret || !c->cfg->require_ems, TLS_ERR_EMS_REQUIRED);
+    return TLS_OK;
+}
+
+/* ---- the server's flight ------------------------------------------------------------------- */
+
+static void write_server_hello(tls_writer *w, const tls_conn *c, const tls_client_hello *ch,
+                               const uint8_t *random)
+{
+    tls__hs_begin(w, TLS_HS_SERVER_HELLO);
+    tls_write_u16(w, TLS_VERSION_1_2);
+    tls_write_bytes(w, random, 32);
+    tls_write_vec8(w, NULL, 0); /* no session id: nothing is cached for resumption yet */
+    tls_write_u16(w, c->suite->id);
+    tls_write_u8(w, 0); /* null compression */
+    tls_write_vec16_begin(w);
+    if (ch->has_renegotiation_info ||
+        tls__u16_list_has(ch->cipher_suites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)) {
+        tls_write_u16(w, TLS_EXT_RENEGOTIATION_INFO);
+        tls_write_u16(w, 1);
+        tls_write_u8(w, 0); /* empty renegotiated_connection */
+    }
+    if (c->ems) {
+        tls_write_u16(w, TLS_EXT_EXTENDED_MASTER_SECRET);
+        tls_write_u16(w, 0);
+    }
+    if (ch->server_name[0]) {
+        tls_write_u16(w, TLS_EXT_SERVER_NAME);
+        tls_write_u16(w, 0);
+    }
+    if (ch->has_ec_point_formats) {
+        tls_write_u16(w, TLS_EXT_EC_POINT_FORMATS);
+        tls_write_u16(w, 2);
+        tls_write_u8(w, 1);
+        tls_write_u8(w, 0); /* uncompressed */
+    }
+    if (c->alpn[0]) {
+        tls_write_u16(w, TLS_EXT_ALPN);
+        tls_write_vec16_begin(w);
+        tls_write_vec16(w, c->alpn, (size_t)c->alpn[0] + 1);
+        tls_writer_end(w);
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
+static void write_certificate(tls_writer *w, const tls_certified_key *ck)
+{
+    tls__hs_begin(w, TLS_HS_CERTIFICATE);
+    tls_write_vec24_begin(w);
+    for (size_t i = 0; i < ck->n_chain; i++) {
+        tls_write_vec24_begin(w);
+        tls_write_bytes(w, ck->chain[i], ck->chain_len[i]);
+        tls_writer_end(w);
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
+/* RFC 8422 §5.4: named-curve parameters and our share, signed over both randoms. */
+static tls_error write_server_key_exchange(tls_writer *w, tls_conn *c, const tls_certified_key *ck)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    uint8_t params[4 + TLS_MAX_KX_PUBLIC_LEN], signed_data[64 + sizeof params];
+    uint8_t sig[TLS_MAX_SIGNATURE_LEN];
+    size_t share_len, sig_len;
+
+    TRY(tls__kx_new(c->group, &hs->kx));
+    TRY(tls__kx_public(hs->kx, params + 4, TLS_MAX_KX_PUBLIC_LEN, &share_len));
+    params[0] = 3; /* named_curve */
+    params[1] = (uint8_t)(c->group >> 8);
+    params[2] = (uint8_t)c->group;
+    params[3] = (uint8_t)share_len;
+    memcpy(signed_data, hs->client_random, 32);
+    memcpy(signed_data + 32, hs->server_random, 32);
+    memcpy(signed_data + 64, params, 4 + share_len);
+    TRY(tls__sign(ck->key, c->sig_scheme, signed_data, 64 + 4 + share_len, sig, sizeof sig,
+                  &sig_len));
+    tls__hs_begin(w, TLS_HS_SERVER_KEY_EXCHANGE);
+    tls_write_bytes(w, params, 4 + share_len);
+    tls_write_u16(w, c->sig_scheme);
+    tls_write_vec16(w, sig, sig_len);
+    tls__hs_end(w);
+    return TLS_OK;
+}
+
+static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
+                                    const tls_certified_key *ck)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    size_t cap = 1024 + TLS_MAX_SIGNATURE_LEN + TLS_MAX_KX_PUBLIC_LEN;
+    for (size_t i = 0; i < ck->n_chain; i++)
+        cap += ck->chain_len[i] + 3;
+    uint8_t *flight = tls__alloc(cap);
+    tls_writer w;
+    ENSURE(flight, TLS_ERR_NO_MEMORY);
+    tls_writer_init(&w, flight, cap);
+    write_server_hello(&w, c, ch, hs->server_random);
+    write_certificate(&w, ck);
+    tls_error err = write_server_key_exchange(&w, c, ck);
+    if (err == TLS_OK) {
+        tls__hs_begin(&w, TLS_HS_SERVER_HELLO_DONE);
+        tls__hs_end(&w);
+        err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
+    }
+    if (err == TLS_OK) {
+        tls__transcript_add(&hs->transcript, flight, w.len);
+        err = tls__conn_send_handshake(c, flight, w.len);
+    }
+    tls__free(flight, cap);
+    return err;
+}
+
+tls_error tls__hs12_server_start(tls_conn *c, const tls_client_hello *ch, const uint8_t *msg,
+                                 size_t len)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    const tls_certified_key *ck;
+
+    memset(hs, 0, sizeof *hs); /* the union held the 1.3 handshake's initial state */
+    c->version = TLS_VERSION_1_2;
+    TRY(check_tls12_hello(c, ch));
+    TRY(tls__server_resolve_cert(c, ch, &ck));
+    TRY(choose_suite(c, ch, ck->key_type, &c->suite));
+    TRY(choose_group(c, ch, &c->group));
+    TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
+    TRY(tls__server_choose_alpn(c, ch));
+    c->ems = ch->has_extended_master_secret;
+    memcpy(hs->client_random, ch->random, 32);
+    TRY(tls__random(hs->server_random, 32));
+    if (tls__config_has_version(c->cfg, TLS_VERSION_1_3))
+        memcpy(hs->server_random + 24, downgrade_sentinel, sizeof downgrade_sentinel);
+    tls__transcript_start(&hs->transcript, c->suite->hash);
+    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(send_server_flight(c, ch, ck));
+    set_state(c, HS12_EXPECT_CLIENT_KEY_EXCHANGE);
+    return TLS_OK;
+}
+
+/* ---- the client's flight --------------------------------------------------------------------- */
+
+/* Key block layout (RFC 5246 §6.3, AEAD suites have no MAC keys). */
+static uint8_t *client_key(tls12_server_hs *hs)
+{
+    return hs->key_block;
+}
+
+static uint8_t *server_key(tls12_server_hs *hs, const tls_suite *s)
+{
+    return hs->key_block + s->key_len;
+}
+
+static uint8_t *client_iv(tls12_server_hs *hs, const tls_suite *s)
+{
+    return hs->key_block + 2 * s->key_len;
+}
+
+static uint8_t *server_iv(tls12_server_hs *hs, const tls_suite *s)
+{
+    return hs->key_block + 2 * s->key_len + s->fixed_iv_len;
+}
+
+static tls_error finished_data(tls12_server_hs *hs, const tls_suite *suite, const char *label,
+                               uint8_t out[TLS12_VERIFY_DATA_LEN])
+{
+    uint8_t thash[TLS_MAX_HASH_LEN];
+    tls__transcript_current(&hs->transcript, thash);
+    return tls12_prf(suite->hash, hs->master, sizeof hs->master, label, thash,
+                     tls__hash_len(suite->hash), NULL, 0, out, TLS12_VERIFY_DATA_LEN);
+}
+
+static tls_error hs12_expect_client_key_exchange(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    const tls_suite *suite = c->suite;
+    uint8_t pre_master[TLS_MAX_KX_SECRET_LEN], session_hash[TLS_MAX_HASH_LEN];
+    size_t pre_master_len = 0;
+    tls_reader r, point;
+
+    tls_reader_init(&r, msg + 4, len - 4);
+    ENSURE(tls_read_vec8(&r, 1, 255, &point) && tls_reader_done(&r), TLS_ERR_DECODE);
+    tls_error err = tls__kx_agree(hs->kx, point.p, tls_reader_left(&point), pre_master,
+                                  sizeof pre_master, &pre_master_len);
+    tls__kx_free(hs->kx);
+    hs->kx = NULL;
+    TRY(err);
+    tls__transcript_add(&hs->transcript, msg, len);
+    tls__transcript_current(&hs->transcript, session_hash);
+    err = tls12_master_secret(suite->hash, pre_master, pre_master_len,
+                              c->ems ? session_hash : NULL, hs->client_random, hs->server_random,
+                              hs->master);
+    tls__wipe(pre_master, sizeof pre_master);
+    TRY(err);
+    /* key_block = PRF(master, "key expansion", server_random || client_random) */
+    TRY(tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion",
+                  hs->server_random, 32, hs->client_random, 32, hs->key_block,
+                  2 * suite->key_len + 2 * suite->fixed_iv_len));
+    TRY(finished_data(hs, suite, "client finished", hs->expected_finished));
+    set_state(c, HS12_EXPECT_CHANGE_CIPHER_SPEC);
+    return TLS_OK;
+}
+
+tls_error tls__hs12_server_ccs(tls_conn *c)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    ENSURE(hs->state == HS12_EXPECT_CHANGE_CIPHER_SPEC, TLS_ERR_UNEXPECTED_MESSAGE);
+    TRY(tls__record_cipher_install12(&c->rd, c->suite, client_key(hs),
+                                     client_iv(hs, c->suite)));
+    set_state(c, HS12_EXPECT_FINISHED);
+    return TLS_OK;
+}
+
+static tls_error hs12_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    const tls_suite *suite = c->suite;
+    uint8_t verify[TLS12_VERIFY_DATA_LEN + 4] = {TLS_HS_FINISHED, 0, 0, TLS12_VERIFY_DATA_LEN};
+
+    ENSURE(len == 4 + TLS12_VERIFY_DATA_LEN, TLS_ERR_DECODE);
+    ENSURE(tls__ct_equal(msg + 4, hs->expected_finished, TLS12_VERIFY_DATA_LEN),
+           TLS_ERR_BAD_FINISHED);
+    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(finished_data(hs, suite, "server finished", verify + 4));
+    TRY(tls__conn_send_ccs(c));
+    TRY(tls__record_cipher_install12(&c->wr, suite, server_key(hs, suite), server_iv(hs, suite)));
+    TRY(tls__conn_send_handshake(c, verify, sizeof verify));
+    tls__wipe(hs->key_block, sizeof hs->key_block);
+    tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
+    set_state(c, HS12_CONNECTED);
+    return tls__conn_handshake_complete(c);
+}
+
+/* RFC 5746 §4.4 / RFC 5246 §7.2.2: we never renegotiate; a warning keeps the
+ * connection usable for the client that asked. */
+static tls_error hs12_connected(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    (void)msg, (void)len;
+    return tls__conn_send_warning(c, TLS_ALERT_NO_RENEGOTIATION);
+}
+
+tls_error tls__hs12_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    uint8_t type = msg[0];
+    switch (c->hs.v12.state) {
+    case HS12_EXPECT_CLIENT_KEY_EXCHANGE:
+        ENSURE(type == TLS_HS_CLIENT_KEY_EXCHANGE, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs12_expect_client_key_exchange(c, msg, len);
+    case HS12_EXPECT_CHANGE_CIPHER_SPEC:
+        return TLS_ERR_UNEXPECTED_HANDSHAKE; /* Finished before ChangeCipherSpec */
+    case HS12_EXPECT_FINISHED:
+        ENSURE(type == TLS_HS_FINISHED, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs12_expect_finished(c, msg, len);
+    case HS12_CONNECTED:
+        ENSURE(type == TLS_HS_CLIENT_HELLO, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs12_connected(c, msg, len);
+    default:
+        return TLS_ERR_INTERNAL;
+    }
+}
+
+void tls__hs12_server_clear(tls12_server_hs *hs)
+{
+    tls__kx_free(hs->kx);
+    tls__transcript_clear(&hs->transcript);
+    tls__wipe(hs, sizeof *hs);
+}
