@@ -6,7 +6,7 @@ BUILD   ?= build
 
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libmbedtls-dev libyaml-dev check \
                 libsubunit-dev libsystemd-dev openssl gnutls-bin curl valgrind python3 \
-                iproute2 procps
+                iproute2 procps systemd
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla
