@@ -364,12 +364,18 @@ static void pump_to_upstream(px_conn *c)
         }
         c->engine_drained = n == 0;
         if (n == 0)
-            return;
+            break;
         c->bytes_in += n;
         if (!queue_write(c, false, buf, n))
             return;
     }
-    c->engine_drained = false;
+    if (c->up_wq >= HIGH_WATER)
+        c->engine_drained = false;
+    /* Reading may have let the engine process held-back records: a close_notify,
+     * or a KeyUpdate whose answer must go out. */
+    if (tls_conn_peer_closed(c->tls) && !c->client_done)
+        c->client_done = c->client_notified = true;
+    flush_client(c);
 }
 
 static void on_upstream_shutdown(uv_shutdown_t *req, int status)

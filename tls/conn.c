@@ -53,6 +53,8 @@ static bool buf_reserve(tls_buf *b, size_t need, size_t cap)
         return false;
     if (b->len)
         memcpy(p, b->p + b->off, b->len);
+    if (b->p) /* plaintext and decrypted records must not linger in freed memory */
+        tls__wipe(b->p, b->cap);
     tls__free(b->p, b->cap);
     b->p = p;
     b->cap = new_cap;
@@ -80,15 +82,16 @@ static void buf_consume(tls_buf *b, size_t n)
 static void buf_trim(tls_buf *b)
 {
     if (b->len == 0 && b->p) {
+        tls__wipe(b->p, b->cap);
         tls__free(b->p, b->cap);
         b->p = NULL;
         b->cap = b->off = 0;
     }
 }
 
-static void buf_free(tls_buf *b, bool wipe)
+static void buf_free(tls_buf *b)
 {
-    if (b->p && wipe)
+    if (b->p)
         tls__wipe(b->p, b->cap);
     tls__free(b->p, b->cap);
     memset(b, 0, sizeof *b);
@@ -114,6 +117,8 @@ static tls_error send_records(tls_conn *c, uint8_t type, const uint8_t *data, si
 
 tls_error tls__conn_send_handshake(tls_conn *c, const uint8_t *msgs, size_t len)
 {
+    if (c->close_sent)
+        return TLS_OK; /* §6.1: nothing follows our closure alert */
     return send_records(c, TLS_CT_HANDSHAKE, msgs, len);
 }
 
@@ -127,6 +132,8 @@ tls_error tls__conn_send_ccs(tls_conn *c)
 tls_error tls__conn_send_warning(tls_conn *c, int alert)
 {
     uint8_t body[2] = {1, (uint8_t)alert};
+    if (c->close_sent)
+        return TLS_OK;
     return send_records(c, TLS_CT_ALERT, body, sizeof body);
 }
 
@@ -170,9 +177,10 @@ static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, s
     while (*n < len && c->out.len < OUT_WRITE_LIMIT) {
         if (c->wr.seq >= RECORDS_BEFORE_KEY_UPDATE) {
             if (c->version == TLS_VERSION_1_2) {
-                /* TLS 1.2 cannot rekey: end cleanly before AES-GCM's limit, as rustls does. */
+                /* TLS 1.2 cannot rekey: end cleanly before AES-GCM's limit, as rustls
+                 * does; later writes get TLS_ERR_CLOSED, reading goes on. */
                 send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
-                return TLS_ERR_CLOSED;
+                return TLS_OK;
             }
             TRY(tls_conn_send_key_update(c, false));
         }
@@ -192,7 +200,9 @@ tls_error tls__conn_handshake_complete(tls_conn *c)
      * under OUT_CAP, and nothing may be left behind to be overtaken by later writes. */
     if (c->pending.len)
         TRY(send_records(c, TLS_CT_APPLICATION_DATA, buf_head(&c->pending), c->pending.len));
-    buf_free(&c->pending, true);
+    buf_free(&c->pending);
+    if (c->close_after_handshake) /* asked for during the handshake: after the data */
+        send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
     return TLS_OK;
 }
 
@@ -209,6 +219,10 @@ static tls_error handle_alert(tls_conn *c, const uint8_t *body, size_t len)
     /* §5.1: alerts are never fragmented, so a record holds exactly one. */
     ENSURE(len == 2, TLS_ERR_INVALID_ALERT);
     ENSURE(body[0] == 1 || body[0] == 2, TLS_ERR_INVALID_ALERT);
+    if (c->version == TLS_VERSION_1_2 && body[0] == 2) {
+        c->peer_alert = body[1]; /* RFC 5246 §7.2: fatal means fatal, whatever it says */
+        return TLS_ERR_ALERT_RECEIVED;
+    }
     if (body[1] == TLS_ALERT_CLOSE_NOTIFY) {
         c->peer_closed = true;
         return TLS_OK;
@@ -240,7 +254,8 @@ static tls_error handle_handshake_bytes(tls_conn *c, const uint8_t *body, size_t
 {
     /* §5.1: zero-length handshake fragments are forbidden. */
     ENSURE(len > 0, TLS_ERR_EMPTY_FRAGMENT);
-    ENSURE(buf_reserve(&c->hs_in, len, HS_IN_CAP), TLS_ERR_HANDSHAKE_TOO_LARGE);
+    ENSURE(c->hs_in.len + len <= HS_IN_CAP, TLS_ERR_HANDSHAKE_TOO_LARGE);
+    ENSURE(buf_reserve(&c->hs_in, len, HS_IN_CAP), TLS_ERR_NO_MEMORY);
     memcpy(buf_tail(&c->hs_in), body, len);
     c->hs_in.len += len;
     while (c->hs_in.len >= 4 && c->err == TLS_OK) {
@@ -265,7 +280,7 @@ static tls_error handle_app_data(tls_conn *c, const uint8_t *body, size_t len)
         return note_idle_record(c);
     c->idle_records = 0;
     c->key_updates_in_row = 0;
-    ENSURE(buf_reserve(&c->app_in, len, APP_IN_CAP), TLS_ERR_INTERNAL);
+    ENSURE(buf_reserve(&c->app_in, len, APP_IN_CAP), TLS_ERR_NO_MEMORY);
     memcpy(buf_tail(&c->app_in), body, len);
     c->app_in.len += len;
     return TLS_OK;
@@ -381,11 +396,11 @@ void tls_conn_free(tls_conn *c)
         tls__hs13_server_clear(&c->hs.v13);
     tls__record_cipher_clear(&c->rd);
     tls__record_cipher_clear(&c->wr);
-    buf_free(&c->in, false);
-    buf_free(&c->hs_in, false);
-    buf_free(&c->app_in, true);
-    buf_free(&c->pending, true);
-    buf_free(&c->out, false);
+    buf_free(&c->in);
+    buf_free(&c->hs_in);
+    buf_free(&c->app_in);
+    buf_free(&c->pending);
+    buf_free(&c->out);
     tls_server_config_unref(c->cfg);
     tls__wipe(c, sizeof *c);
     tls__free(c, sizeof *c);
@@ -457,6 +472,13 @@ tls_error tls_conn_read(tls_conn *c, uint8_t *buf, size_t cap, size_t *n)
         buf_trim(&c->app_in);
     }
     *n = k;
+    /* Records held back while app_in was full may be processable now; the peer may
+     * have nothing more to send that would otherwise trigger it. */
+    if (c->in.len) {
+        tls_error err = process_records(c);
+        if (err != TLS_OK)
+            return fail(c, err);
+    }
     return TLS_OK;
 }
 
@@ -465,7 +487,7 @@ tls_error tls_conn_write(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
     *n = 0;
     if (c->err)
         return c->err;
-    if (c->close_sent)
+    if (c->close_sent || c->close_after_handshake)
         return TLS_ERR_CLOSED;
     if (!c->handshake_done) {
         size_t room = PENDING_CAP - c->pending.len;
@@ -483,8 +505,13 @@ tls_error tls_conn_write(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
 
 void tls_conn_send_close_notify(tls_conn *c)
 {
-    if (c->err == TLS_OK)
-        send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
+    if (c->err != TLS_OK)
+        return;
+    if (!c->handshake_done && c->pending.len) {
+        c->close_after_handshake = true; /* the buffered plaintext goes first */
+        return;
+    }
+    send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
 }
 
 bool tls_conn_wants_read(const tls_conn *c)

@@ -24,6 +24,7 @@ struct tls_conn {
     tls_error err; /* first fatal error; never overwritten */
     int peer_alert;
     bool peer_closed, close_sent, handshake_done;
+    bool close_after_handshake; /* close_notify asked for while plaintext waits */
 
     tls_buf in;       /* TLS bytes not yet deframed */
     tls_buf hs_in;    /* handshake bytes not yet forming a whole message */
@@ -47,6 +48,7 @@ struct tls_conn {
     uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
     bool did_hrr;
     unsigned key_updates_in_row;
+    unsigned renegotiations_refused;
 
     /* The handshake of the version chosen (v13 until then: its state 0 expects the
      * first ClientHello). */

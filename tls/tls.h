@@ -170,6 +170,8 @@ const char *tls_alert_name(int alert);
       TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
     X(TLS_ERR_UNCOMPRESSED_POINTS_REQUIRED, "PeerIncompatible(UncompressedEcPointsRequired)",      \
       TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
+    X(TLS_ERR_RENEGOTIATION_REPEATED, "PeerMisbehaved(RenegotiationRepeated)",                     \
+      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
     X(TLS_ERR_ALERT_RECEIVED, "AlertReceived", TLS_ALERT_NONE)                                     \
     X(TLS_ERR_CERT_FILE, "CertificateLoad(FileUnreadable)", TLS_ALERT_NONE)                        \
     X(TLS_ERR_CERT_PARSE, "CertificateLoad(InvalidCertificate)", TLS_ALERT_NONE)                   \

@@ -778,6 +778,67 @@ START_TEST(test_conn_sni_wildcard)
 }
 END_TEST
 
+/* Records held back while the plaintext buffer was full are processed when the
+ * caller reads, even if the peer never sends another byte (a finished upload). */
+START_TEST(test_conn_backpressure_held_records_processed_on_read)
+{
+    enum { RECORD = 16384, RECORDS = 4 };
+    static uint8_t data[RECORD * RECORDS], got[RECORD * RECORDS];
+    pair p;
+    size_t len, used, n, total = 0;
+    pair_default(&p, NULL);
+    handshake(&p, 0);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7 + 1);
+    tc_write(p.c, data, sizeof data);
+    const uint8_t *wire = tc_out(p.c, &len);
+    /* The caller feeds everything first, without reading in between. */
+    size_t off = 0;
+    while (off < len) {
+        ck_assert_int_eq(tls_conn_read_tls(p.s, wire + off, len - off, &used), TLS_OK);
+        ck_assert_int_eq(tls_conn_process(p.s), TLS_OK);
+        if (used == 0) {
+            ck_assert_int_eq(tls_conn_read(p.s, got + total, sizeof got - total, &n), TLS_OK);
+            total += n;
+            ck_assert_uint_gt(n, 0);
+        }
+        off += used;
+    }
+    tc_out_consume(p.c, len);
+    /* No more input: reading alone must yield every byte. */
+    do {
+        ck_assert_int_eq(tls_conn_read(p.s, got + total, sizeof got - total, &n), TLS_OK);
+        total += n;
+    } while (n);
+    ck_assert_uint_eq(total, sizeof data);
+    ck_assert_mem_eq(got, data, sizeof data);
+    pair_free(&p);
+}
+END_TEST
+
+/* close_notify asked for during the handshake goes out after the plaintext written
+ * before it, never ahead of it. */
+START_TEST(test_conn_close_notify_during_handshake_after_pending_data)
+{
+    static const uint8_t msg[] = "RESPONSE";
+    pair p;
+    size_t n;
+    uint8_t buf[64];
+    pair_default(&p, NULL);
+    tc_start(p.c);
+    ck_assert_int_eq(tls_conn_write(p.s, msg, sizeof msg, &n), TLS_OK);
+    ck_assert_uint_eq(n, sizeof msg);
+    tls_conn_send_close_notify(p.s);
+    ck_assert_int_eq(tls_conn_write(p.s, msg, sizeof msg, &n), TLS_ERR_CLOSED);
+    assert_server_ok(tc_pump(p.c, p.s, 0));
+    ck_assert_int_eq(p.c->state, TC_STATE_CONNECTED);
+    ck_assert_uint_eq(tc_read(p.c, buf, sizeof buf), sizeof msg);
+    ck_assert_mem_eq(buf, msg, sizeof msg);
+    ck_assert_int_eq(tc_last_alert(p.c), TLS_ALERT_CLOSE_NOTIFY);
+    pair_free(&p);
+}
+END_TEST
+
 /* ---- hostile ClientHellos ------------------------------------------------------------------- */
 
 /* A server restricted to TLS 1.3 refuses a 1.2-only client by version. */
@@ -2016,6 +2077,8 @@ static Suite *make_suite(void)
     tc = tcase_create("hostile");
     tcase_add_unchecked_fixture(tc, load_certs, free_certs);
     ADD(test_conn_tls12_only_client);
+    ADD(test_conn_backpressure_held_records_processed_on_read);
+    ADD(test_conn_close_notify_during_handshake_after_pending_data);
     ADD(test_conn_tls12_client_with_tls13_suites_only);
     ADD(test_conn_tls10_tls11_only_client);
     ADD(test_conn_supported_versions_tls12_only);

@@ -345,15 +345,18 @@ static tls_error hs12_expect_finished(tls_conn *c, const uint8_t *msg, size_t le
     TRY(tls__conn_send_handshake(c, verify, sizeof verify));
     tls__wipe(hs->key_block, sizeof hs->key_block);
     tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
+    tls__wipe(hs->master, sizeof hs->master); /* nothing uses it until resumption lands */
     set_state(c, HS12_CONNECTED);
     return tls__conn_handshake_complete(c);
 }
 
 /* RFC 5746 §4.4 / RFC 5246 §7.2.2: we never renegotiate; a warning keeps the
- * connection usable for the client that asked. */
+ * connection usable for the client that asked. Asking again is abuse (each refusal
+ * costs us an encrypted alert), so the second attempt ends the connection. */
 static tls_error hs12_connected(tls_conn *c, const uint8_t *msg, size_t len)
 {
     (void)msg, (void)len;
+    ENSURE(++c->renegotiations_refused <= 1, TLS_ERR_RENEGOTIATION_REPEATED);
     return tls__conn_send_warning(c, TLS_ALERT_NO_RENEGOTIATION);
 }
 

@@ -147,14 +147,21 @@ static tls_error check_tls13_hello(const tls_client_hello *ch)
     ENSURE(ch->has_groups == ch->has_key_share, TLS_ERR_MISSING_EXTENSION);
     ENSURE(ch->has_psk || (ch->has_groups && ch->has_sig_algs), TLS_ERR_MISSING_EXTENSION);
     ENSURE(!ch->has_psk || ch->has_psk_modes, TLS_ERR_MISSING_EXTENSION);
-    /* §4.2.8: every share must be for a group the client lists as supported. */
+    /* §4.2.8: every share must be for a group the client lists as supported. A bitmap
+     * keeps this linear: a hostile hello may list thousands of both. */
+    uint8_t listed[65536 / 8];
     tls_reader shares, key;
     uint16_t group;
+    memset(listed, 0, sizeof listed);
+    for (size_t i = 0; i + 1 < ch->groups.len; i += 2) {
+        uint16_t g = (uint16_t)((ch->groups.p[i] << 8) | ch->groups.p[i + 1]);
+        listed[g / 8] |= (uint8_t)(1u << (g % 8));
+    }
     tls_reader_init(&shares, ch->key_shares.p, ch->key_shares.len);
     while (tls_reader_left(&shares)) {
         ENSURE(tls_read_u16(&shares, &group) && tls_read_vec16(&shares, 1, 0xffff, &key),
                TLS_ERR_DECODE);
-        ENSURE(tls__u16_list_has(ch->groups, group), TLS_ERR_KEY_SHARE_NOT_OFFERED_GROUP);
+        ENSURE(listed[group / 8] & (1u << (group % 8)), TLS_ERR_KEY_SHARE_NOT_OFFERED_GROUP);
     }
     return TLS_OK;
 }
@@ -367,7 +374,10 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     tls_writer_init(&w, flight, flight_cap);
     write_encrypted_extensions(&w, c, ch->server_name[0] != '\0');
     write_certificate(&w, ck);
-    ENSURE(tls_writer_ok(&w), TLS_ERR_INTERNAL);
+    if (!tls_writer_ok(&w)) {
+        tls__free(flight, flight_cap);
+        return TLS_ERR_INTERNAL;
+    }
     tls__transcript_add(&hs->transcript, flight, w.len);
     tls__transcript_current(&hs->transcript, thash);
     mark = w.len;
@@ -396,8 +406,10 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     TRY(tls13_finished_mac(hs->ks.hash, hs->client_hs_secret, thash, hs->expected_finished));
     tls__wipe(hs->server_hs_secret, sizeof hs->server_hs_secret);
     TRY(tls13_keysched_master(&hs->ks));
-    return derive_and_install(c, thash, "c ap traffic", "s ap traffic", hs->client_app_secret,
-                              hs->server_app_secret);
+    err = derive_and_install(c, thash, "c ap traffic", "s ap traffic", hs->client_app_secret,
+                             hs->server_app_secret);
+    tls13_keysched_clear(&hs->ks); /* no exporter or ticket needs the master secret yet */
+    return err;
 }
 
 /* Everything after the group is settled: shared by both ClientHello states. */
