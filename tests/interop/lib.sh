@@ -351,7 +351,8 @@ alert_from_openssl() {
     alert_name "${_num:-none}"
 }
 
-# alert_name NUMBER: RFC 8446 name of an alert description.
+# alert_name NUMBER: RFC 8446 (or RFC 5246, for no_renegotiation) name of an alert
+# description.
 alert_name() {
     case $1 in
     0) echo close_notify ;;
@@ -366,6 +367,9 @@ alert_name() {
     70) echo protocol_version ;;
     71) echo insufficient_security ;;
     80) echo internal_error ;;
+    86) echo inappropriate_fallback ;;
+    90) echo user_canceled ;;
+    100) echo no_renegotiation ;;
     109) echo missing_extension ;;
     110) echo unsupported_extension ;;
     112) echo unrecognized_name ;;

@@ -3,7 +3,9 @@
 # HTTP backend get the backend's exact responses (GET /, a 10 MB /bytes download
 # checked against the backend's pattern, a 10 MB POST /sha256); every connection has
 # an access-log line with the right fields and end reason; moat -t accepts the
-# config; SIGTERM stops moat with status 0.
+# config; SIGTERM stops moat with status 0. TLS 1.2 is on by default (a 1.2-only
+# curl gets through); tls.versions: ["1.3"] refuses it with protocol_version;
+# tls.require_ems: true refuses a 1.2 client without extended master secret.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/interop/moat_lib.sh
@@ -88,10 +90,17 @@ check_access() {
     [ "$(field listener "$_l")" = "127.0.0.1:$PORT" ] || _why="$_why; listener"
     [ "$(field sni "$_l")" = localhost ] || _why="$_why; sni"
     [ "$(field alpn "$_l")" = "${WANT_ALPN:-http/1.1}" ] || _why="$_why; alpn"
-    [ "$(field version "$_l")" = TLSv1.3 ] || _why="$_why; version"
-    case $(field suite "$_l") in
-    TLS13_AES_128_GCM_SHA256 | TLS13_AES_256_GCM_SHA384 | TLS13_CHACHA20_POLY1305_SHA256) ;;
-    *) _why="$_why; suite" ;;
+    _ver=$(field version "$_l")
+    [ "$_ver" = "${WANT_VERSION:-TLSv1.3}" ] || _why="$_why; version $_ver"
+    _su=$(field suite "$_l")
+    case ${WANT_VERSION:-TLSv1.3}:$_su in
+    TLSv1.3:TLS13_AES_128_GCM_SHA256 | TLSv1.3:TLS13_AES_256_GCM_SHA384 | \
+        TLSv1.3:TLS13_CHACHA20_POLY1305_SHA256) ;;
+    # The listener's certificate is ECDSA P-256: only ECDHE_ECDSA suites fit it.
+    TLSv1.2:TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 | \
+        TLSv1.2:TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 | \
+        TLSv1.2:TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256) ;;
+    *) _why="$_why; suite $_su" ;;
     esac
     [ "$(field backend "$_l")" = "web/127.0.0.1:$BPORT" ] || _why="$_why; backend"
     _bo=$(field bytes_out "$_l")
@@ -103,7 +112,7 @@ check_access() {
     _e=$(field end "$_l")
     printf '%s\n' "$_e" | grep -Eqx -- "$_end" || _why="$_why; end=\"$_e\" (want $_end)"
     if [ -z "$_why" ]; then
-        ok "$_desc: access log (sni, version, suite, backend, bytes, end=\"$_e\")"
+        ok "$_desc: access log (sni, version=$_ver, suite=$_su, backend, bytes, end=\"$_e\")"
     else
         not_ok "$_desc: access log" "${_why#; }" "line: $_l"
     fi
@@ -211,22 +220,22 @@ lp=$(kv local_port "$WORK/py2.out")
 n_lines=$(access_count ' access: client=')
 expect_eq "access log: one line per connection (6)" "$n_lines" 6 "$ACCESS_LOG"
 
-# ---- a TLS 1.2-only client is refused ------------------------------------------------------
-tmo curl -sS --tlsv1.2 --tls-max 1.2 --cacert "$CA" --resolve "localhost:$PORT:127.0.0.1" \
-    -o /dev/null "https://localhost:$PORT/" 2>"$WORK/t12.err"
+# ---- a TLS 1.2-only client gets through (1.2 is on by default) ----------------------------
+# curl -v's "SSL connection using TLSv1.2 / ..." line names what was negotiated.
+tmo curl -sS -v --tlsv1.2 --tls-max 1.2 --http1.1 --cacert "$CA" \
+    --resolve "localhost:$PORT:127.0.0.1" -o "$WORK/t12.got" \
+    -w '%{http_code} %{local_port}\n' "https://localhost:$PORT/" >"$WORK/t12.w" 2>"$WORK/t12.err"
 st=$?
-if [ "$st" -ne 0 ] && [ "$st" -ne 124 ] && grep -qi 'protocol version' "$WORK/t12.err"; then
-    ok "curl limited to TLS 1.2: refused with a protocol_version alert (curl exit $st)"
+code=$(cut -d' ' -f1 "$WORK/t12.w")
+cp12=$(cut -d' ' -f2 "$WORK/t12.w")
+if [ "$st" -eq 0 ] && [ "$code" = 200 ] && cmp -s "$WORK/hello.want" "$WORK/t12.got" &&
+    grep -Eq 'SSL connection using TLSv1\.2 / ECDHE-ECDSA-' "$WORK/t12.err"; then
+    ok "curl limited to TLS 1.2: HTTP 200, body exactly 'hello from web', TLSv1.2 ECDHE-ECDSA"
 else
-    not_ok "curl limited to TLS 1.2: refused with a protocol_version alert" "curl exit $st" "$WORK/t12.err"
+    not_ok "curl limited to TLS 1.2: HTTP 200, body exactly 'hello from web', TLSv1.2 ECDHE-ECDSA" \
+        "curl exit $st, code '$code'" "$WORK/t12.err" "$MOAT_LOG"
 fi
-if wait_access 'end="tls error: [^"]*protocol_version' 5; then
-    l=$(access_lines 'end="tls error: [^"]*protocol_version' | tail -n 1)
-    expect_eq "TLS 1.2 refusal logged (version=-, backend=-)" \
-        "$(field version "$l") $(field backend "$l")" "- -" "line: $l"
-else
-    not_ok "TLS 1.2 refusal logged with end=\"tls error: ... protocol_version\"" "$ACCESS_LOG"
-fi
+[ -n "$cp12" ] && WANT_VERSION=TLSv1.2 check_access "curl limited to TLS 1.2" "$cp12" "$CURL_END" 15
 
 # ---- a client that rejects the certificate ----------------------------------------------------
 tmo curl -sS --tlsv1.3 --resolve "localhost:$PORT:127.0.0.1" -o /dev/null \
@@ -294,5 +303,64 @@ else
 fi
 stop_moat
 expect_eq "SIGTERM: exit status 0" "$MOAT_STATUS" 0 "$MOAT_LOG"
+
+# ---- tls.versions: ["1.3"]: a TLS 1.2-only client is refused ------------------------------------
+sed 's/^limits: .*/&\ntls: { versions: ["1.3"] }/' "$CONF" >"$WORK/v13.yaml"
+start_moat "$WORK/v13.yaml" 2 || finish
+tmo curl -sS --tlsv1.2 --tls-max 1.2 --cacert "$CA" --resolve "localhost:$PORT:127.0.0.1" \
+    -o /dev/null "https://localhost:$PORT/" 2>"$WORK/v13.err"
+st=$?
+if [ "$st" -ne 0 ] && [ "$st" -ne 124 ] && grep -qi 'protocol version' "$WORK/v13.err"; then
+    ok "versions [1.3]: curl limited to TLS 1.2 is refused with a protocol_version alert (curl exit $st)"
+else
+    not_ok "versions [1.3]: curl limited to TLS 1.2 is refused with a protocol_version alert" \
+        "curl exit $st" "$WORK/v13.err" "$MOAT_LOG"
+fi
+if wait_access 'end="tls error: [^"]*protocol_version' 5; then
+    l=$(access_lines 'end="tls error: [^"]*protocol_version' | tail -n 1)
+    expect_eq "versions [1.3]: the refusal is logged (end=\"tls error: ... protocol_version\", version=-, backend=-)" \
+        "$(field version "$l") $(field backend "$l")" "- -" "line: $l"
+else
+    not_ok "versions [1.3]: the refusal is logged with end=\"tls error: ... protocol_version\"" \
+        "$ACCESS_LOG" "$MOAT_LOG"
+fi
+body=$(tmo curl -sS --tlsv1.3 --cacert "$CA" --resolve "localhost:$PORT:127.0.0.1" \
+    "https://localhost:$PORT/" 2>"$WORK/v13b.err")
+expect_eq "versions [1.3]: a TLS 1.3 client still gets 'hello from web'" "$body" \
+    "hello from web" "$WORK/v13b.err"
+stop_moat
+expect_eq "versions [1.3]: SIGTERM, exit status 0" "$MOAT_STATUS" 0 "$MOAT_LOG"
+
+# ---- tls.require_ems: true ---------------------------------------------------------------------
+if command -v gnutls-cli >/dev/null 2>&1; then
+    sed 's/^limits: .*/&\ntls: { require_ems: true }/' "$CONF" >"$WORK/ems.yaml"
+    start_moat "$WORK/ems.yaml" 2 || finish
+    tmo gnutls-cli --x509cafile="$CA" --port="$PORT" --sni-hostname=localhost \
+        --verify-hostname=localhost --priority='NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH' \
+        127.0.0.1 </dev/null >"$WORK/ems.out" 2>&1
+    st=$?
+    if [ "$st" -ne 0 ] && [ "$st" -ne 124 ] && grep -q 'Received alert \[40\]' "$WORK/ems.out"; then
+        ok "require_ems: a TLS 1.2 client without extended master secret gets handshake_failure"
+    else
+        not_ok "require_ems: a TLS 1.2 client without extended master secret gets handshake_failure" \
+            "gnutls-cli exit $st" "$WORK/ems.out" "$MOAT_LOG"
+    fi
+    if wait_access 'end="tls error: [^"]*(ExtendedMasterSecret|handshake_failure)' 5; then
+        l=$(access_lines 'end="tls error: [^"]*(ExtendedMasterSecret|handshake_failure)' | tail -n 1)
+        # The version is already chosen when EMS is found missing: version=TLSv1.2 or -.
+        expect_eq "require_ems: the refusal is logged (backend=-, bytes_in=0)" \
+            "$(field backend "$l") $(field bytes_in "$l")" "- 0" "line: $l"
+    else
+        not_ok "require_ems: the refusal is logged" "$ACCESS_LOG" "$MOAT_LOG"
+    fi
+    body=$(tmo curl -sS --tlsv1.2 --tls-max 1.2 --cacert "$CA" \
+        --resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/" 2>"$WORK/ems2.err")
+    expect_eq "require_ems: curl limited to TLS 1.2 (offers EMS) gets 'hello from web'" "$body" \
+        "hello from web" "$WORK/ems2.err"
+    stop_moat
+    expect_eq "require_ems: SIGTERM, exit status 0" "$MOAT_STATUS" 0 "$MOAT_LOG"
+else
+    not_ok "required tool 'gnutls-cli' is on PATH (tls.require_ems checks)" "install it (make deps)"
+fi
 
 finish

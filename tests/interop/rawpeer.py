@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A deliberately broken TLS 1.3 client for tests/interop/hostile.sh.
+"""A deliberately broken TLS client for tests/interop/hostile.sh and tls12_features.sh.
 
     python3 tests/interop/rawpeer.py [--timeout SECONDS] PORT CASE
 
@@ -12,6 +12,14 @@ the server answers and prints ONE line on stdout:
                       "<name> (not closed)" if the connection stayed open
     server_hello      (case "hello") a well-formed ServerHello arrived
     hello_retry_request  (case "hrr-hello") a well-formed HelloRetryRequest arrived
+    full_handshake    (case "tls12-resume") a TLS 1.2 ServerHello not resuming the
+                      session id / ticket we made up, followed by a Certificate
+    tls12_server_hello sentinel=S  (cases "tls12-hello", "tls12-sv-hello",
+                      "tls12-scsv-hello") a
+                      well-formed TLS 1.2 ServerHello arrived; S is what the last 8
+                      bytes of its random say (RFC 8446 section 4.1.3): DOWNGRD01
+                      (44 4F 57 4E 47 52 44 01, a TLS 1.3 server answering 1.2),
+                      DOWNGRD00 (... 00, answering 1.1 or below) or none
     closed            EOF without an alert
     reset             connection reset without an alert
     timeout           nothing conclusive within the timeout
@@ -48,8 +56,17 @@ HRR_RANDOM = bytes.fromhex(
 CT_CCS, CT_ALERT, CT_HANDSHAKE, CT_APPDATA = 20, 21, 22, 23
 HS_CLIENT_HELLO, HS_SERVER_HELLO, HS_FINISHED = 1, 2, 20
 
+DOWNGRADE_SENTINELS = {
+    bytes.fromhex("444F574E47524401"): "DOWNGRD01",
+    bytes.fromhex("444F574E47524400"): "DOWNGRD00",
+}
+
 EXT_SERVER_NAME = 0
 EXT_SUPPORTED_GROUPS = 10
+EXT_EC_POINT_FORMATS = 11
+EXT_EXTENDED_MASTER_SECRET = 23
+EXT_SESSION_TICKET = 35
+EXT_RENEGOTIATION_INFO = 0xFF01
 EXT_SIGNATURE_ALGORITHMS = 13
 EXT_SUPPORTED_VERSIONS = 43
 EXT_COOKIE = 44
@@ -58,6 +75,8 @@ EXT_KEY_SHARE = 51
 
 X25519, SECP256R1, SECP384R1 = 0x001D, 0x0017, 0x0018
 SUITES = [0x1301, 0x1302, 0x1303]
+# TLS_ECDHE_{ECDSA,RSA}_WITH_{AES_128_GCM_SHA256,AES_256_GCM_SHA384,CHACHA20_POLY1305_SHA256}
+TLS12_SUITES = [0xC02B, 0xC02C, 0xCCA9, 0xC02F, 0xC030, 0xCCA8]
 SIG_SCHEMES = [0x0403, 0x0503, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601]
 
 
@@ -281,7 +300,61 @@ def parse_server_hello(body, hello):
     return is_hrr, None, exts
 
 
-def read_server_hello(peer, hello):
+def parse_server_hello12(body, hello):
+    """Checks a TLS 1.2 ServerHello body against our ClientHello; returns
+    (sentinel name, problem or None)."""
+    try:
+        ver = struct.unpack("!H", body[0:2])[0]
+        rnd = body[2:34]
+        sid_len = body[34]
+        p = 35 + sid_len
+        suite = struct.unpack("!H", body[p:p + 2])[0]
+        comp = body[p + 2]
+        exts = {}
+        if p + 3 < len(body):
+            ext_len = struct.unpack("!H", body[p + 3:p + 5])[0]
+            exts_raw = body[p + 5:p + 5 + ext_len]
+            if p + 5 + ext_len != len(body):
+                return None, "length mismatch"
+            q = 0
+            while q < len(exts_raw):
+                t, n = struct.unpack("!HH", exts_raw[q:q + 4])
+                if t in exts:
+                    return None, "extension %d twice" % t
+                exts[t] = exts_raw[q + 4:q + 4 + n]
+                q += 4 + n
+    except (IndexError, struct.error):
+        return None, "truncated"
+    sentinel = DOWNGRADE_SENTINELS.get(rnd[24:], "none")
+    if ver != 0x0303:
+        return sentinel, "version %04x, want 0303" % ver
+    if sid_len > 32:
+        return sentinel, "session id of %d bytes" % sid_len
+    if sid_len and body[35:35 + sid_len] == hello.session_id:
+        # Echoing the client's session id means resuming it: we never had a session.
+        return sentinel, "our random session id echoed (resumption?)"
+    if suite not in hello.suites or suite not in TLS12_SUITES:
+        return sentinel, "suite %04x is not a TLS 1.2 suite we offered" % suite
+    if comp != 0:
+        return sentinel, "compression %d" % comp
+    if EXT_SUPPORTED_VERSIONS in exts:
+        return sentinel, "supported_versions in a TLS 1.2 ServerHello"
+    if EXT_KEY_SHARE in exts:
+        return sentinel, "key_share in a TLS 1.2 ServerHello"
+    offered = {struct.unpack("!H", e[:2])[0] for e in hello.extra}
+    if 0x00FF in hello.suites:  # TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746 3.3)
+        offered.add(EXT_RENEGOTIATION_INFO)
+    if EXT_EXTENDED_MASTER_SECRET in offered and exts.get(EXT_EXTENDED_MASTER_SECRET) != b"":
+        return sentinel, "extended_master_secret offered but not (emptily) answered"
+    if EXT_RENEGOTIATION_INFO in offered and exts.get(EXT_RENEGOTIATION_INFO) != b"\x00":
+        return sentinel, "renegotiation_info offered but not answered with an empty one"
+    for t in exts:
+        if t not in offered and t not in (EXT_SERVER_NAME, EXT_EC_POINT_FORMATS):
+            return sentinel, "unsolicited extension %d" % t
+    return sentinel, None
+
+
+def read_server_hello(peer, hello, tls12=False):
     """Reads records up to the first ServerHello. Returns (kind, exts) with kind
     "server_hello"/"hello_retry_request", or (outcome line, None)."""
     while True:
@@ -305,6 +378,11 @@ def read_server_hello(peer, hello):
         body, peer.hs_buf = peer.hs_buf[4:4 + n], peer.hs_buf[4 + n:]
         if typ != HS_SERVER_HELLO:
             return "bad-hello: first handshake message has type %d" % typ, None
+        if tls12:
+            sentinel, problem = parse_server_hello12(body, hello)
+            if problem:
+                return "bad-hello: " + problem, None
+            return "tls12_server_hello sentinel=" + sentinel, None
         is_hrr, problem, exts = parse_server_hello(body, hello)
         if problem:
             return "bad-hello: " + problem, None
@@ -443,6 +521,54 @@ def case_tls12_only(peer):
     return read_outcome(peer)
 
 
+def tls12_hello():
+    """A TLS 1.2 client's ClientHello: the six ECDHE AEAD suites, extended master
+    secret and renegotiation_info offered, no key_share, no supported_versions."""
+    h = Hello()
+    h.versions = None
+    h.shares = None
+    h.suites = list(TLS12_SUITES)
+    h.extra = [ext(EXT_EC_POINT_FORMATS, vec8(b"\x00")),
+               ext(EXT_EXTENDED_MASTER_SECRET, b""),
+               ext(EXT_RENEGOTIATION_INFO, vec8(b""))]
+    return h
+
+
+def case_tls12_hello(peer):
+    h = tls12_hello()
+    peer.send(h.record())
+    return read_server_hello(peer, h, tls12=True)[0]
+
+
+def case_tls12_sv_hello(peer):
+    # supported_versions present but listing TLS 1.2 only.
+    h = tls12_hello()
+    h.versions = [0x0303]
+    peer.send(h.record())
+    return read_server_hello(peer, h, tls12=True)[0]
+
+
+def case_tls12_scsv_hello(peer):
+    # Secure renegotiation signalled with TLS_EMPTY_RENEGOTIATION_INFO_SCSV instead of
+    # the extension: the ServerHello must still carry an empty renegotiation_info.
+    h = tls12_hello()
+    h.extra = h.extra[:2]
+    h.suites = h.suites + [0x00FF]
+    peer.send(h.record())
+    return read_server_hello(peer, h, tls12=True)[0]
+
+
+def case_tls10_only(peer):
+    # A TLS 1.0 client: legacy_version 1.0, no supported_versions, no key_share.
+    h = Hello()
+    h.legacy_version = 0x0301
+    h.versions = None
+    h.shares = None
+    h.suites = [0xC00A, 0xC014, 0x002F, 0x0035]  # ECDHE/RSA with AES-CBC-SHA
+    peer.send(h.record())
+    return read_outcome(peer)
+
+
 def hrr_first(peer):
     """Sends a ClientHello with only an X25519 share (server must prefer another
     group); returns (hello, outcome, exts)."""
@@ -490,6 +616,184 @@ def case_half_record(peer):
     return read_outcome(peer)
 
 
+# ---- TLS 1.2 flights ------------------------------------------------------------------
+# A default server answers tls12_hello() with ServerHello .. ServerHelloDone; these
+# cases then misbehave. No cryptography: an X25519 public key is any 32 bytes, so a
+# ClientKeyExchange can be random, but the Finished cannot be right.
+
+HS_SERVER_HELLO_DONE, HS_CLIENT_KEY_EXCHANGE = 14, 16
+
+
+def tls12_flight(peer):
+    """Sends a TLS 1.2 ClientHello and reads the server's first flight up to
+    ServerHelloDone, which must have picked X25519 (the certificate's curve is offered
+    too: RFC 8422 5.1). Returns None, or an outcome line if that went wrong."""
+    h = tls12_hello()
+    peer.send(h.record())
+    seen = []
+    while True:
+        rec = peer.next_record()
+        if isinstance(rec, str):
+            return "flight: " + rec
+        ct, _, payload = rec
+        if ct == CT_ALERT:
+            return "flight: " + describe_alert(peer, payload)
+        if ct != CT_HANDSHAKE:
+            return "flight: record type %d" % ct
+        peer.hs_buf += payload
+        while len(peer.hs_buf) >= 4:
+            n = struct.unpack("!I", b"\x00" + peer.hs_buf[1:4])[0]
+            if len(peer.hs_buf) < 4 + n:
+                break
+            typ, body = peer.hs_buf[0], peer.hs_buf[4:4 + n]
+            peer.hs_buf = peer.hs_buf[4 + n:]
+            seen.append(typ)
+            # ServerKeyExchange: curve_type named_curve(3), group, public key, signature.
+            if typ == 12 and (body[:3] != b"\x03" + u16(X25519) or body[3] != 32):
+                return "flight: ServerKeyExchange is not X25519 (%s)" % body[:4].hex()
+            if typ == HS_SERVER_HELLO_DONE:
+                # ServerHello, Certificate, ServerKeyExchange, ServerHelloDone.
+                if seen != [2, 11, 12, 14]:
+                    return "flight: messages %s" % seen
+                return None
+
+
+def case_tls12_resume(peer):
+    # A random session id and a session ticket of random bytes: neither names a
+    # session the server has, so it must do a full handshake.
+    h = tls12_hello()
+    h.extra.append(ext(EXT_SESSION_TICKET, os.urandom(100)))
+    peer.send(h.record())
+    kind = read_server_hello(peer, h, tls12=True)[0]
+    if not kind.startswith("tls12_server_hello"):
+        return kind
+    while True:
+        while len(peer.hs_buf) >= 4:
+            n = struct.unpack("!I", b"\x00" + peer.hs_buf[1:4])[0]
+            if len(peer.hs_buf) < 4 + n:
+                break
+            typ, peer.hs_buf = peer.hs_buf[0], peer.hs_buf[4 + n:]
+            if typ != 11:
+                return "abbreviated? message %d after the ServerHello" % typ
+            return "full_handshake"
+        rec = peer.next_record()
+        if isinstance(rec, str):
+            return rec
+        ct, _, payload = rec
+        if ct != CT_HANDSHAKE:
+            return "record type %d after the ServerHello" % ct
+        peer.hs_buf += payload
+
+
+def client_key_exchange(pub):
+    return record(CT_HANDSHAKE, handshake(HS_CLIENT_KEY_EXCHANGE, vec8(pub)), version=0x0303)
+
+
+def tls12_then(peer, *records):
+    bad = tls12_flight(peer)
+    if bad:
+        return bad
+    peer.send_staged(list(records), gap=0.2)
+    return read_outcome(peer)
+
+
+def case_tls12_finished_early(peer):
+    # A plaintext Finished instead of the ClientKeyExchange.
+    return tls12_then(peer, record(CT_HANDSHAKE, handshake(HS_FINISHED, b"\x00" * 12),
+                                   version=0x0303))
+
+
+def case_tls12_ccs_early(peer):
+    # ChangeCipherSpec before the ClientKeyExchange.
+    return tls12_then(peer, record(CT_CCS, b"\x01", version=0x0303))
+
+
+def case_tls12_appdata_early(peer):
+    return tls12_then(peer, record(CT_APPDATA, os.urandom(40), version=0x0303))
+
+
+def case_tls12_second_hello(peer):
+    # Another ClientHello instead of the ClientKeyExchange.
+    return tls12_then(peer, tls12_hello().record())
+
+
+def case_tls12_short_cke(peer):
+    # An X25519 ClientKeyExchange of 31 bytes.
+    return tls12_then(peer, client_key_exchange(os.urandom(31)))
+
+
+def case_tls12_cke_trailing(peer):
+    # A ClientKeyExchange with a byte after its public key.
+    body = vec8(os.urandom(32)) + b"\x00"
+    return tls12_then(peer, record(CT_HANDSHAKE, handshake(HS_CLIENT_KEY_EXCHANGE, body),
+                                   version=0x0303))
+
+
+def case_tls12_finished_plain(peer):
+    # ClientKeyExchange, then a plaintext Finished without ChangeCipherSpec.
+    return tls12_then(peer, client_key_exchange(os.urandom(32)),
+                      record(CT_HANDSHAKE, handshake(HS_FINISHED, b"\x00" * 12),
+                             version=0x0303))
+
+
+def case_tls12_bad_finished(peer):
+    # ClientKeyExchange, ChangeCipherSpec, then a "protected" Finished of random bytes
+    # (8-byte explicit nonce, 16 bytes, 16-byte tag): it cannot decrypt.
+    return tls12_then(peer, client_key_exchange(os.urandom(32)),
+                      record(CT_CCS, b"\x01", version=0x0303),
+                      record(CT_HANDSHAKE, os.urandom(40), version=0x0303))
+
+
+def case_tls12_ccs_twice(peer):
+    # ClientKeyExchange, then two ChangeCipherSpec records.
+    return tls12_then(peer, client_key_exchange(os.urandom(32)),
+                      record(CT_CCS, b"\x01\x01", version=0x0303))
+
+
+def case_tls12_ccs_unaligned(peer):
+    # ClientKeyExchange and the first 2 bytes of another handshake message in one
+    # record, then ChangeCipherSpec: the key change would split that message across
+    # two epochs.
+    cke = handshake(HS_CLIENT_KEY_EXCHANGE, vec8(os.urandom(32)))
+    return tls12_then(peer, record(CT_HANDSHAKE, cke + b"\x14\x00", version=0x0303),
+                      record(CT_CCS, b"\x01", version=0x0303))
+
+
+def tls12_variant(peer, change):
+    h = tls12_hello()
+    change(h)
+    peer.send(h.record())
+    return read_outcome(peer)
+
+
+def case_tls12_no_null_compression(peer):
+    def change(h):
+        h.compression = b"\x01"
+    return tls12_variant(peer, change)
+
+
+def case_tls12_compressed_points(peer):
+    # ec_point_formats without "uncompressed" (0).
+    def change(h):
+        h.extra[0] = ext(EXT_EC_POINT_FORMATS, vec8(b"\x01"))
+    return tls12_variant(peer, change)
+
+
+def case_tls12_reneg_info_nonempty(peer):
+    # renegotiation_info with renegotiated_connection data on an initial handshake
+    # (RFC 5746 3.6: handshake_failure).
+    def change(h):
+        h.extra[2] = ext(EXT_RENEGOTIATION_INFO, vec8(b"\x00" * 12))
+    return tls12_variant(peer, change)
+
+
+def case_tls12_no_common_group(peer):
+    # Only ffdhe2048 in supported_groups: no ECDHE possible.
+    def change(h):
+        h.groups = [0x0100]
+    return tls12_variant(peer, change)
+
+
 CASES = {
     "hello": case_hello,
     "http": case_http,
@@ -508,10 +812,29 @@ CASES = {
     "dup-ext": case_dup_ext,
     "legacy-only": case_legacy_only,
     "tls12-only": case_tls12_only,
+    "tls12-hello": case_tls12_hello,
+    "tls12-sv-hello": case_tls12_sv_hello,
+    "tls12-scsv-hello": case_tls12_scsv_hello,
+    "tls12-resume": case_tls12_resume,
+    "tls10-only": case_tls10_only,
     "hrr-hello": case_hrr_hello,
     "hrr-finished": case_hrr_finished,
     "hrr-same-hello": case_hrr_same_hello,
     "half-record": case_half_record,
+    "tls12-finished-early": case_tls12_finished_early,
+    "tls12-ccs-early": case_tls12_ccs_early,
+    "tls12-appdata-early": case_tls12_appdata_early,
+    "tls12-second-hello": case_tls12_second_hello,
+    "tls12-short-cke": case_tls12_short_cke,
+    "tls12-cke-trailing": case_tls12_cke_trailing,
+    "tls12-finished-plain": case_tls12_finished_plain,
+    "tls12-bad-finished": case_tls12_bad_finished,
+    "tls12-ccs-twice": case_tls12_ccs_twice,
+    "tls12-ccs-unaligned": case_tls12_ccs_unaligned,
+    "tls12-no-null-compression": case_tls12_no_null_compression,
+    "tls12-compressed-points": case_tls12_compressed_points,
+    "tls12-reneg-info-nonempty": case_tls12_reneg_info_nonempty,
+    "tls12-no-common-group": case_tls12_no_common_group,
 }
 
 

@@ -63,7 +63,7 @@ if start_valgrind "$kt" --certs "$CERTS/$kt/end.fullchain" --key "$CERTS/$kt/end
     else
         not_ok "valgrind $kt: 50 KB echoed" "$WORK/big.err" "$SERVER_LOG"
     fi
-    for c in dup-ext trunc-ext oversized http finished-first tls12-only half-record; do
+    for c in dup-ext trunc-ext oversized http finished-first tls12-hello half-record; do
         tmo python3 "$RAWPEER" --timeout 10 "$SERVER_PORT" "$c" >"$WORK/raw.out" 2>/dev/null
         diag "rawpeer $c: $(head -n 1 "$WORK/raw.out")"
     done
