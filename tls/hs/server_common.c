@@ -12,7 +12,6 @@ tls_error tls__server_resolve_cert(tls_conn *c, const tls_client_hello *ch,
 {
     const tls_server_config *cfg = c->cfg;
     const char *name = ch->server_name[0] ? ch->server_name : NULL;
-    memcpy(c->server_name, ch->server_name, sizeof c->server_name); /* logged even if refused */
     if (cfg->resolver) {
         uint16_t schemes[128];
         tls_client_hello_info info = {name, schemes, 0, ch->alpn.p, ch->alpn.len};

@@ -441,6 +441,7 @@ static tls_error hs_expect_client_hello(tls_conn *c, const uint8_t *msg, size_t 
     uint16_t version;
 
     TRY(tls__client_hello_parse(msg + 4, len - 4, &ch));
+    memcpy(c->server_name, ch.server_name, sizeof c->server_name); /* logged even if refused */
     TRY(choose_version(c, &ch, &version));
     if (version == TLS_VERSION_1_2)
         return tls__hs12_server_start(c, &ch, msg, len);
