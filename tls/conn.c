@@ -126,6 +126,8 @@ tls_error tls__conn_send_ccs(tls_conn *c)
 {
     static const uint8_t one = 1;
     ENSURE(!tls__record_cipher_active(&c->wr), TLS_ERR_INTERNAL); /* always plaintext */
+    if (c->close_sent)
+        return TLS_OK; /* §6.1: nothing follows our closure alert */
     return send_records(c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
 }
 

@@ -36,6 +36,7 @@ tls_error tls__record_cipher_install(tls_record_cipher *rc, const tls_suite *sui
     rc->aead = aead;
     rc->suite = suite;
     rc->seq = 0;
+    rc->tls12 = false;
     return TLS_OK;
 }
 

@@ -12,8 +12,13 @@
  * The RFC's protected records close the loop: the server's encrypted flight is opened
  * with tls__record_open after installing the server handshake traffic secret, and
  * tls__record_seal must reproduce every protected record of the trace byte for byte.
+ *
+ * The "tls12" case checks the TLS 1.2 PRF against published known answers, and the master
+ * secret (RFC 5246 §8.1, RFC 7627 §4), key block and verify_data against P_hash written out
+ * by hand with tls__hmac.
  */
 #include "tests/lib/unit.h"
+#include "tls/hs/hs.h"
 #include "tls/keysched.h"
 #include "tls/record.h"
 
@@ -814,6 +819,285 @@ START_TEST(test_keysched_record_seal_plaintext_hello_matches_rfc)
 }
 END_TEST
 
+/* ---- TLS 1.2: PRF (RFC 5246 §5), master secret (§8.1, RFC 7627 §4), key block (§6.3) ----- */
+
+/*
+ * The widely used TLS 1.2 PRF known answers (secret, seed, label "test label"), published
+ * on the IETF TLS list and reproduced in the test suites of many stacks (e.g. IBM
+ * OpenJCEPlus BaseTestTLSKeyGenerators, GNU QUIC tst-tls12ks); cross-checked with an
+ * independent HMAC implementation before being copied here.
+ */
+static const struct {
+    tls_hash_id hash;
+    const char *secret, *seed, *out;
+} prf_vectors[] = {
+    {TLS_HASH_SHA256, "9bbe436ba940f017b17652849a71db35", "a0ba9f936cda311827a6f796ffd5198c",
+     "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a"
+     "6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab"
+     "4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
+     "87347b66"},
+    {TLS_HASH_SHA384, "b80b733d6ceefcdc71566ea48e5567df", "cd665cf6a8447dd6ff8b27555edb7465",
+     "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd"
+     "e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd"
+     "8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
+     "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6"
+     "91c8f3a26854308d5eaa3be85e0990703d73e56f"},
+    {TLS_HASH_SHA512, "b0323523c1853599584d88568bbb05eb", "d4640e12e4bcdbfb437f03e6ae418ee5",
+     "1261f588c798c5c201ff036e7a9cb5edcd7fe3f94c669a122a4638d7d508b283"
+     "042df6789875c7147e906d868bc75c45e20eb40c1cf4a1713b27371f68432592"
+     "f7dc8ea8ef223e12ea8507841311bf68653d0cfc4056d811f025c45ddfa6e6fe"
+     "c702f054b409d6f28dd0a3233e498da41a3e75c5630eedbe22fe254e33a1b0e9"
+     "f6b9826675bec7d01a845658dc9c397545401d40b9f46c7a400ee1b8f81ca0a6"
+     "0d1a397a1028bff5d2ef5066126842fb8da4197632bdb54ff6633f86bbc836e6"
+     "40d4d898"},
+};
+
+static size_t unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(hex) / 2;
+    ck_assert_uint_eq(strlen(hex) % 2, 0);
+    ck_assert_uint_le(n, cap);
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_digit((unsigned char)hex[2 * i]), lo = hex_digit((unsigned char)hex[2 * i + 1]);
+        ck_assert(hi >= 0 && lo >= 0);
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return n;
+}
+
+static void prf_vector(int i)
+{
+    uint8_t secret[16], seed[16], want[256], got[256 + 1];
+    size_t secret_len = unhex(prf_vectors[i].secret, secret, sizeof secret);
+    size_t seed_len = unhex(prf_vectors[i].seed, seed, sizeof seed);
+    size_t n = unhex(prf_vectors[i].out, want, sizeof want);
+
+    memset(got, 0xA5, sizeof got);
+    ck_assert_int_eq(tls12_prf(prf_vectors[i].hash, secret, secret_len, "test label", seed,
+                               seed_len, NULL, 0, got, n),
+                     TLS_OK);
+    ck_assert_mem_eq(got, want, n);
+    ck_assert_uint_eq(got[n], 0xA5); /* not a byte more */
+    /* The seed may come in two parts: seed1 || seed2 is what is hashed. */
+    memset(got, 0, sizeof got);
+    ck_assert_int_eq(tls12_prf(prf_vectors[i].hash, secret, secret_len, "test label", seed, 5,
+                               seed + 5, seed_len - 5, got, n),
+                     TLS_OK);
+    ck_assert_mem_eq(got, want, n);
+    /* Any shorter output is a prefix (one byte, one block, a block and a bit). */
+    size_t lens[] = {1, tls__hash_len(prf_vectors[i].hash), tls__hash_len(prf_vectors[i].hash) + 3};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        memset(got, 0xA5, sizeof got);
+        ck_assert_int_eq(tls12_prf(prf_vectors[i].hash, secret, secret_len, "test label", seed,
+                                   seed_len, NULL, 0, got, lens[k]),
+                         TLS_OK);
+        ck_assert_mem_eq(got, want, lens[k]);
+        ck_assert_uint_eq(got[lens[k]], 0xA5);
+    }
+}
+
+START_TEST(test_keysched_tls12_prf_sha256_matches_published_vector)
+{
+    prf_vector(0);
+}
+END_TEST
+
+START_TEST(test_keysched_tls12_prf_sha384_matches_published_vector)
+{
+    prf_vector(1);
+}
+END_TEST
+
+START_TEST(test_keysched_tls12_prf_sha512_matches_published_vector)
+{
+    prf_vector(2);
+}
+END_TEST
+
+START_TEST(test_keysched_tls12_prf_label_and_secret_matter)
+{
+    uint8_t secret[16], seed[16], a[48], b[48];
+    size_t secret_len = unhex(prf_vectors[0].secret, secret, sizeof secret);
+    size_t seed_len = unhex(prf_vectors[0].seed, seed, sizeof seed);
+    ck_assert_int_eq(tls12_prf(TLS_HASH_SHA256, secret, secret_len, "test label", seed, seed_len,
+                               NULL, 0, a, sizeof a),
+                     TLS_OK);
+    ck_assert_int_eq(tls12_prf(TLS_HASH_SHA256, secret, secret_len, "test labem", seed, seed_len,
+                               NULL, 0, b, sizeof b),
+                     TLS_OK);
+    ck_assert(memcmp(a, b, sizeof a) != 0);
+    secret[15] ^= 1;
+    ck_assert_int_eq(tls12_prf(TLS_HASH_SHA256, secret, secret_len, "test label", seed, seed_len,
+                               NULL, 0, b, sizeof b),
+                     TLS_OK);
+    ck_assert(memcmp(a, b, sizeof a) != 0);
+    ck_assert_int_eq(tls12_prf(TLS_HASH_SHA384, secret, secret_len, "test label", seed, seed_len,
+                               NULL, 0, b, sizeof b),
+                     TLS_OK);
+    ck_assert(memcmp(a, b, sizeof a) != 0);
+}
+END_TEST
+
+/* P_hash written out with one-shot tls__hmac calls over concatenated buffers (RFC 5246 §5):
+ * A(0) = seed, A(i) = HMAC(secret, A(i-1)), output = HMAC(secret, A(1) || seed) || ... */
+static void p_hash_by_hand(tls_hash_id hash, const uint8_t *secret, size_t secret_len,
+                           const uint8_t *seed, size_t seed_len, uint8_t *out, size_t out_len)
+{
+    size_t n = tls__hash_len(hash);
+    uint8_t a[TLS_MAX_HASH_LEN], block[TLS_MAX_HASH_LEN], buf[TLS_MAX_HASH_LEN + 256];
+
+    ck_assert_uint_le(seed_len, 256);
+    ck_assert_int_eq(tls__hmac(hash, secret, secret_len, seed, seed_len, a), TLS_OK);
+    while (out_len) {
+        memcpy(buf, a, n);
+        memcpy(buf + n, seed, seed_len);
+        ck_assert_int_eq(tls__hmac(hash, secret, secret_len, buf, n + seed_len, block), TLS_OK);
+        size_t take = out_len < n ? out_len : n;
+        memcpy(out, block, take);
+        out += take;
+        out_len -= take;
+        memcpy(buf, a, n);
+        ck_assert_int_eq(tls__hmac(hash, secret, secret_len, buf, n, a), TLS_OK);
+    }
+}
+
+static size_t cat_label(uint8_t *out, const char *label, const uint8_t *a, size_t a_len,
+                        const uint8_t *b, size_t b_len)
+{
+    size_t l = strlen(label);
+    memcpy(out, label, l);
+    memcpy(out + l, a, a_len);
+    if (b_len)
+        memcpy(out + l + a_len, b, b_len);
+    return l + a_len + b_len;
+}
+
+static void fill_bytes(uint8_t *p, size_t n, uint8_t start)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(start + i * 3);
+}
+
+/* RFC 7627 §4: master = PRF(pre_master, "extended master secret", session_hash)[0..47],
+ * session_hash as long as the PRF hash; RFC 5246 §8.1 without it. */
+START_TEST(test_keysched_tls12_master_secret_matches_hmac_by_hand)
+{
+    static const tls_hash_id hashes[] = {TLS_HASH_SHA256, TLS_HASH_SHA384};
+    uint8_t pre_master[48], cr[32], sr[32], session_hash[TLS_MAX_HASH_LEN];
+    uint8_t seed[256], want[TLS12_MASTER_SECRET_LEN], got[TLS12_MASTER_SECRET_LEN];
+    uint8_t plain[TLS12_MASTER_SECRET_LEN];
+
+    fill_bytes(cr, sizeof cr, 0xc0);
+    fill_bytes(sr, sizeof sr, 0x80);
+    fill_bytes(session_hash, sizeof session_hash, 0x40);
+    for (size_t h = 0; h < sizeof hashes / sizeof hashes[0]; h++) {
+        size_t hl = tls__hash_len(hashes[h]);
+        /* X25519 (32), P-256 (32) and P-384 (48) pre-master secrets. */
+        for (size_t pm_len = 32; pm_len <= 48; pm_len += 16) {
+            fill_bytes(pre_master, pm_len, (uint8_t)(pm_len + h));
+            size_t seed_len = cat_label(seed, "extended master secret", session_hash, hl, NULL, 0);
+            p_hash_by_hand(hashes[h], pre_master, pm_len, seed, seed_len, want, sizeof want);
+            ck_assert_int_eq(tls12_master_secret(hashes[h], pre_master, pm_len, session_hash, cr,
+                                                 sr, got),
+                             TLS_OK);
+            ck_assert_mem_eq(got, want, sizeof want);
+
+            seed_len = cat_label(seed, "master secret", cr, 32, sr, 32);
+            p_hash_by_hand(hashes[h], pre_master, pm_len, seed, seed_len, want, sizeof want);
+            ck_assert_int_eq(tls12_master_secret(hashes[h], pre_master, pm_len, NULL, cr, sr,
+                                                 plain),
+                             TLS_OK);
+            ck_assert_mem_eq(plain, want, sizeof want);
+            ck_assert(memcmp(plain, got, sizeof got) != 0);
+        }
+    }
+}
+END_TEST
+
+/* With EMS the randoms do not enter; the whole session hash does. */
+START_TEST(test_keysched_tls12_ems_depends_on_session_hash_only)
+{
+    uint8_t pre_master[32], cr[32], sr[32], sh[48], a[48], b[48];
+    fill_bytes(pre_master, sizeof pre_master, 1);
+    fill_bytes(cr, sizeof cr, 2);
+    fill_bytes(sr, sizeof sr, 3);
+    fill_bytes(sh, sizeof sh, 4);
+    ck_assert_int_eq(tls12_master_secret(TLS_HASH_SHA384, pre_master, 32, sh, cr, sr, a), TLS_OK);
+    cr[0] ^= 1;
+    sr[31] ^= 1;
+    ck_assert_int_eq(tls12_master_secret(TLS_HASH_SHA384, pre_master, 32, sh, cr, sr, b), TLS_OK);
+    ck_assert_mem_eq(a, b, sizeof a);
+    sh[47] ^= 1; /* the last byte of a SHA-384 session hash is covered */
+    ck_assert_int_eq(tls12_master_secret(TLS_HASH_SHA384, pre_master, 32, sh, cr, sr, b), TLS_OK);
+    ck_assert(memcmp(a, b, sizeof a) != 0);
+}
+END_TEST
+
+/* RFC 5246 §6.3 with AEAD suites (RFC 5288 §3, RFC 7905 §2): no MAC keys, so the key block
+ * is client key, server key, client IV, server IV — 40, 72 and 88 bytes. */
+START_TEST(test_keysched_tls12_key_block_lengths)
+{
+    static const struct {
+        uint16_t id;
+        tls_hash_id hash;
+        size_t key_len, iv_len, block_len;
+    } suites12[] = {
+        {TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_HASH_SHA256, 16, 4, 40},
+        {TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_HASH_SHA256, 16, 4, 40},
+        {TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_HASH_SHA384, 32, 4, 72},
+        {TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_HASH_SHA384, 32, 4, 72},
+        {TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_HASH_SHA256, 32, 12, 88},
+        {TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, TLS_HASH_SHA256, 32, 12, 88},
+    };
+    uint8_t master[48], cr[32], sr[32], seed[128], full[88], want[88];
+    fill_bytes(master, sizeof master, 9);
+    fill_bytes(cr, sizeof cr, 10);
+    fill_bytes(sr, sizeof sr, 11);
+
+    for (size_t i = 0; i < sizeof suites12 / sizeof suites12[0]; i++) {
+        const tls_suite *s = tls__suite_find(suites12[i].id);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_uint_eq(s->version, TLS_VERSION_1_2);
+        ck_assert_int_eq(s->hash, suites12[i].hash);
+        ck_assert_uint_eq(s->key_len, suites12[i].key_len);
+        ck_assert_uint_eq(tls__aead_key_len(s->aead), s->key_len);
+        ck_assert_uint_eq(s->fixed_iv_len, suites12[i].iv_len);
+        size_t len = 2 * s->key_len + 2 * s->fixed_iv_len;
+        ck_assert_uint_eq(len, suites12[i].block_len);
+        ck_assert_uint_le(len, sizeof(((tls12_server_hs *)0)->key_block));
+        /* key_block = PRF(master, "key expansion", server_random || client_random). */
+        size_t seed_len = cat_label(seed, "key expansion", sr, 32, cr, 32);
+        p_hash_by_hand(s->hash, master, sizeof master, seed, seed_len, want, len);
+        memset(full, 0xA5, sizeof full);
+        ck_assert_int_eq(tls12_prf(s->hash, master, sizeof master, "key expansion", sr, 32, cr,
+                                   32, full, len),
+                         TLS_OK);
+        ck_assert_mem_eq(full, want, len);
+        if (len < sizeof full)
+            ck_assert_uint_eq(full[len], 0xA5);
+    }
+}
+END_TEST
+
+/* RFC 5246 §7.4.9: verify_data is 12 bytes of PRF(master, label, Hash(handshake)). */
+START_TEST(test_keysched_tls12_finished_verify_data)
+{
+    uint8_t master[48], thash[48], seed[128], want[12], client[12], server[12];
+    fill_bytes(master, sizeof master, 21);
+    fill_bytes(thash, sizeof thash, 22);
+    size_t seed_len = cat_label(seed, "client finished", thash, 48, NULL, 0);
+    p_hash_by_hand(TLS_HASH_SHA384, master, sizeof master, seed, seed_len, want, sizeof want);
+    ck_assert_int_eq(tls12_prf(TLS_HASH_SHA384, master, sizeof master, "client finished", thash,
+                               48, NULL, 0, client, TLS12_VERIFY_DATA_LEN),
+                     TLS_OK);
+    ck_assert_mem_eq(client, want, sizeof want);
+    ck_assert_int_eq(tls12_prf(TLS_HASH_SHA384, master, sizeof master, "server finished", thash,
+                               48, NULL, 0, server, TLS12_VERIFY_DATA_LEN),
+                     TLS_OK);
+    ck_assert(memcmp(client, server, sizeof client) != 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("keysched");
@@ -862,6 +1146,17 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_keysched_record_seal_application_records_match_rfc);
     tcase_add_test(tc, test_keysched_record_open_wrong_seq_rejected);
     tcase_add_test(tc, test_keysched_record_seal_plaintext_hello_matches_rfc);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("tls12");
+    tcase_add_test(tc, test_keysched_tls12_prf_sha256_matches_published_vector);
+    tcase_add_test(tc, test_keysched_tls12_prf_sha384_matches_published_vector);
+    tcase_add_test(tc, test_keysched_tls12_prf_sha512_matches_published_vector);
+    tcase_add_test(tc, test_keysched_tls12_prf_label_and_secret_matter);
+    tcase_add_test(tc, test_keysched_tls12_master_secret_matches_hmac_by_hand);
+    tcase_add_test(tc, test_keysched_tls12_ems_depends_on_session_hash_only);
+    tcase_add_test(tc, test_keysched_tls12_key_block_lengths);
+    tcase_add_test(tc, test_keysched_tls12_finished_verify_data);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,11 @@
  * nonce RFC 8446 §5.3 defines (IV XOR the big-endian sequence number).
  *
  * The byte-exact record vectors of RFC 8448 are in test_keysched.c.
+ *
+ * The "tls12" case covers TLS 1.2 protection (tls__record_cipher_install12): AES-GCM with
+ * an 8-byte explicit nonce equal to the sequence number (RFC 5288), ChaCha20-Poly1305 with
+ * IV XOR sequence (RFC 7905), and the additional data seq || type || version || length
+ * (RFC 5246 §6.2.3.3), against records built independently with tls__aead_seal.
  */
 #include "tests/lib/unit.h"
 #include "tls/keysched.h"
@@ -937,6 +942,417 @@ START_TEST(test_record_cipher_install_replaces_key_and_resets_sequence)
 }
 END_TEST
 
+/* ---- TLS 1.2 record protection (RFC 5246 §6.2.3.3, RFC 5288 §3, RFC 7905 §2) ------------ */
+
+static const uint16_t suite12_ids[] = {TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                                       TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                                       TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256};
+#define N_SUITES12 ((int)(sizeof suite12_ids / sizeof suite12_ids[0]))
+
+static const tls_suite *suite12_at(int i)
+{
+    const tls_suite *s = tls__suite_find(suite12_ids[i]);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->version, TLS_VERSION_1_2);
+    return s;
+}
+
+/* A write key and fixed IV as they would come out of a key block. */
+static const uint8_t *key12(void)
+{
+    static uint8_t key[TLS_MAX_AEAD_KEY_LEN];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (uint8_t)(i * 11 + 3);
+    return key;
+}
+
+static const uint8_t *iv12(void)
+{
+    static uint8_t iv[TLS_AEAD_NONCE_LEN];
+    for (size_t i = 0; i < sizeof iv; i++)
+        iv[i] = (uint8_t)(0xf0 - i * 5);
+    return iv;
+}
+
+static size_t explicit_len12(int i)
+{
+    return suite12_at(i)->fixed_iv_len == 4 ? 8 : 0;
+}
+
+static void install12_pair(int i, tls_record_cipher *tx, tls_record_cipher *rx)
+{
+    memset(tx, 0, sizeof *tx);
+    memset(rx, 0, sizeof *rx);
+    ck_assert_int_eq(tls__record_cipher_install12(tx, suite12_at(i), key12(), iv12()), TLS_OK);
+    ck_assert_int_eq(tls__record_cipher_install12(rx, suite12_at(i), key12(), iv12()), TLS_OK);
+    ck_assert(tls__record_cipher_active(tx) && tx->tls12 && rx->tls12);
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int b = 7; b >= 0; b--, v >>= 8)
+        p[b] = (uint8_t)v;
+}
+
+/* RFC 5246 §6.2.3.3: seq_num(8) || type(1) || version(2) || length(2). */
+static void aad12(uint8_t aad[13], uint64_t seq, uint8_t type, uint16_t version, size_t len)
+{
+    put_be64(aad, seq);
+    aad[8] = type;
+    aad[9] = (uint8_t)(version >> 8);
+    aad[10] = (uint8_t)version;
+    aad[11] = (uint8_t)(len >> 8);
+    aad[12] = (uint8_t)len;
+}
+
+/*
+ * A TLS 1.2 record built without the record layer: header, then (GCM) the explicit nonce
+ * `explicit_part`, then tls__aead_seal's output under nonce salt || explicit_part (RFC 5288
+ * §3) or fixed IV XOR seq (RFC 7905 §2), with additional data `aad` as given.
+ */
+static size_t raw_seal12(int i, uint64_t seq, uint64_t explicit_part, uint8_t type,
+                         const uint8_t aad[13], const uint8_t *plain, size_t n, uint8_t *out)
+{
+    const tls_suite *s = suite12_at(i);
+    size_t ex = explicit_len12(i), body = ex + n + TLS_AEAD_TAG_LEN;
+    uint8_t nonce[TLS_AEAD_NONCE_LEN];
+    tls_aead *aead = NULL;
+
+    memcpy(nonce, iv12(), TLS_AEAD_NONCE_LEN);
+    if (ex) {
+        put_be64(nonce + 4, explicit_part);
+    } else {
+        for (int b = 0; b < 8; b++)
+            nonce[4 + b] ^= (uint8_t)(seq >> (56 - 8 * b));
+    }
+    out[0] = type;
+    out[1] = 0x03;
+    out[2] = 0x03;
+    out[3] = (uint8_t)(body >> 8);
+    out[4] = (uint8_t)body;
+    if (ex)
+        put_be64(out + TLS_RECORD_HEADER_LEN, explicit_part);
+    memmove(out + TLS_RECORD_HEADER_LEN + ex, plain, n);
+    ck_assert_int_eq(tls__aead_new(s->aead, key12(), s->key_len, &aead), TLS_OK);
+    ck_assert_int_eq(tls__aead_seal(aead, nonce, aad, 13, out + TLS_RECORD_HEADER_LEN + ex, n,
+                                    out + TLS_RECORD_HEADER_LEN + ex),
+                     TLS_OK);
+    tls__aead_free(aead);
+    return TLS_RECORD_HEADER_LEN + body;
+}
+
+START_TEST(test_record_tls12_seal_open_round_trip)
+{
+    static const uint8_t types[] = {TLS_CT_HANDSHAKE, TLS_CT_APPLICATION_DATA, TLS_CT_ALERT,
+                                    TLS_CT_CHANGE_CIPHER_SPEC};
+    static const size_t lens[] = {0, 1, 100, TLS_MAX_PLAINTEXT};
+    tls_record_cipher tx, rx;
+    tls_record rec;
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(TLS_MAX_PLAINTEXT);
+    for (size_t t = 0; t < sizeof types; t++) {
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+            size_t n = seal_ok(&tx, types[t], lens[l], 0, buf);
+            ck_assert_uint_eq(n, TLS_RECORD_HEADER_LEN + explicit_len12(_i) + lens[l] +
+                                     TLS_AEAD_TAG_LEN);
+            /* TLS 1.2 keeps the real content type and 0x0303 in the header. */
+            ck_assert_uint_eq(buf[0], types[t]);
+            ck_assert_uint_eq(buf[1], 0x03);
+            ck_assert_uint_eq(buf[2], 0x03);
+            ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+            ck_assert_uint_eq(rec.type, types[t]);
+            ck_assert_uint_eq(rec.len, lens[l]);
+            if (lens[l])
+                ck_assert_mem_eq(rec.body, data, lens[l]);
+            ck_assert_uint_eq(rx.seq, tx.seq);
+        }
+    }
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* What the engine seals is byte for byte the independently built record whose explicit
+ * nonce is the sequence number. */
+START_TEST(test_record_tls12_seal_matches_independent_record)
+{
+    static const uint64_t seqs[] = {0, 1, 0xff, 0x0102030405060708u, UINT64_MAX - 1};
+    static uint8_t mine[TLS_MAX_RECORD];
+    tls_record_cipher tx, rx;
+    uint8_t aad[13];
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(77);
+    for (size_t s = 0; s < sizeof seqs / sizeof seqs[0]; s++) {
+        tx.seq = seqs[s];
+        size_t n = seal_ok(&tx, TLS_CT_APPLICATION_DATA, 77, 0, buf);
+        aad12(aad, seqs[s], TLS_CT_APPLICATION_DATA, 0x0303, 77);
+        size_t m = raw_seal12(_i, seqs[s], seqs[s], TLS_CT_APPLICATION_DATA, aad, data, 77, mine);
+        ck_assert_uint_eq(n, m);
+        ck_assert_mem_eq(buf, mine, n);
+    }
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* RFC 5288 §3 lets the explicit nonce be anything unique; we always send the sequence
+ * number, never a random value. ChaCha20 records carry none (RFC 7905 §2). */
+START_TEST(test_record_tls12_explicit_nonce_is_sequence_number)
+{
+    tls_record_cipher tx, rx;
+    tls_record rec;
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(10);
+    for (uint64_t seq = 0; seq < 300; seq++) {
+        size_t n = seal_ok(&tx, TLS_CT_APPLICATION_DATA, 10, 0, buf);
+        if (explicit_len12(_i)) {
+            uint8_t want[8];
+            put_be64(want, seq);
+            ck_assert_mem_eq(buf + TLS_RECORD_HEADER_LEN, want, 8);
+        } else {
+            ck_assert_uint_eq(n, TLS_RECORD_HEADER_LEN + 10 + TLS_AEAD_TAG_LEN);
+        }
+        ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+    }
+    tx.seq = 0x1122334455667788u;
+    seal_ok(&tx, TLS_CT_HANDSHAKE, 10, 0, buf);
+    if (explicit_len12(_i))
+        ck_assert_mem_eq(buf + TLS_RECORD_HEADER_LEN, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* A record from an independent implementation opens — including (GCM) one whose explicit
+ * nonce is not our sequence number: the peer chooses it, the AAD still uses the sequence. */
+START_TEST(test_record_tls12_independent_record_opens)
+{
+    static const uint64_t explicit_parts[] = {5, 0xdeadbeefcafef00du, 0};
+    tls_record_cipher tx, rx;
+    tls_record rec;
+    uint8_t aad[13];
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(300);
+    for (size_t e = 0; e < sizeof explicit_parts / sizeof explicit_parts[0]; e++) {
+        rx.seq = 5;
+        aad12(aad, 5, TLS_CT_HANDSHAKE, 0x0303, 300);
+        size_t n = raw_seal12(_i, 5, explicit_parts[e], TLS_CT_HANDSHAKE, aad, data, 300, buf);
+        ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+        ck_assert_uint_eq(rec.type, TLS_CT_HANDSHAKE);
+        ck_assert_uint_eq(rec.len, 300);
+        ck_assert_mem_eq(rec.body, data, 300);
+        ck_assert_uint_eq(rx.seq, 6);
+    }
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* Every field of the additional data is authenticated: a record sealed with any one of
+ * them different from what the receiver derives is refused. */
+START_TEST(test_record_tls12_aad_covers_seq_type_version_length)
+{
+    static const struct {
+        uint64_t seq;
+        uint8_t type;
+        uint16_t version;
+        size_t len;
+        tls_error want;
+    } cases[] = {
+        {9, TLS_CT_APPLICATION_DATA, 0x0303, 40, TLS_OK}, /* control */
+        {10, TLS_CT_APPLICATION_DATA, 0x0303, 40, TLS_ERR_DECRYPT},
+        {9, TLS_CT_HANDSHAKE, 0x0303, 40, TLS_ERR_DECRYPT},
+        {9, TLS_CT_APPLICATION_DATA, 0x0301, 40, TLS_ERR_DECRYPT},
+        {9, TLS_CT_APPLICATION_DATA, 0x0303, 41, TLS_ERR_DECRYPT},
+        {9, TLS_CT_APPLICATION_DATA, 0x0303, SIZE_MAX, TLS_ERR_DECRYPT}, /* record length */
+    };
+    tls_record_cipher tx, rx;
+    tls_record rec;
+    uint8_t aad[13];
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(40);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        rx.seq = 9;
+        size_t len = cases[c].len == SIZE_MAX ? explicit_len12(_i) + 40 + TLS_AEAD_TAG_LEN
+                                              : cases[c].len;
+        aad12(aad, cases[c].seq, cases[c].type, cases[c].version, len);
+        size_t n = raw_seal12(_i, 9, 9, TLS_CT_APPLICATION_DATA, aad, data, 40, buf);
+        ck_assert_msg(open_exact(&rx, buf, n, &rec) == cases[c].want, "case %zu", c);
+    }
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* The same through the header of an engine-sealed record: the type, the version bytes and
+ * (GCM) the explicit nonce are all bound to the tag. */
+START_TEST(test_record_tls12_tampered_header_or_explicit_nonce_rejected)
+{
+    static uint8_t base[TLS_MAX_RECORD];
+    static const struct {
+        size_t at;
+        uint8_t mask;
+    } flips[] = {{0, 0x01}, {2, 0x01}, {2, 0x02}, {5, 0x01}, {12, 0x80}};
+    tls_record_cipher tx, rx;
+    tls_record rec;
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(20);
+    size_t n = seal_ok(&tx, TLS_CT_APPLICATION_DATA, 20, 0, base);
+    for (size_t f = 0; f < sizeof flips / sizeof flips[0]; f++) {
+        memcpy(buf, base, n);
+        buf[flips[f].at] ^= flips[f].mask;
+        rx.seq = 0;
+        ck_assert_msg(open_exact(&rx, buf, n, &rec) == TLS_ERR_DECRYPT, "flip at %zu",
+                      flips[f].at);
+    }
+    memcpy(buf, base, n);
+    rx.seq = 0;
+    ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* Shorter than explicit nonce + tag: refused before any decryption, sequence untouched. */
+START_TEST(test_record_tls12_open_shorter_than_explicit_nonce_plus_tag_rejected)
+{
+    tls_record_cipher tx, rx;
+    tls_record rec;
+    size_t min = explicit_len12(_i) + TLS_AEAD_TAG_LEN;
+
+    install12_pair(_i, &tx, &rx);
+    for (size_t len = 0; len < min; len++) {
+        memset(buf, 0x5a, TLS_RECORD_HEADER_LEN + len);
+        buf[0] = TLS_CT_APPLICATION_DATA;
+        buf[1] = 0x03;
+        buf[2] = 0x03;
+        buf[3] = 0;
+        buf[4] = (uint8_t)len;
+        rx.seq = 3;
+        ck_assert_int_eq(open_exact(&rx, buf, TLS_RECORD_HEADER_LEN + len, &rec),
+                         TLS_ERR_DECRYPT);
+        ck_assert_uint_eq(rx.seq, 3);
+    }
+    /* Exactly explicit nonce + tag is an empty record: it opens when genuine. */
+    size_t n = seal_ok(&tx, TLS_CT_APPLICATION_DATA, 0, 0, buf);
+    ck_assert_uint_eq(n, TLS_RECORD_HEADER_LEN + min);
+    rx.seq = 0;
+    ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+    ck_assert_uint_eq(rec.len, 0);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* A genuine record (valid tag) carrying 2^14 + 1 bytes of plaintext: record_overflow. */
+START_TEST(test_record_tls12_open_plaintext_over_max_rejected)
+{
+    tls_record_cipher tx, rx;
+    tls_record rec;
+    uint8_t aad[13];
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(TLS_MAX_PLAINTEXT + 1);
+    aad12(aad, 0, TLS_CT_APPLICATION_DATA, 0x0303, TLS_MAX_PLAINTEXT + 1);
+    size_t n = raw_seal12(_i, 0, 0, TLS_CT_APPLICATION_DATA, aad, data, TLS_MAX_PLAINTEXT + 1,
+                          buf);
+    ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_ERR_RECORD_OVERFLOW);
+    /* 2^14 exactly is fine. */
+    rx.seq = 0;
+    aad12(aad, 0, TLS_CT_APPLICATION_DATA, 0x0303, TLS_MAX_PLAINTEXT);
+    n = raw_seal12(_i, 0, 0, TLS_CT_APPLICATION_DATA, aad, data, TLS_MAX_PLAINTEXT, buf);
+    ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+    ck_assert_uint_eq(rec.len, TLS_MAX_PLAINTEXT);
+    ck_assert_mem_eq(rec.body, data, TLS_MAX_PLAINTEXT);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+START_TEST(test_record_tls12_seal_content_over_max_rejected)
+{
+    tls_record_cipher tx, rx;
+    size_t written = 0;
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(TLS_MAX_PLAINTEXT + 1);
+    ck_assert_int_eq(tls__record_seal(&tx, TLS_CT_APPLICATION_DATA, data, TLS_MAX_PLAINTEXT + 1,
+                                      0, buf, sizeof buf, &written),
+                     TLS_ERR_INTERNAL);
+    ck_assert_uint_eq(tx.seq, 0);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+START_TEST(test_record_tls12_sequence_exhausted_refused)
+{
+    tls_record_cipher tx, rx;
+    tls_record rec;
+    size_t written;
+
+    install12_pair(_i, &tx, &rx);
+    fill_data(16);
+    tx.seq = UINT64_MAX - 1;
+    size_t n = seal_ok(&tx, TLS_CT_APPLICATION_DATA, 16, 0, buf);
+    ck_assert_int_eq(tls__record_seal(&tx, TLS_CT_APPLICATION_DATA, data, 16, 0, buf + n,
+                                      sizeof buf - n, &written),
+                     TLS_ERR_INTERNAL);
+    rx.seq = UINT64_MAX - 1;
+    ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+    ck_assert_uint_eq(rx.seq, UINT64_MAX);
+    ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_ERR_INTERNAL); /* nothing after it */
+    ck_assert_uint_eq(rx.seq, UINT64_MAX);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* Installing keys again starts a new epoch: sequence 0, fixed IV replaced (GCM: only the
+ * 4-byte salt, the rest zero). */
+START_TEST(test_record_tls12_install_resets_sequence_and_iv)
+{
+    static const uint8_t other_iv[TLS_AEAD_NONCE_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    const tls_suite *s = suite12_at(_i);
+    tls_record_cipher tx, rx;
+
+    install12_pair(_i, &tx, &rx);
+    ck_assert_mem_eq(tx.iv, iv12(), s->fixed_iv_len);
+    for (size_t b = s->fixed_iv_len; b < TLS_AEAD_NONCE_LEN; b++)
+        ck_assert_uint_eq(tx.iv[b], 0);
+    tx.seq = 77;
+    ck_assert_int_eq(tls__record_cipher_install12(&tx, s, key12(), other_iv), TLS_OK);
+    ck_assert_uint_eq(tx.seq, 0);
+    ck_assert(tx.tls12);
+    ck_assert_mem_eq(tx.iv, other_iv, s->fixed_iv_len);
+    ck_assert_uint_eq(tls__record_size(&tx, 100, 0),
+                      TLS_RECORD_HEADER_LEN + explicit_len12(_i) + 100 + TLS_AEAD_TAG_LEN);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
+/* record.h: installing replaces the previous protection entirely. A cipher that carried
+ * TLS 1.2 records and is then installed from a TLS 1.3 traffic secret must produce TLS 1.3
+ * records (outer type application_data, inner type byte, nonce IV XOR sequence), which a
+ * freshly installed TLS 1.3 receiver opens. */
+START_TEST(test_record_tls12_then_tls13_install_switches_format)
+{
+    tls_record_cipher tx, rx;
+    tls_record rec;
+
+    install12_pair(0, &tx, &rx);
+    tls__record_cipher_clear(&rx);
+    memset(&rx, 0, sizeof rx);
+    ck_assert_int_eq(tls__record_cipher_install(&tx, suite_at(0), test_secret(0)), TLS_OK);
+    ck_assert_int_eq(tls__record_cipher_install(&rx, suite_at(0), test_secret(0)), TLS_OK);
+    ck_assert(!tx.tls12);
+    fill_data(30);
+    size_t n = seal_ok(&tx, TLS_CT_HANDSHAKE, 30, 0, buf);
+    ck_assert_uint_eq(buf[0], TLS_CT_APPLICATION_DATA);
+    ck_assert_uint_eq(n, TLS_RECORD_HEADER_LEN + 30 + 1 + TLS_AEAD_TAG_LEN);
+    ck_assert_int_eq(open_exact(&rx, buf, n, &rec), TLS_OK);
+    ck_assert_uint_eq(rec.type, TLS_CT_HANDSHAKE);
+    ck_assert_mem_eq(rec.body, data, 30);
+    clear_pair(&tx, &rx);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("record");
@@ -991,6 +1407,24 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, test_record_cipher_clear_leaves_inactive, 0, N_SUITES);
     tcase_add_loop_test(tc, test_record_cipher_install_replaces_key_and_resets_sequence, 0,
                         N_SUITES);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("tls12");
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, test_record_tls12_seal_open_round_trip, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_seal_matches_independent_record, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_explicit_nonce_is_sequence_number, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_independent_record_opens, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_aad_covers_seq_type_version_length, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_tampered_header_or_explicit_nonce_rejected, 0,
+                        N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_open_shorter_than_explicit_nonce_plus_tag_rejected,
+                        0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_open_plaintext_over_max_rejected, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_seal_content_over_max_rejected, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_sequence_exhausted_refused, 0, N_SUITES12);
+    tcase_add_loop_test(tc, test_record_tls12_install_resets_sequence_and_iv, 0, N_SUITES12);
+    tcase_add_test(tc, test_record_tls12_then_tls13_install_switches_format);
     suite_add_tcase(s, tc);
     return s;
 }
