@@ -6,7 +6,7 @@ BUILD   ?= build
 
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libmbedtls-dev libyaml-dev check \
                 libsubunit-dev libsystemd-dev openssl gnutls-bin curl valgrind python3 \
-                iproute2 procps systemd
+                iproute2 procps systemd ca-certificates
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla
@@ -44,7 +44,9 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOLS_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-PROGRAMS := $(BUILD)/tlsserver $(if $(wildcard src/moat.c),$(BUILD)/moat) \
+# tlsclient links only once the engine has its client handshake.
+PROGRAMS := $(BUILD)/tlsserver $(if $(wildcard tls/hs/tls13_client.c),$(BUILD)/tlsclient) \
+            $(if $(wildcard src/moat.c),$(BUILD)/moat) \
             $(if $(wildcard bench/backend/backend.c),$(BUILD)/backend)
 
 .PHONY: all deps test unit interop run bench install clean format-check
@@ -83,6 +85,9 @@ $(BUILD)/libtls-san.a: $(ENGINE_SAN)
 	ar rcs $@ $^
 
 $(BUILD)/tlsserver: $(BUILD)/rel/src/tlsserver.o $(BUILD)/libtls.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(UV_LIBS) $(LIBS)
+
+$(BUILD)/tlsclient: $(BUILD)/rel/src/tlsclient.o $(BUILD)/libtls.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(UV_LIBS) $(LIBS)
 
 $(BUILD)/moat: $(BUILD)/rel/src/moat.o $(APP_OBJ) $(BUILD)/libtls.a

@@ -57,6 +57,13 @@ typedef enum {
     TLS_KEY_ECDSA_P384,
 } tls_key_type;
 
+/* What an X.509 signatureAlgorithm asks of the issuer's key (verify_spki below). */
+typedef enum {
+    TLS_X509_SIG_RSA_PKCS1, /* RSASSA-PKCS1-v1_5 */
+    TLS_X509_SIG_RSA_PSS,   /* RSASSA-PSS, MGF1 with the same hash, salt = hash length */
+    TLS_X509_SIG_ECDSA,     /* ECDSA, DER Ecdsa-Sig-Value */
+} tls_x509_sig_kind;
+
 typedef struct tls_crypto_provider {
     const char *name;
 
@@ -126,6 +133,17 @@ typedef struct tls_crypto_provider {
      * Never use it for a live handshake: the key is not ephemeral. */
     tls_error (*kx_new_from_private)(uint16_t group, const uint8_t *priv, size_t len,
                                      tls_kx **out);
+
+    /* Certificate signatures (verify.c): verifies sig over msg (hashed here with `hash`)
+     * with the public key of a DER SubjectPublicKeyInfo. Unlike verify(), ECDSA takes any
+     * of the three hashes on either curve (CAs do sign with P-384 and SHA-256), and the
+     * key comes from an SPKI, so an issuer whose certificate mbedTLS would refuse to
+     * parse whole can still be used. Keys: RSA of 2048 to 8192 bits, P-256, P-384.
+     * TLS_ERR_DECRYPT: the signature does not verify; TLS_ERR_KEY_UNSUPPORTED: the key is
+     * of another kind, curve or size; TLS_ERR_CERT_PARSE: spki is not a public key. */
+    tls_error (*verify_spki)(const uint8_t *spki, size_t spki_len, tls_x509_sig_kind kind,
+                             tls_hash_id hash, const uint8_t *msg, size_t msg_len,
+                             const uint8_t *sig, size_t sig_len);
 } tls_crypto_provider;
 
 /* The mbedTLS back end. */
@@ -183,6 +201,11 @@ TLS_MUST_CHECK tls_error tls__verify(const uint8_t *cert_der, size_t cert_len, u
                                      const uint8_t *msg, size_t msg_len, const uint8_t *sig,
                                      size_t sig_len);
 TLS_MUST_CHECK tls_error tls__random(uint8_t *buf, size_t len);
+/* See verify_spki above; TLS_ERR_INTERNAL when the provider lacks it. */
+TLS_MUST_CHECK tls_error tls__verify_spki(const uint8_t *spki, size_t spki_len,
+                                          tls_x509_sig_kind kind, tls_hash_id hash,
+                                          const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                                          size_t sig_len);
 
 /* Constant-time comparison: true when equal. */
 bool tls__ct_equal(const uint8_t *a, const uint8_t *b, size_t len);

@@ -992,6 +992,67 @@ out:
     return err;
 }
 
+/* ---- certificate signatures ------------------------------------------------------------ */
+
+static tls_error verify_spki(const uint8_t *spki, size_t spki_len, tls_x509_sig_kind kind,
+                             tls_hash_id hash, const uint8_t *msg, size_t msg_len,
+                             const uint8_t *sig, size_t sig_len)
+{
+    const mbedtls_md_info_t *md = md_for(hash);
+    if (!md || (kind != TLS_X509_SIG_RSA_PKCS1 && kind != TLS_X509_SIG_RSA_PSS &&
+                kind != TLS_X509_SIG_ECDSA))
+        return TLS_ERR_INVALID_ARGUMENT;
+    mbedtls_md_type_t md_type = mbedtls_md_get_type(md);
+    size_t hlen = mbedtls_md_get_size(md);
+    uint8_t h[TLS_MAX_HASH_LEN];
+    int ret = mbedtls_md(md, msg, msg_len, h);
+    if (ret != 0)
+        return from_mbedtls(ret);
+
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    tls_error err;
+    ret = mbedtls_pk_parse_public_key(&pk, spki, spki_len);
+    if (ret != 0) {
+        err = is_alloc_failure(ret)           ? TLS_ERR_NO_MEMORY
+              : is_unsupported_key_error(ret) ? TLS_ERR_KEY_UNSUPPORTED
+                                              : TLS_ERR_CERT_PARSE;
+        goto out;
+    }
+    err = TLS_ERR_KEY_UNSUPPORTED;
+    mbedtls_pk_type_t type = mbedtls_pk_get_type(&pk);
+    if (kind == TLS_X509_SIG_ECDSA) {
+        if (type != MBEDTLS_PK_ECKEY && type != MBEDTLS_PK_ECDSA)
+            goto out;
+        mbedtls_ecp_keypair *ec = mbedtls_pk_ec(pk);
+        if (ec->grp.id != MBEDTLS_ECP_DP_SECP256R1 && ec->grp.id != MBEDTLS_ECP_DP_SECP384R1)
+            goto out;
+        /* ECDSA truncates a hash longer than the group order (SEC 1 §4.1.4). */
+        ret = mbedtls_ecdsa_read_signature(ec, h, hlen, sig, sig_len);
+    } else {
+        size_t bits = mbedtls_pk_get_bitlen(&pk);
+        if (type != MBEDTLS_PK_RSA || bits < 2048 || bits > 8 * TLS_MAX_SIGNATURE_LEN)
+            goto out;
+        /* pk is ours alone, so setting its padding is safe. */
+        mbedtls_rsa_context *rsa = mbedtls_pk_rsa(pk);
+        err = TLS_ERR_DECRYPT;
+        if (sig_len != mbedtls_rsa_get_len(rsa))
+            goto out;
+        if (kind == TLS_X509_SIG_RSA_PSS) {
+            mbedtls_rsa_set_padding(rsa, MBEDTLS_RSA_PKCS_V21, md_type);
+            ret = mbedtls_rsa_rsassa_pss_verify_ext(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, md_type,
+                                                    (unsigned int)hlen, h, md_type, (int)hlen, sig);
+        } else {
+            ret = mbedtls_rsa_rsassa_pkcs1_v15_verify(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, md_type,
+                                                      (unsigned int)hlen, h, sig);
+        }
+    }
+    err = ret == 0 ? TLS_OK : is_alloc_failure(ret) ? TLS_ERR_NO_MEMORY : TLS_ERR_DECRYPT;
+out:
+    mbedtls_pk_free(&pk);
+    return err;
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 const tls_crypto_provider tls__crypto_mbedtls = {
@@ -1020,4 +1081,5 @@ const tls_crypto_provider tls__crypto_mbedtls = {
     .verify = verify,
     .random = random_bytes,
     .kx_new_from_private = kx_new_from_private,
+    .verify_spki = verify_spki,
 };

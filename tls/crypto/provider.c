@@ -226,6 +226,16 @@ tls_error tls__random(uint8_t *buf, size_t len)
     return tls__crypto()->random(buf, len);
 }
 
+tls_error tls__verify_spki(const uint8_t *spki, size_t spki_len, tls_x509_sig_kind kind,
+                           tls_hash_id hash, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                           size_t sig_len)
+{
+    const tls_crypto_provider *p = tls__crypto();
+    if (!p->verify_spki)
+        return TLS_ERR_INTERNAL;
+    return p->verify_spki(spki, spki_len, kind, hash, msg, msg_len, sig, sig_len);
+}
+
 /* ---- constant time and wiping ------------------------------------------------------- */
 
 bool tls__ct_equal(const uint8_t *a, const uint8_t *b, size_t len)
