@@ -173,6 +173,31 @@ const char *tls_alert_name(int alert);
     X(TLS_ERR_RENEGOTIATION_REPEATED, "PeerMisbehaved(RenegotiationRepeated)",                     \
       TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
     X(TLS_ERR_ALERT_RECEIVED, "AlertReceived", TLS_ALERT_NONE)                                     \
+    X(TLS_ERR_CERT_UNKNOWN_ISSUER, "InvalidCertificate(UnknownIssuer)", TLS_ALERT_UNKNOWN_CA)      \
+    X(TLS_ERR_CERT_NOT_VALID_FOR_NAME, "InvalidCertificate(NotValidForName)",                      \
+      TLS_ALERT_BAD_CERTIFICATE)                                                                   \
+    X(TLS_ERR_CERT_EXPIRED, "InvalidCertificate(Expired)", TLS_ALERT_CERTIFICATE_EXPIRED)          \
+    X(TLS_ERR_CERT_NOT_VALID_YET, "InvalidCertificate(NotValidYet)",                               \
+      TLS_ALERT_CERTIFICATE_EXPIRED)                                                               \
+    X(TLS_ERR_CERT_BAD_SIGNATURE, "InvalidCertificate(BadSignature)", TLS_ALERT_DECRYPT_ERROR)     \
+    X(TLS_ERR_CERT_UNSUPPORTED_SIGNATURE_ALGORITHM,                                                \
+      "InvalidCertificate(UnsupportedSignatureAlgorithm)", TLS_ALERT_BAD_CERTIFICATE)              \
+    X(TLS_ERR_CERT_CA_USED_AS_END_ENTITY, "InvalidCertificate(CaUsedAsEndEntity)",                 \
+      TLS_ALERT_BAD_CERTIFICATE)                                                                   \
+    X(TLS_ERR_CERT_END_ENTITY_USED_AS_CA, "InvalidCertificate(EndEntityUsedAsCa)",                 \
+      TLS_ALERT_BAD_CERTIFICATE)                                                                   \
+    X(TLS_ERR_CERT_PATH_LEN_EXCEEDED, "InvalidCertificate(PathLenConstraintViolated)",             \
+      TLS_ALERT_BAD_CERTIFICATE)                                                                   \
+    X(TLS_ERR_CERT_INVALID_PURPOSE, "InvalidCertificate(InvalidPurpose)",                          \
+      TLS_ALERT_UNSUPPORTED_CERTIFICATE)                                                           \
+    X(TLS_ERR_CERT_BAD_ENCODING, "InvalidCertificate(BadEncoding)", TLS_ALERT_BAD_CERTIFICATE)     \
+    X(TLS_ERR_NO_CERTIFICATES_PRESENTED, "NoCertificatesPresented", TLS_ALERT_DECODE_ERROR)        \
+    X(TLS_ERR_BAD_CERTIFICATE_VERIFY, "PeerMisbehaved(InvalidCertificateVerify)",                  \
+      TLS_ALERT_DECRYPT_ERROR)                                                                     \
+    X(TLS_ERR_SELECTED_UNOFFERED, "PeerMisbehaved(SelectedUnofferedParameter)",                    \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
+    X(TLS_ERR_DOWNGRADE_DETECTED, "PeerMisbehaved(AttemptedDowngradeToTls12WhenTls13IsSupported)", \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
     X(TLS_ERR_CERT_FILE, "CertificateLoad(FileUnreadable)", TLS_ALERT_NONE)                        \
     X(TLS_ERR_CERT_PARSE, "CertificateLoad(InvalidCertificate)", TLS_ALERT_NONE)                   \
     X(TLS_ERR_KEY_PARSE, "CertificateLoad(InvalidPrivateKey)", TLS_ALERT_NONE)                     \
@@ -279,11 +304,82 @@ const char *tls_group_name(uint16_t group);
 const char *tls_sig_scheme_name(uint16_t scheme);
 const char *tls_version_name(uint16_t version);
 
+/* ---- client configuration and certificate verification --------------------------- */
+
+typedef struct tls_root_store tls_root_store;
+
+/* Loads the trust anchors of a PEM file (every CERTIFICATE block; one or more).
+ * TLS_ERR_CERT_FILE / TLS_ERR_CERT_PARSE with a sentence in errbuf. One reference. */
+TLS_MUST_CHECK tls_error tls_root_store_load(const char *pem_path, tls_root_store **out,
+                                             char *errbuf, size_t errlen);
+/* The system bundle (/etc/ssl/certs/ca-certificates.crt). */
+TLS_MUST_CHECK tls_error tls_root_store_load_system(tls_root_store **out, char *errbuf,
+                                                    size_t errlen);
+tls_root_store *tls_root_store_ref(tls_root_store *roots);
+void tls_root_store_unref(tls_root_store *roots);
+
+/*
+ * A server certificate verifier (rustls's ServerCertVerifier): chain[0] is the end
+ * entity, then whatever intermediates the server sent (DER, borrowed for the call);
+ * server_name is the DNS name or IP literal the client wants; now is Unix time.
+ * Returns TLS_OK or a TLS_ERR_CERT_* / TLS_ERR_NO_CERTIFICATES_PRESENTED error.
+ */
+typedef tls_error (*tls_verify_fn)(void *arg, const uint8_t *const *chain,
+                                   const size_t *chain_lens, size_t n_chain,
+                                   const char *server_name, int64_t now);
+
+/* The default verifier over a root store: path building, validity, basicConstraints
+ * and pathLen, keyUsage/extendedKeyUsage serverAuth, subjectAltName (DNS with RFC 6125
+ * wildcards, IP addresses), safe signature algorithms only. */
+TLS_MUST_CHECK tls_error tls_verify_server_cert(const tls_root_store *roots,
+                                                const uint8_t *const *chain,
+                                                const size_t *chain_lens, size_t n_chain,
+                                                const char *server_name, int64_t now);
+
+typedef struct tls_client_config tls_client_config;
+
+typedef struct {
+    /* Preference order; NULL/0 = defaults (as the server's). The first group gets a
+     * key share in the ClientHello (X25519 by default), the others on HelloRetryRequest. */
+    const uint16_t *versions;
+    size_t n_versions;
+    const uint16_t *cipher_suites;
+    size_t n_cipher_suites;
+    const uint16_t *groups;
+    size_t n_groups;
+    const char *const *alpn;
+    size_t n_alpn;
+    /* Verification: the default verifier over roots, or a custom verifier. One of the
+     * two is required; there is no way to switch verification off here. */
+    tls_root_store *roots;
+    tls_verify_fn verifier;
+    void *verifier_arg;
+    bool disable_sni; /* SNI is never sent for IP addresses anyway */
+    size_t max_fragment_size;
+} tls_client_config_params;
+
+TLS_MUST_CHECK tls_error tls_client_config_new(const tls_client_config_params *params,
+                                               tls_client_config **out, char *errbuf,
+                                               size_t errlen);
+/* DANGEROUS: a client config that accepts any certificate for any name (tlsclient
+ * --insecure). The handshake still checks that the server holds the key of the
+ * certificate it sent. Never use it to protect real traffic. */
+TLS_MUST_CHECK tls_error tls_client_config_new_dangerous_unverified(
+    const tls_client_config_params *params, tls_client_config **out, char *errbuf,
+    size_t errlen);
+tls_client_config *tls_client_config_ref(tls_client_config *cfg);
+void tls_client_config_unref(tls_client_config *cfg);
+
 /* ---- connections ------------------------------------------------------------- */
 
 typedef struct tls_conn tls_conn;
 
 TLS_MUST_CHECK tls_error tls_server_conn_new(tls_server_config *cfg, tls_conn **out);
+/* A client connection to server_name (a DNS name or an IP literal; it is verified
+ * against the certificate and sent as SNI unless it is an IP address or SNI is
+ * disabled). The ClientHello is queued at once: call tls_conn_write_tls first. */
+TLS_MUST_CHECK tls_error tls_client_conn_new(tls_client_config *cfg, const char *server_name,
+                                             tls_conn **out);
 void tls_conn_free(tls_conn *conn); /* wipes keys; NULL is fine */
 
 /*
