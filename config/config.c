@@ -457,12 +457,110 @@ CFG_MUST_CHECK static bool read_servers(loader *ld, cfg_backend *b, const yaml_n
     return true;
 }
 
+/* An ALPN protocol list (listeners and TLS backends): 1..255-byte names, no repeats. */
+CFG_MUST_CHECK static bool read_alpn_list(loader *ld, const yaml_node_t *seq, char ***alpn,
+                                          size_t *n_alpn)
+{
+    tls_server_config_params probe = {0};
+
+    if (!cfg__want_sequence(&ld->doc, seq, "alpn"))
+        return false;
+    if (!cfg__seq_len(seq))
+        return true;
+    *alpn = calloc(cfg__seq_len(seq), sizeof **alpn);
+    if (!*alpn)
+        return cfg__out_of_memory(&ld->doc, seq->start_mark);
+    *n_alpn = cfg__seq_len(seq);
+    char **list = *alpn;
+    for (size_t i = 0; i < cfg__seq_len(seq); i++) {
+        yaml_node_t *item = cfg__item(&ld->doc, seq, i);
+        const char *s = NULL;
+
+        if (!cfg__get_string(&ld->doc, item, "alpn", true, &s))
+            return false;
+        if (!*s || strlen(s) > 255)
+            return cfg__fail(&ld->doc, item->start_mark,
+                             "ALPN protocol names must be 1 to 255 bytes long (this one is %zu)",
+                             strlen(s));
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(list[j], s))
+                return cfg__fail(&ld->doc, item->start_mark, "ALPN protocol \"%s\" is listed twice",
+                                 s);
+        if (!cfg__dup_string(&ld->doc, item, s, &list[i]))
+            return false;
+    }
+    probe.alpn = (const char *const *)list;
+    probe.n_alpn = *n_alpn;
+    return engine_accepts(ld, probe, "ALPN protocols refused", seq->start_mark);
+}
+
+/* tls: { ca, server_name, alpn }: moat speaks TLS to the backend and verifies it. */
+CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const yaml_node_t *map)
+{
+    enum { CA, SERVER_NAME, ALPN, N_KEYS };
+    static const char *const keys[N_KEYS] = {[CA] = "ca", [SERVER_NAME] = "server_name",
+                                             [ALPN] = "alpn"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    const char *ca = NULL, *name = NULL;
+    char **alpn = NULL, err[512];
+    size_t n_alpn = 0;
+    tls_root_store *roots = NULL;
+    bool ok = true;
+
+    if (!cfg__want_mapping(&ld->doc, map, "tls", false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in a backend's tls", keys, COUNT(keys), seen)) {
+        case CA:
+            ok = cfg__get_nonempty(&ld->doc, v, "ca", false, &ca);
+            break;
+        case SERVER_NAME:
+            ok = cfg__get_nonempty(&ld->doc, v, "server_name", false, &name) &&
+                 cfg__dup_string(&ld->doc, v, name, &b->tls_server_name);
+            break;
+        case ALPN:
+            ok = read_alpn_list(ld, v, &alpn, &n_alpn);
+            break;
+        default:
+            ok = cfg__unhandled_key(&ld->doc, p);
+        }
+        if (!ok)
+            break;
+    }
+    if (ok) {
+        tls_error e = ca ? tls_root_store_load(ca, &roots, err, sizeof err)
+                         : tls_root_store_load_system(&roots, err, sizeof err);
+        if (e != TLS_OK)
+            ok = cfg__fail(&ld->doc, (seen[CA] ? seen[CA] : map)->start_mark, "%s", err);
+    }
+    if (ok) {
+        tls_client_config_params params = {
+            .versions = ld->cfg->versions,
+            .n_versions = ld->cfg->n_versions,
+            .alpn = (const char *const *)alpn,
+            .n_alpn = n_alpn,
+            .roots = roots,
+        };
+        if (tls_client_config_new(&params, &b->tls, err, sizeof err) != TLS_OK)
+            ok = cfg__fail(&ld->doc, map->start_mark, "backend TLS settings refused: %s", err);
+    }
+    tls_root_store_unref(roots);
+    for (size_t i = 0; i < n_alpn; i++)
+        free(alpn[i]);
+    free(alpn);
+    return ok;
+}
+
 CFG_MUST_CHECK static bool read_backend(loader *ld, cfg_backend *b, const yaml_node_t *key,
                                         const yaml_node_t *map)
 {
-    enum { SERVERS, BALANCE, PROXY_PROTOCOL, N_KEYS };
-    static const char *const keys[N_KEYS] = {
-        [SERVERS] = "servers", [BALANCE] = "balance", [PROXY_PROTOCOL] = "proxy_protocol"};
+    enum { SERVERS, BALANCE, PROXY_PROTOCOL, TLS, N_KEYS };
+    static const char *const keys[N_KEYS] = {[SERVERS] = "servers",
+                                             [BALANCE] = "balance",
+                                             [PROXY_PROTOCOL] = "proxy_protocol",
+                                             [TLS] = "tls"};
     static const char *const balances[] = {"round-robin", "least-connections"};
     static const cfg_balance balance_values[] = {CFG_BALANCE_ROUND_ROBIN,
                                                  CFG_BALANCE_LEAST_CONNECTIONS};
@@ -493,6 +591,10 @@ CFG_MUST_CHECK static bool read_backend(loader *ld, cfg_backend *b, const yaml_n
                                  COUNT(proxies), &i))
                 return false;
             b->proxy_protocol = proxy_values[i];
+            break;
+        case TLS:
+            if (!read_backend_tls(ld, b, v))
+                return false;
             break;
         default:
             return cfg__unhandled_key(&ld->doc, p);
@@ -585,40 +687,6 @@ CFG_MUST_CHECK static bool read_certificates(loader *ld, cfg_listener *l, const 
         if (!read_certificate(ld, &l->certificates[i], cfg__item(&ld->doc, seq, i)))
             return false;
     return true;
-}
-
-CFG_MUST_CHECK static bool read_alpn(loader *ld, cfg_listener *l, const yaml_node_t *seq)
-{
-    tls_server_config_params probe = {0};
-
-    if (!cfg__want_sequence(&ld->doc, seq, "alpn"))
-        return false;
-    if (!cfg__seq_len(seq))
-        return true;
-    l->alpn = calloc(cfg__seq_len(seq), sizeof *l->alpn);
-    if (!l->alpn)
-        return cfg__out_of_memory(&ld->doc, seq->start_mark);
-    l->n_alpn = cfg__seq_len(seq);
-    for (size_t i = 0; i < cfg__seq_len(seq); i++) {
-        yaml_node_t *item = cfg__item(&ld->doc, seq, i);
-        const char *s = NULL;
-
-        if (!cfg__get_string(&ld->doc, item, "alpn", true, &s))
-            return false;
-        if (!*s || strlen(s) > 255)
-            return cfg__fail(&ld->doc, item->start_mark,
-                             "ALPN protocol names must be 1 to 255 bytes long (this one is %zu)",
-                             strlen(s));
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(l->alpn[j], s))
-                return cfg__fail(&ld->doc, item->start_mark, "ALPN protocol \"%s\" is listed twice",
-                                 s);
-        if (!cfg__dup_string(&ld->doc, item, s, &l->alpn[i]))
-            return false;
-    }
-    probe.alpn = (const char *const *)l->alpn;
-    probe.n_alpn = l->n_alpn;
-    return engine_accepts(ld, probe, "ALPN protocols refused", seq->start_mark);
 }
 
 /* A host name as the engine sees SNI (lower case) or "*.suffix"; stored lower-cased. */
@@ -785,7 +853,7 @@ CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_no
             ok = cfg__get_bool(&ld->doc, v, "sni_strict", &l->sni_strict);
             break;
         case ALPN:
-            ok = read_alpn(ld, l, v);
+            ok = read_alpn_list(ld, v, &l->alpn, &l->n_alpn);
             break;
         case BACKEND:
             ok = find_backend(ld, v, &l->backend);
@@ -971,6 +1039,9 @@ static void cfg_free(cfg_config *c)
         for (size_t j = 0; j < c->backends[i].n_servers; j++)
             cfg_address_clear(&c->backends[i].servers[j]);
         free(c->backends[i].servers);
+        if (c->backends[i].tls)
+            tls_client_config_unref(c->backends[i].tls);
+        free(c->backends[i].tls_server_name);
         free(c->backends[i].name);
     }
     free(c->backends);

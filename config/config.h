@@ -43,6 +43,10 @@ typedef struct {
     cfg_balance balance;
     cfg_proxy_protocol proxy_protocol;
     cfg_mark mark;
+    /* TLS to the servers (NULL: plaintext). Certificates are verified against the
+     * configured roots for tls_server_name, or for each server's own host when NULL. */
+    tls_client_config *tls;
+    char *tls_server_name;
 } cfg_backend;
 
 /* Routes are tried in order; a route matches when every criterion it names matches

@@ -77,11 +77,13 @@ typedef struct px_conn {
     size_t backlog_len;
 
     px_upstream *up;
+    tls_conn *up_tls; /* the engine's client, for backends spoken to over TLS */
     size_t backend;
     int server; /* index of the server we are connected to, or -1 */
     uint64_t tried;
-    char connect_error[96];
-    bool up_connected;
+    char connect_error[160];
+    bool up_tcp;       /* the TCP connection to the current server is up */
+    bool up_connected; /* ... and (TLS backends) its handshake is done: plaintext flows */
 
     bool client_reading, up_reading;
     bool client_done; /* no more plaintext will come from the client */
@@ -96,7 +98,7 @@ typedef struct px_conn {
 
     uint64_t start_ms, last_activity_ms;
     uint64_t bytes_in, bytes_out;
-    char end[200];
+    char end[256];
 } px_conn;
 
 typedef struct {
@@ -224,7 +226,10 @@ static void drop_upstream(px_conn *c)
     if (c->up_connected && c->server >= 0)
         px_upstream_release(&c->rt->upstreams[c->backend], c->server);
     c->up_connected = false;
+    c->up_tcp = false;
     c->up_reading = false;
+    tls_conn_free(c->up_tls);
+    c->up_tls = NULL;
     u->closing = true;
     uv_close(&u->h.handle, on_upstream_closed);
 }
@@ -350,6 +355,47 @@ static void tls_failed(px_conn *c, tls_error err)
 
 /* ---- plaintext toward the upstream ---------------------------------------------------- */
 
+/* Moves the backend engine's TLS bytes into write requests on the upstream socket. */
+static bool flush_upstream_tls(px_conn *c)
+{
+    size_t len;
+    const uint8_t *p;
+    while (c->up_tls && c->state != PXC_CLOSED && (p = tls_conn_peek_tls(c->up_tls, &len)) &&
+           len) {
+        if (!queue_write(c, false, p, len))
+            return false;
+        tls_conn_consume_tls(c->up_tls, len);
+    }
+    return c->state != PXC_CLOSED;
+}
+
+static void backend_tls_failed(px_conn *c, tls_error err);
+
+/* Plaintext for the backend: straight to the socket, or through the backend engine,
+ * whose output is flushed as it goes so it always has room for more. */
+static bool send_upstream(px_conn *c, const uint8_t *data, size_t len)
+{
+    if (!c->up_tls)
+        return queue_write(c, false, data, len);
+    while (len) {
+        size_t taken = 0;
+        tls_error err = tls_conn_write(c->up_tls, data, len, &taken);
+        if (err != TLS_OK) {
+            backend_tls_failed(c, err);
+            return false;
+        }
+        if (!flush_upstream_tls(c))
+            return false;
+        if (taken == 0) {
+            finish(c, "internal error: the backend TLS engine refused plaintext");
+            return false;
+        }
+        data += taken;
+        len -= taken;
+    }
+    return true;
+}
+
 static void pump_to_upstream(px_conn *c)
 {
     uint8_t buf[16384];
@@ -366,7 +412,7 @@ static void pump_to_upstream(px_conn *c)
         if (n == 0)
             break;
         c->bytes_in += n;
-        if (!queue_write(c, false, buf, n))
+        if (!send_upstream(c, buf, n))
             return;
     }
     if (c->up_wq >= HIGH_WATER)
@@ -398,6 +444,11 @@ static void check_done(px_conn *c)
     if (c->client_done && !c->up_shutdown && c->engine_drained && !c->backlog_len &&
         c->up_connected) {
         c->up_shutdown = true;
+        if (c->up_tls) {
+            tls_conn_send_close_notify(c->up_tls);
+            if (!flush_upstream_tls(c))
+                return;
+        }
         c->up->shutdown_req.data = c->up;
         if (uv_shutdown(&c->up->shutdown_req, &c->up->h.stream, on_upstream_shutdown) < 0)
             c->up_shutdown_complete = true;
@@ -472,39 +523,99 @@ static void send_proxy_header(px_conn *c)
 static void on_upstream_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_upstream_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* The server is ready for plaintext: TCP connected and, for TLS backends, the
+ * handshake done. */
+static void upstream_ready(px_conn *c)
+{
+    px_upstream_set *set = &c->rt->upstreams[c->backend];
+    px_upstream_report(set, c->up->server, true, px_now_ms());
+    px_upstream_acquire(set, c->up->server);
+    c->server = c->up->server;
+    c->up_connected = true;
+    uv_timer_stop(&c->timer);
+    set_state(c, PXC_PROXYING);
+    c->last_activity_ms = px_now_ms();
+    uv_timer_start(&c->timer, on_timer, c->rt->cfg->idle_timeout_ms, 0);
+    feed_backlog(c);
+    pump_to_upstream(c);
+    check_done(c);
+    update_reading(c);
+}
+
+/* A failed attempt: counted against the server, then the next one is tried. */
+static void attempt_failed(px_conn *c, const char *why)
+{
+    const cfg_backend *b = &c->rt->cfg->backends[c->backend];
+    int server = c->up->server;
+    px_upstream_report(&c->rt->upstreams[c->backend], server, false, px_now_ms());
+    snprintf(c->connect_error, sizeof c->connect_error, "%s: %s", b->servers[server].text, why);
+    px_log_msg(&c->rt->log, CFG_LOG_WARN, "backend %s server %s: %s", b->name,
+               b->servers[server].text, why);
+    drop_upstream(c);
+    try_next_server(c);
+}
+
+static void backend_tls_failed(px_conn *c, tls_error err)
+{
+    char why[128], reason[160];
+    if (err == TLS_ERR_ALERT_RECEIVED)
+        snprintf(why, sizeof why, "tls error: %s (backend sent %s)", tls_error_name(err),
+                 tls_alert_name(tls_conn_peer_alert(c->up_tls)));
+    else
+        snprintf(why, sizeof why, "tls error: %s", tls_error_name(err));
+    flush_upstream_tls(c); /* our alert, best effort */
+    if (c->state == PXC_CONNECTING) {
+        attempt_failed(c, why);
+        return;
+    }
+    snprintf(reason, sizeof reason, "backend %s", why);
+    finish(c, reason);
+}
+
+/* The name a TLS backend's certificate must carry: the configured one, or the
+ * server's own host (an IP literal is checked against the certificate's IP SANs). */
+static void backend_tls_name(const cfg_backend *b, int server, char *out, size_t cap)
+{
+    const char *text = b->servers[server].text;
+    if (b->tls_server_name) {
+        snprintf(out, cap, "%s", b->tls_server_name);
+        return;
+    }
+    const char *start = text[0] == '[' ? text + 1 : text;
+    const char *end = text[0] == '[' ? strchr(start, ']') : strrchr(start, ':');
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    snprintf(out, cap, "%.*s", (int)n, start);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     px_upstream *u = req->data;
     if (!u->conn || u->closing)
         return; /* the connection gave up on this attempt */
     px_conn *c = conn_of(u->conn);
-    px_upstream_set *set = &c->rt->upstreams[c->backend];
     const cfg_backend *b = &c->rt->cfg->backends[c->backend];
 
-    px_upstream_report(set, u->server, status == 0, px_now_ms());
     if (status < 0) {
-        snprintf(c->connect_error, sizeof c->connect_error, "%s: %s",
-                 b->servers[u->server].text, uv_strerror(status));
-        px_log_msg(&c->rt->log, CFG_LOG_WARN, "backend %s server %s: %s", b->name,
-                   b->servers[u->server].text, uv_strerror(status));
-        drop_upstream(c);
-        try_next_server(c);
+        attempt_failed(c, uv_strerror(status));
         return;
     }
-    px_upstream_acquire(set, u->server);
-    c->server = u->server;
-    c->up_connected = true;
-    uv_timer_stop(&c->timer);
-    set_state(c, PXC_PROXYING);
-    c->last_activity_ms = px_now_ms();
-    uv_timer_start(&c->timer, on_timer, c->rt->cfg->idle_timeout_ms, 0);
-    send_proxy_header(c);
-    if (c->state != PXC_PROXYING)
+    c->up_tcp = true;
+    send_proxy_header(c); /* the PROXY header always travels in the clear, first */
+    if (c->state != PXC_CONNECTING)
         return;
-    feed_backlog(c);
-    pump_to_upstream(c);
-    check_done(c);
-    update_reading(c);
+    if (!b->tls) {
+        upstream_ready(c);
+        return;
+    }
+    char name[256];
+    backend_tls_name(b, u->server, name, sizeof name);
+    tls_error err = tls_client_conn_new(b->tls, name, &c->up_tls);
+    if (err != TLS_OK) {
+        attempt_failed(c, tls_error_name(err));
+        return;
+    }
+    if (flush_upstream_tls(c)) /* the ClientHello */
+        update_reading(c);
 }
 
 static void try_next_server(px_conn *c)
@@ -515,7 +626,7 @@ static void try_next_server(px_conn *c)
     for (;;) {
         int s = px_upstream_pick(set, c->tried, px_now_ms());
         if (s < 0) {
-            char reason[200];
+            char reason[256];
             snprintf(reason, sizeof reason, "no backend available: %zu of %zu servers failed (last: %s)",
                      b->n_servers, b->n_servers, c->connect_error[0] ? c->connect_error : "-");
             finish(c, reason);
@@ -759,6 +870,65 @@ static void on_upstream_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)c->worker->read_buf, PX_READ_BUF_SIZE);
 }
 
+/* Plaintext from the backend toward the client, through the client's engine. */
+static bool send_client(px_conn *c, const uint8_t *p, size_t left)
+{
+    c->bytes_out += left;
+    while (left) {
+        size_t taken = 0;
+        tls_error err = tls_conn_write(c->tls, p, left, &taken);
+        if (err != TLS_OK) {
+            tls_failed(c, err);
+            return false;
+        }
+        if (!flush_client(c))
+            return false;
+        if (taken == 0) {
+            finish(c, "internal error: the TLS engine refused plaintext");
+            return false;
+        }
+        p += taken;
+        left -= taken;
+    }
+    return true;
+}
+
+/* TLS bytes from a TLS backend: handshake progress, then plaintext for the client. */
+static bool feed_backend_tls(px_conn *c, const uint8_t *data, size_t n)
+{
+    uint8_t plain[16384];
+    while (n) {
+        size_t used = 0, got;
+        tls_error err = tls_conn_read_tls(c->up_tls, data, n, &used);
+        if (err == TLS_OK)
+            err = tls_conn_process(c->up_tls);
+        if (err != TLS_OK) {
+            backend_tls_failed(c, err);
+            return false;
+        }
+        if (!flush_upstream_tls(c))
+            return false;
+        if (c->state == PXC_CONNECTING && !tls_conn_is_handshaking(c->up_tls)) {
+            upstream_ready(c);
+            if (c->state != PXC_PROXYING)
+                return false;
+        }
+        do {
+            if ((err = tls_conn_read(c->up_tls, plain, sizeof plain, &got)) != TLS_OK) {
+                backend_tls_failed(c, err);
+                return false;
+            }
+            if (got && !send_client(c, plain, got))
+                return false;
+        } while (got);
+        if (tls_conn_peer_closed(c->up_tls))
+            c->up_done = true;
+        data += used;
+        n -= used;
+    }
+    return true;
+}
+
 static void on_upstream_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     px_upstream *u = s->data;
@@ -768,6 +938,11 @@ static void on_upstream_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         uv_read_stop(s);
         c->up_reading = false;
+        if (c->state == PXC_CONNECTING) { /* the TLS handshake with the backend broke off */
+            attempt_failed(c, nread == UV_EOF ? "closed during the TLS handshake"
+                                              : uv_strerror((int)nread));
+            return;
+        }
         if (nread != UV_EOF) {
             char reason[120];
             snprintf(reason, sizeof reason, "backend read failed: %s", uv_strerror((int)nread));
@@ -781,26 +956,15 @@ static void on_upstream_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->last_activity_ms = px_now_ms();
-    c->bytes_out += (uint64_t)nread;
-    const uint8_t *p = (const uint8_t *)buf->base;
-    size_t left = (size_t)nread;
-    while (left) {
-        size_t taken = 0;
-        tls_error err = tls_conn_write(c->tls, p, left, &taken);
-        if (err != TLS_OK) {
-            tls_failed(c, err);
+    if (c->up_tls) {
+        if (!feed_backend_tls(c, (const uint8_t *)buf->base, (size_t)nread))
             return;
-        }
-        if (!flush_client(c))
-            return;
-        if (taken == 0) {
-            finish(c, "internal error: the TLS engine refused plaintext");
-            return;
-        }
-        p += taken;
-        left -= taken;
+        check_done(c);
+    } else if (!send_client(c, (const uint8_t *)buf->base, (size_t)nread)) {
+        return;
     }
-    update_reading(c);
+    if (c->state < PXC_CLOSED)
+        update_reading(c);
 }
 
 static void on_upstream_write(uv_write_t *req, int status)
@@ -843,8 +1007,9 @@ static void update_reading(px_conn *c)
             uv_read_stop((uv_stream_t *)&c->client);
         c->client_reading = want_client;
     }
-    bool want_up = c->up && c->up_connected && !c->up_done && c->state == PXC_PROXYING &&
-                   c->client_wq < HIGH_WATER;
+    bool want_up = c->up && !c->up_done &&
+                   ((c->up_connected && c->state == PXC_PROXYING && c->client_wq < HIGH_WATER) ||
+                    (c->up_tls && c->up_tcp && c->state == PXC_CONNECTING));
     if (c->up && want_up != c->up_reading) {
         if (want_up)
             uv_read_start(&c->up->h.stream, on_upstream_alloc, on_upstream_read);
@@ -867,12 +1032,11 @@ static void on_timer(uv_timer_t *t)
         break;
     case PXC_CONNECTING: {
         const cfg_backend *b = &cfg->backends[c->backend];
+        (void)b;
         if (c->up) {
-            px_upstream_report(&c->rt->upstreams[c->backend], c->up->server, false, now);
-            snprintf(c->connect_error, sizeof c->connect_error, "%s: connect timed out",
-                     b->servers[c->up->server].text);
+            attempt_failed(c, c->up_tls ? "TLS handshake timed out" : "connect timed out");
+            break;
         }
-        drop_upstream(c);
         try_next_server(c);
         break;
     }

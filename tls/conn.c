@@ -10,6 +10,8 @@
  *   read_tls stops accepting bytes, until the caller drains plaintext.
  * - The first fatal error latches in conn->err; its alert (if any) is queued once,
  *   under whatever write keys are current, and nothing is sent after it.
+ * - Client and server differ only where the role matters: which handshake handles a
+ *   message or a ChangeCipherSpec, and whose secret a KeyUpdate moves (is_client).
  */
 #include "conn.h"
 
@@ -102,7 +104,7 @@ static void buf_free(tls_buf *b)
 /* Splits data into records of at most max_fragment_size and queues them. */
 static tls_error send_records(tls_conn *c, uint8_t type, const uint8_t *data, size_t len)
 {
-    size_t frag = c->cfg->max_fragment_size;
+    size_t frag = c->max_fragment_size;
     do {
         size_t n = len < frag ? len : frag;
         size_t size = tls__record_size(&c->wr, n, 0), written;
@@ -173,6 +175,14 @@ tls_error tls__conn_set_write_secret(tls_conn *c, const tls_suite *suite, const 
     return tls__record_cipher_install(&c->wr, suite, secret);
 }
 
+/* Our sending keys move to the next generation, whichever role we play. */
+static tls_error send_key_update(tls_conn *c, bool update_requested)
+{
+    if (c->is_client)
+        return tls__hs13_client_send_key_update(c, update_requested);
+    return tls__hs13_send_key_update(c, update_requested);
+}
+
 static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
 {
     *n = 0;
@@ -184,11 +194,11 @@ static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, s
                 send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
                 return TLS_OK;
             }
-            TRY(tls_conn_send_key_update(c, false));
+            TRY(send_key_update(c, false));
         }
         size_t chunk = len - *n;
-        if (chunk > c->cfg->max_fragment_size)
-            chunk = c->cfg->max_fragment_size;
+        if (chunk > c->max_fragment_size)
+            chunk = c->max_fragment_size;
         TRY(send_records(c, TLS_CT_APPLICATION_DATA, buf + *n, chunk));
         *n += chunk;
     }
@@ -242,10 +252,12 @@ static tls_error handle_alert(tls_conn *c, const uint8_t *body, size_t len)
 static tls_error handle_ccs(tls_conn *c, const uint8_t *body, size_t len)
 {
     /* §5: one plaintext CCS of value 1 is dropped between the first ClientHello and
-     * the client's Finished; anything else is unexpected. */
+     * the client's Finished (a client: between the ServerHello or HelloRetryRequest,
+     * which set the version, and the server's Finished, which ends the handshake for
+     * it); anything else is unexpected. */
     ENSURE(len == 1 && body[0] == 1, TLS_ERR_INVALID_CCS);
-    if (c->version == TLS_VERSION_1_2)
-        return tls__hs12_server_ccs(c); /* in TLS 1.2 it is the client's key change */
+    if (c->version == TLS_VERSION_1_2) /* in TLS 1.2 it is the peer's key change */
+        return c->is_client ? tls__hs12_client_ccs(c) : tls__hs12_server_ccs(c);
     ENSURE(!c->handshake_done && !c->ccs_seen && c->version == TLS_VERSION_1_3,
            TLS_ERR_UNEXPECTED_MESSAGE);
     c->ccs_seen = true;
@@ -269,7 +281,8 @@ static tls_error handle_handshake_bytes(tls_conn *c, const uint8_t *body, size_t
         /* Consumed before handling, so a key change sees only what follows it; the
          * bytes stay in place until buf_trim below. */
         buf_consume(&c->hs_in, 4 + body_len);
-        TRY(tls__hs_server_handle(c, msg, 4 + body_len));
+        TRY(c->is_client ? tls__hs_client_handle(c, msg, 4 + body_len)
+                         : tls__hs_server_handle(c, msg, 4 + body_len));
     }
     buf_trim(&c->hs_in);
     return TLS_OK;
@@ -382,8 +395,31 @@ tls_error tls_server_conn_new(tls_server_config *cfg, tls_conn **out)
     if (!c)
         return TLS_ERR_NO_MEMORY;
     c->cfg = tls_server_config_ref(cfg);
+    c->max_fragment_size = cfg->max_fragment_size;
     c->peer_alert = TLS_ALERT_NONE;
     c->hs.v13.state = HS13_EXPECT_CLIENT_HELLO;
+    *out = c;
+    return TLS_OK;
+}
+
+tls_error tls_client_conn_new(tls_client_config *cfg, const char *server_name, tls_conn **out)
+{
+    tls_conn *c;
+
+    *out = NULL;
+    ENSURE(cfg && server_name, TLS_ERR_INVALID_ARGUMENT);
+    c = tls__calloc(sizeof *c);
+    ENSURE(c, TLS_ERR_NO_MEMORY);
+    c->is_client = true;
+    c->client_cfg = tls_client_config_ref(cfg);
+    c->max_fragment_size = cfg->max_fragment_size;
+    c->peer_alert = TLS_ALERT_NONE;
+    c->hs.client.v13.state = HS13C_EXPECT_SERVER_HELLO;
+    tls_error err = tls__client_start(c, server_name);
+    if (err != TLS_OK) {
+        tls_conn_free(c);
+        return err;
+    }
     *out = c;
     return TLS_OK;
 }
@@ -392,7 +428,9 @@ void tls_conn_free(tls_conn *c)
 {
     if (!c)
         return;
-    if (c->version == TLS_VERSION_1_2)
+    if (c->is_client)
+        tls__client_hs_clear(&c->hs.client, c->version);
+    else if (c->version == TLS_VERSION_1_2)
         tls__hs12_server_clear(&c->hs.v12);
     else
         tls__hs13_server_clear(&c->hs.v13);
@@ -404,6 +442,7 @@ void tls_conn_free(tls_conn *c)
     buf_free(&c->pending);
     buf_free(&c->out);
     tls_server_config_unref(c->cfg);
+    tls_client_config_unref(c->client_cfg);
     tls__wipe(c, sizeof *c);
     tls__free(c, sizeof *c);
 }
@@ -595,12 +634,19 @@ tls_error tls__hs_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
     return tls__hs13_server_handle(c, msg, len);
 }
 
+tls_error tls__hs_client_handle(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    if (c->version == TLS_VERSION_1_2)
+        return tls__hs12_client_handle(c, msg, len);
+    return tls__hs13_client_handle(c, msg, len);
+}
+
 tls_error tls_conn_send_key_update(tls_conn *c, bool update_requested)
 {
     if (c->err)
         return c->err;
     ENSURE(c->handshake_done && !c->close_sent && c->version == TLS_VERSION_1_3,
            TLS_ERR_INVALID_ARGUMENT);
-    tls_error err = tls__hs13_send_key_update(c, update_requested);
+    tls_error err = send_key_update(c, update_requested);
     return err == TLS_OK ? TLS_OK : fail(c, err);
 }

@@ -20,7 +20,10 @@ typedef struct {
 } tls_buf;
 
 struct tls_conn {
-    tls_server_config *cfg;
+    bool is_client;
+    tls_server_config *cfg;        /* the server's; NULL for a client */
+    tls_client_config *client_cfg; /* the client's; NULL for a server */
+    size_t max_fragment_size;      /* from whichever config */
     tls_error err; /* first fatal error; never overwritten */
     int peer_alert;
     bool peer_closed, close_sent, handshake_done;
@@ -41,20 +44,21 @@ struct tls_conn {
     bool skip_app_records;
     size_t skip_budget;
 
-    uint16_t version, group, sig_scheme; /* version 0 until the ClientHello is handled */
+    uint16_t version, group, sig_scheme; /* version 0 until it is chosen */
     const tls_suite *suite;
     bool ems; /* TLS 1.2 extended master secret in use */
-    char server_name[256];
+    char server_name[256]; /* server: the client's SNI; client: the name we asked for */
     uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
     bool did_hrr;
     unsigned key_updates_in_row;
     unsigned renegotiations_refused;
 
-    /* The handshake of the version chosen (v13 until then: its state 0 expects the
-     * first ClientHello). */
+    /* Server: the handshake of the version chosen (v13 until then: its state 0 expects
+     * the first ClientHello). Client: `client`. */
     union {
         tls13_server_hs v13;
         tls12_server_hs v12;
+        tls_client_hs client;
     } hs;
 };
 

@@ -161,6 +161,34 @@ struct tls_server_config {
 /* True when version is enabled and at least one enabled suite serves it. */
 bool tls__config_has_version(const struct tls_server_config *cfg, uint16_t version);
 
+/* ---- client config (client_config.c) --------------------------------------------- */
+
+struct tls_client_config {
+    atomic_uint refs;
+    uint16_t versions[4];
+    size_t n_versions;
+    uint16_t suites[16];
+    size_t n_suites;
+    uint16_t groups[8]; /* groups[0] gets the key share of the first ClientHello */
+    size_t n_groups;
+    uint8_t *alpn[TLS_MAX_ALPN]; /* wire form, as the server config's */
+    size_t n_alpn;
+    /* Exactly one of roots (referenced) and verifier is set, unless
+     * dangerous_skip_server_cert_verification is. */
+    tls_root_store *roots;
+    tls_verify_fn verifier;
+    void *verifier_arg;
+    /* tls_client_config_new_dangerous_unverified: the server's chain and name are not
+     * checked at all. CertificateVerify and Finished still are. */
+    bool dangerous_skip_server_cert_verification;
+    bool disable_sni;
+    size_t max_fragment_size;
+};
+
+/* True when version is enabled and at least one enabled suite serves it: what the
+ * ClientHello offers. */
+bool tls__client_config_offers(const struct tls_client_config *cfg, uint16_t version);
+
 /* ---- little helpers --------------------------------------------------------------- */
 
 /* True when `v` is one of the big-endian u16 values in list (even length). */

@@ -67,7 +67,137 @@ typedef struct {
     uint8_t expected_finished[12];
 } tls12_server_hs;
 
+/* ---- the client --------------------------------------------------------------------- */
+
+/* TLS 1.3 client handshake state (tls13_client.c). */
+typedef enum {
+    HS13C_EXPECT_SERVER_HELLO, /* a ServerHello, or (once) a HelloRetryRequest */
+    HS13C_EXPECT_ENCRYPTED_EXTENSIONS,
+    HS13C_EXPECT_CERTIFICATE_OR_REQUEST, /* a CertificateRequest may come first (§4.3.2) */
+    HS13C_EXPECT_CERTIFICATE,
+    HS13C_EXPECT_CERTIFICATE_VERIFY,
+    HS13C_EXPECT_FINISHED,
+    HS13C_CONNECTED, /* NewSessionTicket and KeyUpdate only */
+} tls13_client_state;
+
+typedef struct {
+    tls13_client_state state;
+    const tls_suite *suite; /* set by the first ServerHello or HelloRetryRequest */
+    tls_transcript transcript;
+    tls13_keysched ks;
+    uint8_t client_hs_secret[TLS_MAX_HASH_LEN];
+    uint8_t server_hs_secret[TLS_MAX_HASH_LEN];
+    uint8_t client_app_secret[TLS_MAX_HASH_LEN];
+    uint8_t server_app_secret[TLS_MAX_HASH_LEN];
+    /* A CertificateRequest came (its context is empty during the handshake, §4.3.2):
+     * we have no client certificate, so we answer with an empty Certificate. */
+    bool cert_requested;
+} tls13_client_hs;
+
+/* TLS 1.2 client handshake state (tls12_client.c). Its states and fields belong to that
+ * file; the 1.3 client hands over before writing anything here (it stays zeroed). */
+typedef struct {
+    int state;
+} tls12_client_hs;
+
+/* What the client offered in its first ClientHello (client_common.c). The ServerHello
+ * is checked against it, and whichever version the server picks starts its transcript
+ * with `hello`. */
+typedef struct {
+    uint8_t random[32];
+    uint8_t session_id[32]; /* RFC 8446 §D.4: 32 random bytes whenever TLS 1.3 is offered */
+    size_t session_id_len;
+    uint8_t *hello; /* ClientHello1, header included (tls__alloc); NULL once taken */
+    size_t hello_len;
+    tls_kx *kx; /* our one key share (TLS 1.3 offered), until the ServerHello uses it */
+    uint16_t kx_group;
+    bool tls13, tls12; /* the versions offered */
+    bool sent_ccs;     /* the §D.4 dummy ChangeCipherSpec went out */
+} tls_client_offer;
+
+/* A client's handshake: what both versions share, then the chosen version's state
+ * (v13 until a TLS 1.2 ServerHello hands over to v12). */
+typedef struct {
+    tls_client_offer offer;
+    /* The server's end-entity certificate (DER, tls__alloc), kept from the Certificate
+     * message until the signature that proves its key (CertificateVerify in TLS 1.3,
+     * ServerKeyExchange in TLS 1.2). */
+    uint8_t *end_entity;
+    size_t end_entity_len;
+    union {
+        tls13_client_hs v13;
+        tls12_client_hs v12;
+    };
+} tls_client_hs;
+
 struct tls_conn;
+
+/* Shared client machinery (client_common.c). */
+
+/* Validates server_name (a DNS name or an IP literal; TLS_ERR_INVALID_ARGUMENT) into
+ * conn->server_name, makes the offer and queues ClientHello1. */
+TLS_MUST_CHECK tls_error tls__client_start(struct tls_conn *conn, const char *server_name);
+/* Builds a ClientHello from the config and the offer (its key share: offer.kx) with
+ * `cookie` (len 0: none) and queues it. *msg (tls__alloc, *len bytes) is the caller's. */
+TLS_MUST_CHECK tls_error tls__client_send_hello(struct tls_conn *conn, tls_slice cookie,
+                                                uint8_t **msg, size_t *len);
+/* Queues the §D.4 dummy ChangeCipherSpec once, when TLS 1.3 was offered. */
+TLS_MUST_CHECK tls_error tls__client_send_compat_ccs(struct tls_conn *conn);
+/* What the ClientHello offered. */
+bool tls__client_sends_sni(const struct tls_conn *conn);
+bool tls__client_offered_suite(const struct tls_conn *conn, uint16_t suite, uint16_t version);
+bool tls__client_offered_group(const struct tls_conn *conn, uint16_t group);
+bool tls__client_offered_sig_scheme(uint16_t scheme);
+/* The server's ALPN answer (a ProtocolNameList body) into conn->alpn. Errors:
+ * TLS_ERR_UNSOLICITED_EXTENSION (we offered none), TLS_ERR_ILLEGAL_PARAMETER (not
+ * exactly one name), TLS_ERR_SELECTED_UNOFFERED (a name we did not offer). */
+TLS_MUST_CHECK tls_error tls__client_accept_alpn(struct tls_conn *conn, tls_slice list);
+/* Verifies the server's chain as the config says (roots, callback, or not at all when
+ * dangerous) for conn->server_name, and keeps the end entity. Errors:
+ * TLS_ERR_NO_CERTIFICATES_PRESENTED, the verifier's TLS_ERR_CERT_*, TLS_ERR_NO_MEMORY. */
+TLS_MUST_CHECK tls_error tls__client_verify_chain(struct tls_conn *conn,
+                                                  const tls_certificate_msg *cert);
+/* Checks sig over msg with the kept end entity's key. Errors:
+ * TLS_ERR_BAD_CERTIFICATE_VERIFY, TLS_ERR_CERT_BAD_ENCODING (a certificate no verifier
+ * looked at, under the dangerous config, that does not parse). */
+TLS_MUST_CHECK tls_error tls__client_verify_signature(struct tls_conn *conn, uint16_t scheme,
+                                                      const uint8_t *msg, size_t msg_len,
+                                                      tls_slice sig);
+/* Wipes and frees a client handshake of either version. */
+void tls__client_hs_clear(tls_client_hs *hs, uint16_t version);
+
+/* The client's handshake entry point (conn.c): the version chosen by the ServerHello
+ * routes each message. */
+TLS_MUST_CHECK tls_error tls__hs_client_handle(struct tls_conn *conn, const uint8_t *msg,
+                                               size_t len);
+TLS_MUST_CHECK tls_error tls__hs13_client_handle(struct tls_conn *conn, const uint8_t *msg,
+                                                 size_t len);
+/* Sends a KeyUpdate and moves the client's sending keys on (§4.6.3). */
+TLS_MUST_CHECK tls_error tls__hs13_client_send_key_update(struct tls_conn *conn,
+                                                          bool update_requested);
+void tls__hs13_client_clear(tls13_client_hs *hs);
+
+/*
+ * The TLS 1.2 client (tls12_client.c). tls13_client.c calls tls__hs12_client_server_hello
+ * with the whole ServerHello message (header included) when it has no supported_versions
+ * extension, after checking legacy_version is 0x0303, that TLS 1.2 was offered and (if
+ * TLS 1.3 was offered too) the RFC 8446 §4.1.3 downgrade sentinel. At that point:
+ * conn->version is 0; conn->hs.client.offer holds our random, session id and ClientHello1
+ * bytes (`hello`: take it for the transcript and set it NULL, or leave it for
+ * tls__client_hs_clear) and a 1.3 key share (`kx`, useless to 1.2: free it);
+ * conn->hs.client.v12 is zeroed; nothing else of the ServerHello has been judged.
+ * From then on conn->version == TLS_VERSION_1_2 routes handshake messages to
+ * tls__hs12_client_handle and the server's ChangeCipherSpec to tls__hs12_client_ccs.
+ */
+TLS_MUST_CHECK tls_error tls__hs12_client_server_hello(struct tls_conn *conn, const uint8_t *msg,
+                                                       size_t len);
+TLS_MUST_CHECK tls_error tls__hs12_client_handle(struct tls_conn *conn, const uint8_t *msg,
+                                                 size_t len);
+TLS_MUST_CHECK tls_error tls__hs12_client_ccs(struct tls_conn *conn);
+void tls__hs12_client_clear(tls12_client_hs *hs);
+
+/* ---- the server -------------------------------------------------------------------- */
+
 /* Handles one complete handshake message (header included): the first ClientHello
  * (which picks the version), then whatever the chosen version's state expects. */
 TLS_MUST_CHECK tls_error tls__hs_server_handle(struct tls_conn *conn, const uint8_t *msg,

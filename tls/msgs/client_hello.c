@@ -301,3 +301,98 @@ tls_error tls__client_hello_parse(const uint8_t *msg, size_t len, tls_client_hel
     }
     return TLS_OK;
 }
+
+/* ---- encoding (the client side) ------------------------------------------------------- */
+
+static void write_u16_list(tls_writer *w, const uint16_t *v, size_t n)
+{
+    tls_write_vec16_begin(w);
+    for (size_t i = 0; i < n; i++)
+        tls_write_u16(w, v[i]);
+    tls_writer_end(w);
+}
+
+/* Extension order follows no rule but one (pre_shared_key last, §4.2.11), and we send
+ * no pre_shared_key yet. */
+void tls__client_hello_write(tls_writer *w, const tls_client_hello_spec *s)
+{
+    tls__hs_begin(w, TLS_HS_CLIENT_HELLO);
+    tls_write_u16(w, TLS_VERSION_1_2); /* legacy_version (§4.1.2) */
+    tls_write_bytes(w, s->random, 32);
+    tls_write_vec8(w, s->session_id, s->session_id_len);
+    write_u16_list(w, s->suites, s->n_suites);
+    tls_write_u8(w, 1); /* legacy_compression_methods: null only */
+    tls_write_u8(w, 0);
+    tls_write_vec16_begin(w);
+    if (s->server_name) { /* RFC 6066 §3: one host_name */
+        tls_write_u16(w, TLS_EXT_SERVER_NAME);
+        tls_write_vec16_begin(w);
+        tls_write_vec16_begin(w);
+        tls_write_u8(w, 0);
+        tls_write_vec16(w, (const uint8_t *)s->server_name, strlen(s->server_name));
+        tls_writer_end(w);
+        tls_writer_end(w);
+    }
+    if (s->tls12) { /* RFC 8422 §5.1.2: uncompressed points only */
+        tls_write_u16(w, TLS_EXT_EC_POINT_FORMATS);
+        tls_write_u16(w, 2);
+        tls_write_u8(w, 1);
+        tls_write_u8(w, 0);
+    }
+    tls_write_u16(w, TLS_EXT_SUPPORTED_GROUPS);
+    tls_write_vec16_begin(w);
+    write_u16_list(w, s->groups, s->n_groups);
+    tls_writer_end(w);
+    tls_write_u16(w, TLS_EXT_SIGNATURE_ALGORITHMS);
+    tls_write_vec16_begin(w);
+    write_u16_list(w, s->sig_schemes, s->n_sig_schemes);
+    tls_writer_end(w);
+    if (s->n_alpn) { /* RFC 7301 §3.1 */
+        tls_write_u16(w, TLS_EXT_ALPN);
+        tls_write_vec16_begin(w);
+        tls_write_vec16_begin(w);
+        for (size_t i = 0; i < s->n_alpn; i++)
+            tls_write_bytes(w, s->alpn[i], (size_t)s->alpn[i][0] + 1);
+        tls_writer_end(w);
+        tls_writer_end(w);
+    }
+    if (s->tls12) {
+        tls_write_u16(w, TLS_EXT_EXTENDED_MASTER_SECRET); /* RFC 7627 */
+        tls_write_u16(w, 0);
+        tls_write_u16(w, TLS_EXT_RENEGOTIATION_INFO); /* RFC 5746 §3.4: empty */
+        tls_write_u16(w, 1);
+        tls_write_u8(w, 0);
+    }
+    if (s->n_versions) {
+        tls_write_u16(w, TLS_EXT_SUPPORTED_VERSIONS);
+        tls_write_vec16_begin(w);
+        tls_write_vec8_begin(w);
+        for (size_t i = 0; i < s->n_versions; i++)
+            tls_write_u16(w, s->versions[i]);
+        tls_writer_end(w);
+        tls_writer_end(w);
+    }
+    if (s->key_share) {
+        tls_write_u16(w, TLS_EXT_KEY_SHARE);
+        tls_write_vec16_begin(w);
+        tls_write_vec16_begin(w);
+        tls_write_u16(w, s->share_group);
+        tls_write_vec16(w, s->share, s->share_len);
+        tls_writer_end(w);
+        tls_writer_end(w);
+    }
+    if (s->psk_modes) {
+        tls_write_u16(w, TLS_EXT_PSK_KEY_EXCHANGE_MODES);
+        tls_write_u16(w, 2);
+        tls_write_u8(w, 1);
+        tls_write_u8(w, 1); /* psk_dhe_ke */
+    }
+    if (s->cookie.len) { /* §4.2.2: echoed verbatim */
+        tls_write_u16(w, TLS_EXT_COOKIE);
+        tls_write_vec16_begin(w);
+        tls_write_vec16(w, s->cookie.p, s->cookie.len);
+        tls_writer_end(w);
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}

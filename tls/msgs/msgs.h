@@ -66,6 +66,126 @@ TLS_MUST_CHECK tls_error tls__client_hello_parse(const uint8_t *body, size_t len
 /* The key share the client offered for `group`, if any. */
 bool tls__client_hello_key_share(const tls_client_hello *ch, uint16_t group, tls_slice *share);
 
+/* What a client puts in its ClientHello (RFC 8446 §4.1.2). Borrowed for the call. */
+typedef struct {
+    const uint8_t *random; /* 32 bytes */
+    const uint8_t *session_id;
+    size_t session_id_len;
+    const uint16_t *suites; /* as sent: TLS_EMPTY_RENEGOTIATION_INFO_SCSV included */
+    size_t n_suites;
+    const char *server_name; /* host_name for SNI; NULL: no server_name extension */
+    const uint16_t *versions; /* supported_versions; none: no extension */
+    size_t n_versions;
+    const uint16_t *groups;
+    size_t n_groups;
+    const uint16_t *sig_schemes;
+    size_t n_sig_schemes;
+    bool key_share; /* a key_share extension with the one entry below */
+    uint16_t share_group;
+    const uint8_t *share;
+    size_t share_len;
+    uint8_t *const *alpn; /* wire form: a length byte, then the name */
+    size_t n_alpn;
+    tls_slice cookie; /* from a HelloRetryRequest; len 0: no cookie extension */
+    bool psk_modes;   /* psk_key_exchange_modes [psk_dhe_ke] */
+    bool tls12;       /* extended_master_secret, renegotiation_info, ec_point_formats */
+} tls_client_hello_spec;
+
+/* Appends a whole ClientHello message (header included). Overflow latches in w. */
+void tls__client_hello_write(tls_writer *w, const tls_client_hello_spec *spec);
+
+/* ---- what a server sends (server_hello.c, server_msgs.c) -------------------------- */
+
+/* One bit per extension type the decoders know, TLS_EXTBIT_OTHER for every other type:
+ * a client checks the set a server sent against the set it may send there. */
+#define TLS_EXTBIT_OTHER (1u << 31)
+uint32_t tls__ext_bit(uint16_t type);
+
+/* Extensions of a ServerHello, HelloRetryRequest or EncryptedExtensions. Each field is
+ * meaningful only when its bit is in `seen`; bodies are validated as far as their own
+ * syntax goes, never against what was offered. */
+typedef struct {
+    uint32_t seen;
+    uint16_t selected_version; /* supported_versions */
+    uint16_t key_share_group;  /* key_share: KeyShareEntry, or a NamedGroup in an HRR */
+    tls_slice key_share;       /* the server's share; empty in an HRR */
+    tls_slice cookie;
+    uint16_t psk_identity;
+    tls_slice alpn;               /* ProtocolNameList body (well-formed, >= 1 name) */
+    tls_slice groups;             /* supported_groups (u16 list) */
+    tls_slice renegotiation_info; /* renegotiated_connection */
+    tls_slice ec_point_formats;   /* u8 list */
+} tls_server_exts;
+
+/* RFC 8446 §4.1.3 (and RFC 5246 §7.4.1.3: a TLS 1.2 ServerHello may have no extensions). */
+typedef struct {
+    uint16_t legacy_version;
+    const uint8_t *random; /* 32 bytes */
+    tls_slice session_id;
+    uint16_t cipher_suite;
+    uint8_t compression;
+    bool is_hrr; /* random is tls__hrr_random */
+    tls_server_exts ext;
+} tls_server_hello;
+
+/* Decodes a ServerHello or HelloRetryRequest body. Errors: TLS_ERR_DECODE,
+ * TLS_ERR_TRAILING_DATA, TLS_ERR_DUPLICATE_EXTENSION. */
+TLS_MUST_CHECK tls_error tls__server_hello_parse(const uint8_t *body, size_t len,
+                                                 tls_server_hello *sh);
+/* EncryptedExtensions (§4.3.1). Errors as tls__server_hello_parse. */
+TLS_MUST_CHECK tls_error tls__encrypted_extensions_parse(const uint8_t *body, size_t len,
+                                                         tls_server_exts *ext);
+
+/* Longest certificate chain we take from a server; longer is refused. */
+#define TLS_MAX_PEER_CHAIN 16
+
+/* Certificate: TLS 1.3 (§4.4.2, with a request context and per-entry extensions, which
+ * are length-checked and ignored) or TLS 1.2 (RFC 5246 §7.4.2). The certificates borrow
+ * from the message; n_certs may be 0 (the caller decides what an empty list means). */
+typedef struct {
+    tls_slice context;
+    const uint8_t *certs[TLS_MAX_PEER_CHAIN];
+    size_t cert_lens[TLS_MAX_PEER_CHAIN];
+    size_t n_certs;
+} tls_certificate_msg;
+
+/* Errors: TLS_ERR_DECODE (also an empty certificate entry), TLS_ERR_TRAILING_DATA,
+ * TLS_ERR_CERT_BAD_ENCODING (more than TLS_MAX_PEER_CHAIN certificates). */
+TLS_MUST_CHECK tls_error tls__certificate_parse(const uint8_t *body, size_t len, bool tls13,
+                                                tls_certificate_msg *cert);
+
+/* CertificateVerify (§4.4.3); also TLS 1.2's DigitallySigned. */
+typedef struct {
+    uint16_t scheme;
+    tls_slice signature;
+} tls_certificate_verify_msg;
+
+TLS_MUST_CHECK tls_error tls__certificate_verify_parse(const uint8_t *body, size_t len,
+                                                       tls_certificate_verify_msg *cv);
+
+/* CertificateRequest (§4.3.2). has_sig_algs false: the mandatory extension is missing. */
+typedef struct {
+    tls_slice context;
+    bool has_sig_algs;
+    tls_slice sig_algs; /* u16 list */
+} tls_certificate_request_msg;
+
+TLS_MUST_CHECK tls_error tls__certificate_request_parse(const uint8_t *body, size_t len,
+                                                        tls_certificate_request_msg *cr);
+
+/* NewSessionTicket (§4.6.1). */
+typedef struct {
+    uint32_t lifetime, age_add;
+    tls_slice nonce, ticket;
+    bool has_early_data;
+    uint32_t max_early_data;
+} tls_new_session_ticket_msg;
+
+/* Errors: TLS_ERR_DECODE, TLS_ERR_TRAILING_DATA, TLS_ERR_DUPLICATE_EXTENSION,
+ * TLS_ERR_ILLEGAL_PARAMETER (a lifetime over 7 days, §4.6.1). */
+TLS_MUST_CHECK tls_error tls__new_session_ticket_parse(const uint8_t *body, size_t len,
+                                                       tls_new_session_ticket_msg *nst);
+
 /* Handshake message framing: type, then a 24-bit length back-patched by _end. */
 void tls__hs_begin(tls_writer *w, uint8_t type);
 void tls__hs_end(tls_writer *w);

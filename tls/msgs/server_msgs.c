@@ -1,0 +1,134 @@
+/*
+ * server_msgs.c — decoding of the server's authentication and post-handshake messages:
+ * Certificate (RFC 8446 §4.4.2; RFC 5246 §7.4.2), CertificateVerify (§4.4.3),
+ * CertificateRequest (§4.3.2) and NewSessionTicket (§4.6.1).
+ *
+ * Syntax only, as everywhere under msgs/: whether a scheme was offered or a chain is
+ * trusted is the handshake's business.
+ */
+#include <string.h>
+
+#include "msgs.h"
+
+static tls_slice slice_of(const tls_reader *r)
+{
+    tls_slice s = {r->p, (size_t)(r->end - r->p)};
+    return s;
+}
+
+/* A well-formed extension list (type, vec16 body)*; the bodies are not looked at. */
+static bool extension_list_ok(tls_reader *list)
+{
+    tls_reader body;
+    uint16_t type;
+    while (tls_reader_left(list))
+        if (!tls_read_u16(list, &type) || !tls_read_vec16(list, 0, 0xffff, &body))
+            return false;
+    return true;
+}
+
+tls_error tls__certificate_parse(const uint8_t *body, size_t len, bool tls13,
+                                 tls_certificate_msg *cert)
+{
+    tls_reader r, ctx, list, data, exts;
+
+    memset(cert, 0, sizeof *cert);
+    tls_reader_init(&r, body, len);
+    if (tls13) {
+        ENSURE(tls_read_vec8(&r, 0, 255, &ctx), TLS_ERR_DECODE);
+        cert->context = slice_of(&ctx);
+    }
+    ENSURE(tls_read_vec24(&r, 0, 0xffffff, &list), TLS_ERR_DECODE);
+    ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
+    while (tls_reader_left(&list)) {
+        /* §4.4.2: opaque cert_data<1..2^24-1>; extensions<0..2^16-1>. */
+        ENSURE(tls_read_vec24(&list, 1, 0xffffff, &data), TLS_ERR_DECODE);
+        if (tls13)
+            ENSURE(tls_read_vec16(&list, 0, 0xffff, &exts) && extension_list_ok(&exts),
+                   TLS_ERR_DECODE);
+        ENSURE(cert->n_certs < TLS_MAX_PEER_CHAIN, TLS_ERR_CERT_BAD_ENCODING);
+        cert->certs[cert->n_certs] = data.p;
+        cert->cert_lens[cert->n_certs++] = tls_reader_left(&data);
+    }
+    return TLS_OK;
+}
+
+tls_error tls__certificate_verify_parse(const uint8_t *body, size_t len,
+                                        tls_certificate_verify_msg *cv)
+{
+    tls_reader r, sig;
+
+    memset(cv, 0, sizeof *cv);
+    tls_reader_init(&r, body, len);
+    ENSURE(tls_read_u16(&r, &cv->scheme) && tls_read_vec16(&r, 1, 0xffff, &sig), TLS_ERR_DECODE);
+    ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
+    cv->signature = slice_of(&sig);
+    return TLS_OK;
+}
+
+tls_error tls__certificate_request_parse(const uint8_t *body, size_t len,
+                                         tls_certificate_request_msg *cr)
+{
+    uint8_t seen[65536 / 8];
+    tls_reader r, ctx, exts, ext, list;
+    uint16_t type;
+
+    memset(cr, 0, sizeof *cr);
+    memset(seen, 0, sizeof seen);
+    tls_reader_init(&r, body, len);
+    ENSURE(tls_read_vec8(&r, 0, 255, &ctx) && tls_read_vec16(&r, 2, 0xffff, &exts),
+           TLS_ERR_DECODE);
+    ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
+    cr->context = slice_of(&ctx);
+    while (tls_reader_left(&exts)) {
+        ENSURE(tls_read_u16(&exts, &type) && tls_read_vec16(&exts, 0, 0xffff, &ext),
+               TLS_ERR_DECODE);
+        uint8_t bit = (uint8_t)(1u << (type % 8));
+        ENSURE(!(seen[type / 8] & bit), TLS_ERR_DUPLICATE_EXTENSION);
+        seen[type / 8] |= bit;
+        if (type == TLS_EXT_SIGNATURE_ALGORITHMS) {
+            ENSURE(tls_read_vec16(&ext, 2, 0xfffe, &list) && tls_reader_left(&list) % 2 == 0 &&
+                       tls_reader_done(&ext),
+                   TLS_ERR_DECODE);
+            cr->has_sig_algs = true;
+            cr->sig_algs = slice_of(&list);
+        }
+    }
+    return TLS_OK;
+}
+
+/* §4.6.1: servers MUST NOT use any value greater than 604800 seconds (7 days). */
+#define MAX_TICKET_LIFETIME 604800u
+
+tls_error tls__new_session_ticket_parse(const uint8_t *body, size_t len,
+                                        tls_new_session_ticket_msg *nst)
+{
+    uint8_t seen[65536 / 8];
+    tls_reader r, nonce, ticket, exts, ext;
+    uint16_t type;
+
+    memset(nst, 0, sizeof *nst);
+    memset(seen, 0, sizeof seen);
+    tls_reader_init(&r, body, len);
+    ENSURE(tls_read_u32(&r, &nst->lifetime) && tls_read_u32(&r, &nst->age_add) &&
+               tls_read_vec8(&r, 0, 255, &nonce) && tls_read_vec16(&r, 1, 0xffff, &ticket) &&
+               tls_read_vec16(&r, 0, 0xfffe, &exts),
+           TLS_ERR_DECODE);
+    ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
+    nst->nonce = slice_of(&nonce);
+    nst->ticket = slice_of(&ticket);
+    while (tls_reader_left(&exts)) {
+        ENSURE(tls_read_u16(&exts, &type) && tls_read_vec16(&exts, 0, 0xffff, &ext),
+               TLS_ERR_DECODE);
+        uint8_t bit = (uint8_t)(1u << (type % 8));
+        ENSURE(!(seen[type / 8] & bit), TLS_ERR_DUPLICATE_EXTENSION);
+        seen[type / 8] |= bit;
+        if (type == TLS_EXT_EARLY_DATA) { /* §4.2.10: max_early_data_size */
+            ENSURE(tls_read_u32(&ext, &nst->max_early_data) && tls_reader_done(&ext),
+                   TLS_ERR_DECODE);
+            nst->has_early_data = true;
+        }
+    }
+    ENSURE(nst->lifetime <= MAX_TICKET_LIFETIME, TLS_ERR_ILLEGAL_PARAMETER);
+    return TLS_OK;
+}
