@@ -44,10 +44,7 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOLS_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-# tlsclient links only once the engine has its client handshake.
-PROGRAMS := $(BUILD)/tlsserver $(if $(wildcard tls/hs/tls13_client.c),$(BUILD)/tlsclient) \
-            $(if $(wildcard src/moat.c),$(BUILD)/moat) \
-            $(if $(wildcard bench/backend/backend.c),$(BUILD)/backend)
+PROGRAMS := $(BUILD)/tlsserver $(BUILD)/tlsclient $(BUILD)/moat $(BUILD)/backend
 
 .PHONY: all deps test unit interop run bench install clean format-check
 .DELETE_ON_ERROR:
@@ -139,8 +136,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 	    $(DESTDIR)/etc/moat
-	install -m 0755 $(BUILD)/moat $(BUILD)/tlsserver $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 man/tlsserver.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0755 $(BUILD)/moat $(BUILD)/tlsserver $(BUILD)/tlsclient $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/tlsserver.1 man/tlsclient.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/moat.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/moat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	for unit in moat.service moat.socket; do \
