@@ -19,6 +19,7 @@
  *   that asked for it; each listener's real config is built once everything else
  *   has passed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -51,6 +52,9 @@ typedef struct {
     loaded_key *keys; /* certified keys loaded so far, one reference each */
     size_t n_keys;
     unsigned *listener_lines; /* line of each listener's address, for duplicates */
+    /* Each backend's `tls` mapping, read once the whole file is (tls.versions may
+     * come after the backends). */
+    const yaml_node_t **backend_tls;
 } loader;
 
 /* ---- top-level scalars -------------------------------------------------------------- */
@@ -494,6 +498,32 @@ CFG_MUST_CHECK static bool read_alpn_list(loader *ld, const yaml_node_t *seq, ch
     return engine_accepts(ld, probe, "ALPN protocols refused", seq->start_mark);
 }
 
+/* A DNS name (letters, digits, hyphens; dot-separated labels of 1..63) or an IPv4/IPv6
+ * literal: what the engine's client can verify a certificate against. */
+static bool valid_server_name(const char *name)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    size_t len = strlen(name), label = 0;
+    if (inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1)
+        return true;
+    if (len == 0 || len > 253)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            continue;
+        }
+        bool ldh = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+        if (!ldh || ++label > 63)
+            return false;
+    }
+    return label > 0;
+}
+
 /* tls: { ca, server_name, alpn }: moat speaks TLS to the backend and verifies it. */
 CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const yaml_node_t *map)
 {
@@ -517,8 +547,12 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
             ok = cfg__get_nonempty(&ld->doc, v, "ca", false, &ca);
             break;
         case SERVER_NAME:
-            ok = cfg__get_nonempty(&ld->doc, v, "server_name", false, &name) &&
-                 cfg__dup_string(&ld->doc, v, name, &b->tls_server_name);
+            ok = cfg__get_nonempty(&ld->doc, v, "server_name", false, &name);
+            if (ok && !valid_server_name(name))
+                ok = cfg__fail(&ld->doc, v->start_mark,
+                               "\"server_name\" must be a host name or an IP address, not \"%s\"",
+                               name);
+            ok = ok && cfg__dup_string(&ld->doc, v, name, &b->tls_server_name);
             break;
         case ALPN:
             ok = read_alpn_list(ld, v, &alpn, &n_alpn);
@@ -529,6 +563,11 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         if (!ok)
             break;
     }
+    for (size_t i = 0; ok && !b->tls_server_name && i < b->n_servers; i++)
+        if (b->servers[i].is_unix)
+            ok = cfg__fail(&ld->doc, map->start_mark,
+                           "a TLS backend with unix: servers needs \"server_name\" (the name its "
+                           "certificate is checked against)");
     if (ok) {
         tls_error e = ca ? tls_root_store_load(ca, &roots, err, sizeof err)
                          : tls_root_store_load_system(&roots, err, sizeof err);
@@ -593,8 +632,12 @@ CFG_MUST_CHECK static bool read_backend(loader *ld, cfg_backend *b, const yaml_n
             b->proxy_protocol = proxy_values[i];
             break;
         case TLS:
-            if (!read_backend_tls(ld, b, v))
-                return false;
+            if (!ld->backend_tls) {
+                ld->backend_tls = calloc(ld->cfg->n_backends, sizeof *ld->backend_tls);
+                if (!ld->backend_tls)
+                    return cfg__out_of_memory(&ld->doc, v->start_mark);
+            }
+            ld->backend_tls[b - ld->cfg->backends] = v;
             break;
         default:
             return cfg__unhandled_key(&ld->doc, p);
@@ -1076,6 +1119,9 @@ int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config *
     if (!read_top(&ld, yaml_document_get_root_node(&ld.doc.tree)))
         goto out;
     ok = true;
+    for (size_t i = 0; i < ld.cfg->n_backends && ok; i++)
+        if (ld.backend_tls && ld.backend_tls[i])
+            ok = read_backend_tls(&ld, &ld.cfg->backends[i], ld.backend_tls[i]);
     for (size_t i = 0; i < ld.cfg->n_listeners && ok; i++)
         ok = build_listener_tls(&ld, &ld.cfg->listeners[i]);
 out:
@@ -1086,6 +1132,7 @@ out:
     }
     free(ld.keys);
     free(ld.listener_lines);
+    free(ld.backend_tls);
     cfg__doc_clear(&ld.doc);
     if (!ok) {
         if (ld.cfg)

@@ -949,6 +949,13 @@ static void on_upstream_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             finish(c, reason);
             return;
         }
+        if (c->up_tls && !tls_conn_peer_closed(c->up_tls)) {
+            /* A truncation: the client must not get a close_notify that would vouch
+             * for a complete response, so it sees the cut too. */
+            c->sent_close_notify = true;
+            finish(c, "backend closed without close_notify");
+            return;
+        }
         c->up_done = true;
         check_done(c);
         if (c->state < PXC_CLOSED)
