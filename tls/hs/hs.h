@@ -94,10 +94,29 @@ typedef struct {
     bool cert_requested;
 } tls13_client_hs;
 
-/* TLS 1.2 client handshake state (tls12_client.c). Its states and fields belong to that
- * file; the 1.3 client hands over before writing anything here (it stays zeroed). */
+/* TLS 1.2 client handshake state (tls12_client.c). The 1.3 client hands over before
+ * writing anything here; the ServerHello leaves us expecting the Certificate. */
+typedef enum {
+    HS12C_EXPECT_CERTIFICATE,
+    HS12C_EXPECT_SERVER_KEY_EXCHANGE,
+    HS12C_EXPECT_SERVER_HELLO_DONE,  /* CertificateRequest may come first: 5246 §7.4.4 */
+    HS12C_EXPECT_CHANGE_CIPHER_SPEC, /* our flight is out; the server's CCS, a record */
+    HS12C_EXPECT_FINISHED,
+    HS12C_CONNECTED, /* HelloRequest only, and it is refused (RFC 5746 §4.2) */
+} tls12_client_state;
+
 typedef struct {
-    int state;
+    tls12_client_state state;
+    tls_transcript transcript;
+    uint8_t server_random[32]; /* ours is offer.random */
+    /* The server's ECDHE share (RFC 8422 §5.4), signed and kept until ServerHelloDone. */
+    uint8_t server_point[TLS_MAX_KX_PUBLIC_LEN];
+    size_t server_point_len;
+    bool cert_requested; /* answered with an empty Certificate (RFC 5246 §7.4.6) */
+    /* Secrets from ServerHelloDone until the server's Finished verifies; then wiped. */
+    uint8_t master[TLS12_MASTER_SECRET_LEN];
+    uint8_t key_block[2 * TLS_MAX_AEAD_KEY_LEN + 2 * TLS_AEAD_NONCE_LEN];
+    uint8_t expected_finished[TLS12_VERIFY_DATA_LEN]; /* the server's verify_data */
 } tls12_client_hs;
 
 /* What the client offered in its first ClientHello (client_common.c). The ServerHello

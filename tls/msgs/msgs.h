@@ -186,6 +186,34 @@ typedef struct {
 TLS_MUST_CHECK tls_error tls__new_session_ticket_parse(const uint8_t *body, size_t len,
                                                        tls_new_session_ticket_msg *nst);
 
+/* ---- TLS 1.2 server messages (server_msgs.c) ------------------------------------------- */
+
+/* ServerKeyExchange for the ECDHE suites (RFC 8422 §5.4): ServerECDHParams, then a
+ * DigitallySigned (RFC 5246 §4.7), which has CertificateVerify's syntax. */
+typedef struct {
+    uint16_t group;
+    tls_slice point;  /* ECPoint, 1..255 bytes; not checked against the group */
+    tls_slice params; /* curve_type .. point: what the signature covers after the randoms */
+    tls_certificate_verify_msg sig;
+} tls_server_key_exchange_msg;
+
+/* Errors: TLS_ERR_DECODE, TLS_ERR_TRAILING_DATA, TLS_ERR_ILLEGAL_PARAMETER (a curve_type
+ * other than named_curve: explicit curves are deprecated by RFC 8422 §5.4 and were never
+ * offered, and their syntax is not parsed). */
+TLS_MUST_CHECK tls_error tls__server_key_exchange_parse(const uint8_t *body, size_t len,
+                                                        tls_server_key_exchange_msg *ske);
+
+/* CertificateRequest of TLS 1.2 (RFC 5246 §7.4.4). */
+typedef struct {
+    tls_slice certificate_types; /* u8 list, >= 1 */
+    tls_slice sig_algs;          /* u16 list, >= 1 */
+    tls_slice authorities;       /* DistinguishedName list (each 1..2^16-1), validated */
+} tls_certificate_request12_msg;
+
+/* Errors: TLS_ERR_DECODE, TLS_ERR_TRAILING_DATA. */
+TLS_MUST_CHECK tls_error tls__certificate_request12_parse(const uint8_t *body, size_t len,
+                                                          tls_certificate_request12_msg *cr);
+
 /* Handshake message framing: type, then a 24-bit length back-patched by _end. */
 void tls__hs_begin(tls_writer *w, uint8_t type);
 void tls__hs_end(tls_writer *w);

@@ -132,3 +132,44 @@ tls_error tls__new_session_ticket_parse(const uint8_t *body, size_t len,
     ENSURE(nst->lifetime <= MAX_TICKET_LIFETIME, TLS_ERR_ILLEGAL_PARAMETER);
     return TLS_OK;
 }
+
+/* ---- TLS 1.2 ------------------------------------------------------------------------------ */
+
+/* RFC 8422 §5.4: ECCurveType named_curve. */
+#define EC_CURVE_TYPE_NAMED_CURVE 3
+
+tls_error tls__server_key_exchange_parse(const uint8_t *body, size_t len,
+                                         tls_server_key_exchange_msg *ske)
+{
+    tls_reader r, point;
+    uint8_t curve_type;
+
+    memset(ske, 0, sizeof *ske);
+    tls_reader_init(&r, body, len);
+    ENSURE(tls_read_u8(&r, &curve_type), TLS_ERR_DECODE);
+    ENSURE(curve_type == EC_CURVE_TYPE_NAMED_CURVE, TLS_ERR_ILLEGAL_PARAMETER);
+    ENSURE(tls_read_u16(&r, &ske->group) && tls_read_vec8(&r, 1, 255, &point), TLS_ERR_DECODE);
+    ske->point = slice_of(&point);
+    ske->params.p = body;
+    ske->params.len = (size_t)(r.p - body);
+    return tls__certificate_verify_parse(r.p, tls_reader_left(&r), &ske->sig);
+}
+
+tls_error tls__certificate_request12_parse(const uint8_t *body, size_t len,
+                                           tls_certificate_request12_msg *cr)
+{
+    tls_reader r, types, algs, cas, dn;
+
+    memset(cr, 0, sizeof *cr);
+    tls_reader_init(&r, body, len);
+    ENSURE(tls_read_vec8(&r, 1, 255, &types) && tls_read_vec16(&r, 2, 0xfffe, &algs) &&
+               tls_reader_left(&algs) % 2 == 0 && tls_read_vec16(&r, 0, 0xffff, &cas),
+           TLS_ERR_DECODE);
+    ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
+    cr->certificate_types = slice_of(&types);
+    cr->sig_algs = slice_of(&algs);
+    cr->authorities = slice_of(&cas);
+    while (tls_reader_left(&cas))
+        ENSURE(tls_read_vec16(&cas, 1, 0xffff, &dn), TLS_ERR_DECODE);
+    return TLS_OK;
+}
