@@ -42,24 +42,7 @@
 /* What a SAN entry's tag byte is for a dNSName (RFC 5280 §4.2.1.6: [2] IA5String). */
 #define SAN_TAG_DNS_NAME (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME)
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(fmt_arg, first_arg) __attribute__((format(printf, fmt_arg, first_arg)))
-#else
-#define PRINTF_LIKE(fmt_arg, first_arg)
-#endif
 
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
-
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- names ----------------------------------------------------------------------- */
 
@@ -355,7 +338,7 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
     mbedtls_x509_crt_init(&crt);
     err = nul_terminated(chain, chain_len, &view, &view_len, &copy, &copy_size);
     if (err != TLS_OK) {
-        set_err(errbuf, errlen, "%s: out of memory", chain_name);
+        tls__set_err(errbuf, errlen, "%s: out of memory", chain_name);
         goto out;
     }
     /* view is NUL-terminated, so the string functions stop inside it. */
@@ -363,21 +346,21 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
         view[0] != (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) {
         err = TLS_ERR_CERT_PARSE;
         if (strstr((const char *)view, "PRIVATE KEY-----") != NULL)
-            set_err(errbuf, errlen, "%s: no certificate found (this is a private key)", chain_name);
+            tls__set_err(errbuf, errlen, "%s: no certificate found (this is a private key)", chain_name);
         else
-            set_err(errbuf, errlen, "%s: no certificate found", chain_name);
+            tls__set_err(errbuf, errlen, "%s: no certificate found", chain_name);
         goto out;
     }
     rc = mbedtls_x509_crt_parse(&crt, view, view_len);
     if (rc < 0) {
         mbedtls_strerror(rc, mbed_msg, sizeof mbed_msg);
-        set_err(errbuf, errlen, "%s: invalid certificate (mbedTLS -0x%04x: %s)", chain_name,
+        tls__set_err(errbuf, errlen, "%s: invalid certificate (mbedTLS -0x%04x: %s)", chain_name,
                 (unsigned)-rc, mbed_msg);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
     if (rc > 0) {
-        set_err(errbuf, errlen, "%s: %d certificate(s) in the chain could not be parsed",
+        tls__set_err(errbuf, errlen, "%s: %d certificate(s) in the chain could not be parsed",
                 chain_name, rc);
         err = TLS_ERR_CERT_PARSE;
         goto out;
@@ -386,18 +369,18 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
         n++;
     /* mbedTLS skips a block with a header but no footer (a truncated file) silently. */
     if (n > 0 && n < count_pem_blocks((const char *)view)) {
-        set_err(errbuf, errlen, "%s: certificate %zu in the chain is incomplete", chain_name,
+        tls__set_err(errbuf, errlen, "%s: certificate %zu in the chain is incomplete", chain_name,
                 n + 1);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
     if (n == 0) {
-        set_err(errbuf, errlen, "%s: no certificate found", chain_name);
+        tls__set_err(errbuf, errlen, "%s: no certificate found", chain_name);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
     if (n > TLS_MAX_CHAIN) {
-        set_err(errbuf, errlen, "%s: %zu certificates in the chain, at most %d supported",
+        tls__set_err(errbuf, errlen, "%s: %zu certificates in the chain, at most %d supported",
                 chain_name, n, TLS_MAX_CHAIN);
         err = TLS_ERR_CERT_PARSE;
         goto out;
@@ -406,7 +389,7 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
         uint8_t *der = tls__alloc(c->raw.len);
 
         if (der == NULL) {
-            set_err(errbuf, errlen, "%s: out of memory", chain_name);
+            tls__set_err(errbuf, errlen, "%s: out of memory", chain_name);
             err = TLS_ERR_NO_MEMORY;
             goto out;
         }
@@ -417,7 +400,7 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
     }
     err = collect_names(ck, &crt);
     if (err != TLS_OK)
-        set_err(errbuf, errlen, "%s: out of memory", chain_name);
+        tls__set_err(errbuf, errlen, "%s: out of memory", chain_name);
 
 out:
     mbedtls_x509_crt_free(&crt);
@@ -435,13 +418,13 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
     tls_error err;
 
     if (key_len == 0) {
-        set_err(errbuf, errlen, "%s: not a private key (PKCS#8, PKCS#1 or SEC1 expected)",
+        tls__set_err(errbuf, errlen, "%s: not a private key (PKCS#8, PKCS#1 or SEC1 expected)",
                 key_name);
         return TLS_ERR_KEY_PARSE;
     }
     err = nul_terminated(key, key_len, &view, &view_len, &copy, &copy_size);
     if (err != TLS_OK) {
-        set_err(errbuf, errlen, "%s: out of memory", key_name);
+        tls__set_err(errbuf, errlen, "%s: out of memory", key_name);
         return err;
     }
     err = tls__signing_key_parse(view, view_len, &ck->key);
@@ -457,23 +440,23 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
         break;
     case TLS_ERR_KEY_PARSE:
         if (encrypted)
-            set_err(errbuf, errlen, "%s: encrypted private keys are not supported", key_name);
+            tls__set_err(errbuf, errlen, "%s: encrypted private keys are not supported", key_name);
         else
-            set_err(errbuf, errlen, "%s: not a private key (PKCS#8, PKCS#1 or SEC1 expected)",
+            tls__set_err(errbuf, errlen, "%s: not a private key (PKCS#8, PKCS#1 or SEC1 expected)",
                     key_name);
         break;
     case TLS_ERR_KEY_UNSUPPORTED:
-        set_err(errbuf, errlen,
+        tls__set_err(errbuf, errlen,
                 "%s: unsupported key type (RSA of at least 2048 bits, ECDSA P-256 or P-384 "
                 "expected)",
                 key_name);
         break;
     case TLS_ERR_NO_MEMORY:
-        set_err(errbuf, errlen, "%s: out of memory", key_name);
+        tls__set_err(errbuf, errlen, "%s: out of memory", key_name);
         break;
     default:
         /* The provider promises only the errors above; say so rather than guess. */
-        set_err(errbuf, errlen, "%s: cannot load the private key (engine error %d)", key_name,
+        tls__set_err(errbuf, errlen, "%s: cannot load the private key (engine error %d)", key_name,
                 (int)err);
         break;
     }
@@ -493,7 +476,7 @@ static tls_error certified_key_parse(const uint8_t *chain, size_t chain_len, con
         errbuf[0] = '\0';
     ck = tls__calloc(sizeof *ck);
     if (ck == NULL) {
-        set_err(errbuf, errlen, "out of memory");
+        tls__set_err(errbuf, errlen, "out of memory");
         return TLS_ERR_NO_MEMORY;
     }
     atomic_init(&ck->refs, 1);
@@ -505,7 +488,7 @@ static tls_error certified_key_parse(const uint8_t *chain, size_t chain_len, con
     if (err != TLS_OK)
         goto out;
     if (!tls__signing_key_matches_cert(ck->key, ck->chain[0], ck->chain_len[0])) {
-        set_err(errbuf, errlen, "%s: key does not match the certificate in %s", key_name,
+        tls__set_err(errbuf, errlen, "%s: key does not match the certificate in %s", key_name,
                 chain_name);
         err = TLS_ERR_KEY_MISMATCH;
         goto out;
@@ -526,7 +509,7 @@ tls_error tls_certified_key_parse(const uint8_t *chain, size_t chain_len, const 
         return TLS_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if ((chain == NULL && chain_len > 0) || (key == NULL && key_len > 0)) {
-        set_err(errbuf, errlen, "no buffer given");
+        tls__set_err(errbuf, errlen, "no buffer given");
         return TLS_ERR_INVALID_ARGUMENT;
     }
     return certified_key_parse(chain != NULL ? chain : (const uint8_t *)"", chain_len,
@@ -536,94 +519,6 @@ tls_error tls_certified_key_parse(const uint8_t *chain, size_t chain_len, const 
 
 /* ---- files ---------------------------------------------------------------------------- */
 
-/*
- * Reads a whole file of at most MAX_FILE_SIZE bytes into *buf (tls__alloc, *size bytes)
- * and NUL-terminates it: *len counts the data and the NUL.
- */
-static tls_error read_file(const char *path, uint8_t **buf, size_t *size, size_t *len, char *errbuf,
-                           size_t errlen)
-{
-    struct stat st;
-    uint8_t *data = NULL;
-    size_t cap = 0, used = 0;
-    int fd, saved;
-    tls_error err = TLS_OK;
-
-    *buf = NULL;
-    *size = *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        goto fail_errno;
-    if (fstat(fd, &st) != 0)
-        goto fail_errno;
-    if (S_ISDIR(st.st_mode)) {
-        errno = EISDIR;
-        goto fail_errno;
-    }
-    if (S_ISREG(st.st_mode) && st.st_size > MAX_FILE_SIZE)
-        goto too_large;
-    /* Room for the whole file, its NUL, and one byte to notice it grew meanwhile. */
-    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
-    data = tls__alloc(cap);
-    if (data == NULL)
-        goto no_memory;
-    for (;;) {
-        ssize_t r;
-
-        if (used + 1 == cap) {
-            size_t ncap = cap * 2;
-            uint8_t *ndata;
-
-            if (cap > MAX_FILE_SIZE + 1)
-                goto too_large;
-            ndata = tls__alloc(ncap);
-            if (ndata == NULL)
-                goto no_memory;
-            memcpy(ndata, data, used);
-            tls__wipe(data, cap);
-            tls__free(data, cap);
-            data = ndata;
-            cap = ncap;
-        }
-        r = read(fd, data + used, cap - 1 - used);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail_errno;
-        if (r == 0)
-            break;
-        used += (size_t)r;
-        if (used > MAX_FILE_SIZE)
-            goto too_large;
-    }
-    close(fd);
-    data[used] = '\0';
-    *buf = data;
-    *size = cap;
-    *len = used + 1;
-    return TLS_OK;
-
-fail_errno:
-    saved = errno;
-    set_err(errbuf, errlen, "cannot read %s: %s", path, strerror(saved));
-    err = TLS_ERR_CERT_FILE;
-    goto fail;
-too_large:
-    set_err(errbuf, errlen, "%s: file too large (over %d bytes)", path, MAX_FILE_SIZE);
-    err = TLS_ERR_CERT_FILE;
-    goto fail;
-no_memory:
-    set_err(errbuf, errlen, "%s: out of memory", path);
-    err = TLS_ERR_NO_MEMORY;
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (data != NULL) {
-        tls__wipe(data, cap);
-        tls__free(data, cap);
-    }
-    return err;
-}
 
 tls_error tls_certified_key_load(const char *chain_path, const char *key_path,
                                  tls_certified_key **out, char *errbuf, size_t errlen)
@@ -636,13 +531,13 @@ tls_error tls_certified_key_load(const char *chain_path, const char *key_path,
         return TLS_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (chain_path == NULL || key_path == NULL) {
-        set_err(errbuf, errlen, "no certificate or key path given");
+        tls__set_err(errbuf, errlen, "no certificate or key path given");
         return TLS_ERR_INVALID_ARGUMENT;
     }
-    err = read_file(chain_path, &chain, &chain_size, &chain_len, errbuf, errlen);
+    err = tls__read_file(chain_path, MAX_FILE_SIZE, &chain, &chain_size, &chain_len, errbuf, errlen);
     if (err != TLS_OK)
         goto out;
-    err = read_file(key_path, &key, &key_size, &key_len, errbuf, errlen);
+    err = tls__read_file(key_path, MAX_FILE_SIZE, &key, &key_size, &key_len, errbuf, errlen);
     if (err != TLS_OK)
         goto out;
     /* read_file's NUL is part of the length: an empty file arrives as 1 byte. */

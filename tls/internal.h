@@ -191,6 +191,21 @@ bool tls__client_config_offers(const struct tls_client_config *cfg, uint16_t ver
 
 /* ---- little helpers --------------------------------------------------------------- */
 
+#if defined(__GNUC__)
+#define TLS_PRINTF_LIKE(fmt_arg, first_arg) __attribute__((format(printf, fmt_arg, first_arg)))
+#else
+#define TLS_PRINTF_LIKE(fmt_arg, first_arg)
+#endif
+
+/* Writes a sentence into errbuf (which may be NULL). */
+void tls__set_err(char *errbuf, size_t errlen, const char *fmt, ...) TLS_PRINTF_LIKE(3, 4);
+/* Reads a whole file of at most max_size bytes into *buf (tls__alloc'd, *size bytes,
+ * wiped and freed by the caller) and NUL-terminates it: *len counts the data and the
+ * NUL. TLS_ERR_CERT_FILE ("cannot read PATH: reason", "PATH: file too large") or
+ * TLS_ERR_NO_MEMORY, with the sentence in errbuf. */
+TLS_MUST_CHECK tls_error tls__read_file(const char *path, size_t max_size, uint8_t **buf,
+                                        size_t *size, size_t *len, char *errbuf, size_t errlen);
+
 /* True when `v` is one of the big-endian u16 values in list (even length). */
 bool tls__u16_list_has(tls_slice list, uint16_t v);
 

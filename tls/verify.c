@@ -67,24 +67,7 @@
 #define PEM_CERT_HEADER "-----BEGIN CERTIFICATE-----"
 #define PEM_CERT_FOOTER "-----END CERTIFICATE-----"
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(fmt_arg, first_arg) __attribute__((format(printf, fmt_arg, first_arg)))
-#else
-#define PRINTF_LIKE(fmt_arg, first_arg)
-#endif
 
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
-
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* mbedTLS error codes add a high-level part (bits 7..14) to a low-level one (0..6). */
 static bool is_alloc_failure(int ret)
@@ -347,11 +330,11 @@ static void describe_bad_block(char *errbuf, size_t errlen, const char *path, si
     char msg[128];
 
     if (mbed_ret == 0) {
-        set_err(errbuf, errlen, "%s: certificate %zu of %zu %s", path, index, blocks, what);
+        tls__set_err(errbuf, errlen, "%s: certificate %zu of %zu %s", path, index, blocks, what);
         return;
     }
     mbedtls_strerror(mbed_ret, msg, sizeof msg);
-    set_err(errbuf, errlen, "%s: certificate %zu of %zu %s (mbedTLS -0x%04x: %s)", path, index,
+    tls__set_err(errbuf, errlen, "%s: certificate %zu of %zu %s (mbedTLS -0x%04x: %s)", path, index,
             blocks, what, (unsigned)-mbed_ret, msg);
 }
 
@@ -374,13 +357,13 @@ static tls_error store_from_pem(const char *path, const uint8_t *pem, bool toler
 
     blocks = count_pem_blocks((const char *)pem);
     if (blocks == 0) {
-        set_err(errbuf, errlen, "%s: no certificates found", path);
+        tls__set_err(errbuf, errlen, "%s: no certificates found", path);
         return TLS_ERR_CERT_PARSE;
     }
     roots = tls__calloc(sizeof *roots);
     if (roots == NULL || blocks > SIZE_MAX / sizeof *roots->anchors ||
         (roots->anchors = tls__calloc(blocks * sizeof *roots->anchors)) == NULL) {
-        set_err(errbuf, errlen, "%s: out of memory", path);
+        tls__set_err(errbuf, errlen, "%s: out of memory", path);
         err = TLS_ERR_NO_MEMORY;
         goto out;
     }
@@ -416,7 +399,7 @@ static tls_error store_from_pem(const char *path, const uint8_t *pem, bool toler
             continue;
         }
         if (err == TLS_ERR_NO_MEMORY) {
-            set_err(errbuf, errlen, "%s: out of memory", path);
+            tls__set_err(errbuf, errlen, "%s: out of memory", path);
             goto out;
         }
         if (!tolerant) {
@@ -428,7 +411,7 @@ static tls_error store_from_pem(const char *path, const uint8_t *pem, bool toler
         err = TLS_OK;
     }
     if (roots->n_anchors == 0) {
-        set_err(errbuf, errlen, "%s: no usable certificates found", path);
+        tls__set_err(errbuf, errlen, "%s: no usable certificates found", path);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
@@ -440,85 +423,6 @@ out:
     return err;
 }
 
-/* Reads a whole file (at most TLS_ROOTS_MAX_FILE_SIZE bytes) and NUL-terminates it. */
-static tls_error read_file(const char *path, uint8_t **buf, size_t *cap, size_t *len, char *errbuf,
-                           size_t errlen)
-{
-    struct stat st;
-    uint8_t *data = NULL;
-    size_t size = 0, used = 0;
-    int fd, saved;
-    tls_error err = TLS_OK;
-
-    *buf = NULL;
-    *cap = *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0)
-        goto fail_errno;
-    if (S_ISDIR(st.st_mode)) {
-        errno = EISDIR;
-        goto fail_errno;
-    }
-    if (S_ISREG(st.st_mode) && st.st_size > TLS_ROOTS_MAX_FILE_SIZE)
-        goto too_large;
-    /* The file, its NUL, and a byte to notice a file that grew (or is not regular). */
-    size = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 65536;
-    data = tls__alloc(size);
-    if (data == NULL)
-        goto no_memory;
-    for (;;) {
-        ssize_t r;
-
-        if (used + 1 == size) {
-            size_t nsize = size * 2;
-            uint8_t *ndata;
-
-            if (used > TLS_ROOTS_MAX_FILE_SIZE)
-                goto too_large;
-            ndata = tls__alloc(nsize);
-            if (ndata == NULL)
-                goto no_memory;
-            memcpy(ndata, data, used);
-            tls__free(data, size);
-            data = ndata;
-            size = nsize;
-        }
-        r = read(fd, data + used, size - 1 - used);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail_errno;
-        if (r == 0)
-            break;
-        used += (size_t)r;
-        if (used > TLS_ROOTS_MAX_FILE_SIZE)
-            goto too_large;
-    }
-    close(fd);
-    data[used] = '\0';
-    *buf = data;
-    *cap = size;
-    *len = used + 1;
-    return TLS_OK;
-
-fail_errno:
-    saved = errno;
-    set_err(errbuf, errlen, "cannot read %s: %s", path, strerror(saved));
-    err = TLS_ERR_CERT_FILE;
-    goto fail;
-too_large:
-    set_err(errbuf, errlen, "%s: file too large (over %d bytes)", path, TLS_ROOTS_MAX_FILE_SIZE);
-    err = TLS_ERR_CERT_FILE;
-    goto fail;
-no_memory:
-    set_err(errbuf, errlen, "%s: out of memory", path);
-    err = TLS_ERR_NO_MEMORY;
-fail:
-    if (fd >= 0)
-        close(fd);
-    tls__free(data, size);
-    return err;
-}
 
 static tls_error root_store_load(const char *path, bool tolerant, tls_root_store **out,
                                  char *errbuf, size_t errlen)
@@ -533,10 +437,10 @@ static tls_error root_store_load(const char *path, bool tolerant, tls_root_store
     if (errbuf != NULL && errlen > 0)
         errbuf[0] = '\0';
     if (path == NULL) {
-        set_err(errbuf, errlen, "no root certificate path given");
+        tls__set_err(errbuf, errlen, "no root certificate path given");
         return TLS_ERR_INVALID_ARGUMENT;
     }
-    TRY(read_file(path, &pem, &cap, &len, errbuf, errlen));
+    TRY(tls__read_file(path, TLS_ROOTS_MAX_FILE_SIZE, &pem, &cap, &len, errbuf, errlen));
     err = store_from_pem(path, pem, tolerant, out, errbuf, errlen);
     tls__free(pem, cap);
     return err;
