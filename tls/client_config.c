@@ -18,63 +18,12 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The server config's defaults (config.c): TLS 1.3 suites, then TLS 1.2's. */
-static const uint16_t default_versions[] = {TLS_VERSION_1_3, TLS_VERSION_1_2};
-static const uint16_t default_suites[] = {
-    TLS_AES_256_GCM_SHA384,
-    TLS_AES_128_GCM_SHA256,
-    TLS_CHACHA20_POLY1305_SHA256,
-    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-};
-static const uint16_t default_groups[] = {TLS_GROUP_X25519, TLS_GROUP_SECP256R1,
-                                          TLS_GROUP_SECP384R1};
-
 static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
 {
     for (size_t i = 0; i < n; i++)
         if (list[i] == v)
             return true;
     return false;
-}
-
-static bool known_version(uint16_t v)
-{
-    return u16_in(default_versions, COUNT(default_versions), v);
-}
-
-static bool known_suite(uint16_t v)
-{
-    return tls__suite_find(v) != NULL;
-}
-
-static bool known_group(uint16_t v)
-{
-    return u16_in(default_groups, COUNT(default_groups), v);
-}
-
-/* Copies a caller list (or the defaults) into dst, refusing unknown and repeated values. */
-static bool copy_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src, size_t n_src,
-                      const uint16_t *defaults, size_t n_defaults, bool (*known)(uint16_t),
-                      uint16_t *bad)
-{
-    if (!src || !n_src) {
-        src = defaults;
-        n_src = n_defaults;
-    }
-    *n_dst = 0;
-    for (size_t i = 0; i < n_src; i++) {
-        if (!known(src[i]) || u16_in(dst, *n_dst, src[i]) || *n_dst == cap) {
-            *bad = src[i];
-            return false;
-        }
-        dst[(*n_dst)++] = src[i];
-    }
-    return true;
 }
 
 bool tls__client_config_offers(const struct tls_client_config *cfg, uint16_t version)
@@ -107,37 +56,25 @@ static tls_error build(const tls_client_config_params *params, bool dangerous,
     if (!cfg)
         return TLS_ERR_NO_MEMORY;
     atomic_init(&cfg->refs, 1);
-    if (!copy_list(cfg->versions, &cfg->n_versions, COUNT(cfg->versions), params->versions,
-                   params->n_versions, default_versions, COUNT(default_versions), known_version,
+    if (!tls__copy_id_list(cfg->versions, &cfg->n_versions, COUNT(cfg->versions), params->versions,
+                   params->n_versions, tls__default_versions, TLS_N_DEFAULT_VERSIONS, tls__known_version,
                    &bad))
         CONFIG_FAIL("protocol version 0x%04x is not supported (or repeated); this engine "
                     "implements TLS 1.2 and TLS 1.3",
                     bad);
-    if (!copy_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites), params->cipher_suites,
-                   params->n_cipher_suites, default_suites, COUNT(default_suites), known_suite,
+    if (!tls__copy_id_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites), params->cipher_suites,
+                   params->n_cipher_suites, tls__default_suites, TLS_N_DEFAULT_SUITES, tls__known_suite,
                    &bad))
         CONFIG_FAIL("cipher suite 0x%04x is not supported (or repeated)", bad);
-    if (!copy_list(cfg->groups, &cfg->n_groups, COUNT(cfg->groups), params->groups,
-                   params->n_groups, default_groups, COUNT(default_groups), known_group, &bad))
+    if (!tls__copy_id_list(cfg->groups, &cfg->n_groups, COUNT(cfg->groups), params->groups,
+                   params->n_groups, tls__default_groups, TLS_N_DEFAULT_GROUPS, tls__known_group, &bad))
         CONFIG_FAIL("key exchange group 0x%04x is not supported (or repeated)", bad);
     if (!tls__client_config_offers(cfg, TLS_VERSION_1_3) &&
         !tls__client_config_offers(cfg, TLS_VERSION_1_2))
         CONFIG_FAIL("no enabled cipher suite serves an enabled protocol version");
-    if (params->n_alpn > TLS_MAX_ALPN)
-        CONFIG_FAIL("at most %d ALPN protocols", TLS_MAX_ALPN);
-    for (size_t i = 0; i < params->n_alpn; i++) {
-        size_t len = params->alpn[i] ? strlen(params->alpn[i]) : 0;
-        if (len == 0 || len > 255)
-            CONFIG_FAIL("ALPN protocol #%zu must be 1 to 255 bytes long", i + 1);
-        cfg->alpn[i] = tls__alloc(len + 1);
-        if (!cfg->alpn[i]) {
-            err = TLS_ERR_NO_MEMORY;
-            goto out;
-        }
-        cfg->alpn[i][0] = (uint8_t)len;
-        memcpy(cfg->alpn[i] + 1, params->alpn[i], len);
-        cfg->n_alpn = i + 1;
-    }
+    if ((err = tls__alpn_copy(params->alpn, params->n_alpn, cfg->alpn, &cfg->n_alpn, errbuf,
+                              errlen)) != TLS_OK)
+        goto out;
     cfg->max_fragment_size =
         params->max_fragment_size ? params->max_fragment_size : TLS_MAX_PLAINTEXT;
     if (cfg->max_fragment_size < 64 || cfg->max_fragment_size > TLS_MAX_PLAINTEXT)

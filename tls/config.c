@@ -66,8 +66,23 @@ static const struct {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The versions this build of the engine implements, in preference order. */
-static const uint16_t implemented_versions[] = {TLS_VERSION_1_3, TLS_VERSION_1_2};
+/* The versions this build of the engine implements, in preference order; with the
+ * suite and group lists below, the defaults of server and client configs alike. */
+const uint16_t tls__default_versions[TLS_N_DEFAULT_VERSIONS] = {TLS_VERSION_1_3,
+                                                              TLS_VERSION_1_2};
+const uint16_t tls__default_suites[TLS_N_DEFAULT_SUITES] = {
+    TLS_AES_256_GCM_SHA384,
+    TLS_AES_128_GCM_SHA256,
+    TLS_CHACHA20_POLY1305_SHA256,
+    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+const uint16_t tls__default_groups[TLS_N_DEFAULT_GROUPS] = {TLS_GROUP_X25519, TLS_GROUP_SECP256R1,
+                                                          TLS_GROUP_SECP384R1};
 
 const tls_suite *tls__suite_find(uint16_t id)
 {
@@ -202,8 +217,7 @@ static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
         goto out;                                                                                  \
     } while (0)
 
-/* Copies a caller list (or the defaults) into dst, refusing unknown and repeated values. */
-static bool copy_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src, size_t n_src,
+bool tls__copy_id_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src, size_t n_src,
                       const uint16_t *defaults, size_t n_defaults, bool (*known)(uint16_t),
                       uint16_t *bad)
 {
@@ -222,29 +236,46 @@ static bool copy_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *
     return true;
 }
 
-static bool known_suite(uint16_t v) { return tls__suite_find(v) != NULL; }
-static bool known_group(uint16_t v) { return strcmp(tls_group_name(v), "unknown") != 0; }
-static bool known_version(uint16_t v)
+tls_error tls__alpn_copy(const char *const *alpn, size_t n_alpn, uint8_t **out, size_t *n_out,
+                         char *errbuf, size_t errlen)
 {
-    return u16_in(implemented_versions, COUNT(implemented_versions), v);
+    *n_out = 0;
+    if (n_alpn > TLS_MAX_ALPN) {
+        tls__set_err(errbuf, errlen, "at most %d ALPN protocols", TLS_MAX_ALPN);
+        return TLS_ERR_CONFIG;
+    }
+    for (size_t i = 0; i < n_alpn; i++) {
+        size_t len = alpn[i] ? strlen(alpn[i]) : 0;
+        if (len == 0 || len > 255) {
+            tls__set_err(errbuf, errlen, "ALPN protocol #%zu must be 1 to 255 bytes long", i + 1);
+            return TLS_ERR_CONFIG;
+        }
+        if (!(out[i] = tls__alloc(len + 1)))
+            return TLS_ERR_NO_MEMORY;
+        out[i][0] = (uint8_t)len; /* wire form: length byte first */
+        memcpy(out[i] + 1, alpn[i], len);
+        *n_out = i + 1;
+    }
+    return TLS_OK;
+}
+
+bool tls__known_suite(uint16_t v)
+{
+    return tls__suite_find(v) != NULL;
+}
+
+bool tls__known_group(uint16_t v)
+{
+    return strcmp(tls_group_name(v), "unknown") != 0;
+}
+bool tls__known_version(uint16_t v)
+{
+    return u16_in(tls__default_versions, TLS_N_DEFAULT_VERSIONS, v);
 }
 
 tls_error tls_server_config_new(const tls_server_config_params *params, tls_server_config **out,
                                 char *errbuf, size_t errlen)
 {
-    static const uint16_t default_suites[] = {
-        TLS_AES_256_GCM_SHA384,
-        TLS_AES_128_GCM_SHA256,
-        TLS_CHACHA20_POLY1305_SHA256,
-        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    };
-    static const uint16_t default_groups[] = {TLS_GROUP_X25519, TLS_GROUP_SECP256R1,
-                                              TLS_GROUP_SECP384R1};
     tls_error err = TLS_OK;
     uint16_t bad = 0;
     tls_server_config *cfg = tls__calloc(sizeof *cfg);
@@ -253,35 +284,23 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
     if (!cfg)
         return TLS_ERR_NO_MEMORY;
     atomic_init(&cfg->refs, 1);
-    if (!copy_list(cfg->versions, &cfg->n_versions, COUNT(cfg->versions), params->versions,
-                   params->n_versions, implemented_versions, COUNT(implemented_versions),
-                   known_version, &bad))
+    if (!tls__copy_id_list(cfg->versions, &cfg->n_versions, COUNT(cfg->versions), params->versions,
+                   params->n_versions, tls__default_versions, TLS_N_DEFAULT_VERSIONS,
+                   tls__known_version, &bad))
         CONFIG_FAIL("protocol version 0x%04x is not supported (or repeated); this engine "
                     "implements TLS 1.2 and TLS 1.3",
                     bad);
-    if (!copy_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites) /* all known suites fit */,
+    if (!tls__copy_id_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites) /* all known suites fit */,
                    params->cipher_suites,
-                   params->n_cipher_suites, default_suites, COUNT(default_suites), known_suite,
+                   params->n_cipher_suites, tls__default_suites, TLS_N_DEFAULT_SUITES, tls__known_suite,
                    &bad))
         CONFIG_FAIL("cipher suite 0x%04x is not supported (or repeated)", bad);
-    if (!copy_list(cfg->groups, &cfg->n_groups, COUNT(cfg->groups), params->groups,
-                   params->n_groups, default_groups, COUNT(default_groups), known_group, &bad))
+    if (!tls__copy_id_list(cfg->groups, &cfg->n_groups, COUNT(cfg->groups), params->groups,
+                   params->n_groups, tls__default_groups, TLS_N_DEFAULT_GROUPS, tls__known_group, &bad))
         CONFIG_FAIL("key exchange group 0x%04x is not supported (or repeated)", bad);
-    if (params->n_alpn > TLS_MAX_ALPN)
-        CONFIG_FAIL("at most %d ALPN protocols", TLS_MAX_ALPN);
-    for (size_t i = 0; i < params->n_alpn; i++) {
-        size_t len = strlen(params->alpn[i]);
-        if (len == 0 || len > 255)
-            CONFIG_FAIL("ALPN protocol #%zu must be 1 to 255 bytes long", i + 1);
-        cfg->alpn[i] = tls__alloc(len + 1);
-        if (!cfg->alpn[i]) {
-            err = TLS_ERR_NO_MEMORY;
-            goto out;
-        }
-        cfg->alpn[i][0] = (uint8_t)len;
-        memcpy(cfg->alpn[i] + 1, params->alpn[i], len);
-        cfg->n_alpn = i + 1;
-    }
+    if ((err = tls__alpn_copy(params->alpn, params->n_alpn, cfg->alpn, &cfg->n_alpn, errbuf,
+                              errlen)) != TLS_OK)
+        goto out;
     if (!params->resolver && !params->n_certs)
         CONFIG_FAIL("a server config needs at least one certificate or a resolver");
     if (params->n_certs) {

@@ -158,6 +158,27 @@ struct tls_server_config {
     bool require_ems;
 };
 
+/* Defaults shared by server and client configs, in preference order. */
+#define TLS_N_DEFAULT_VERSIONS 2
+#define TLS_N_DEFAULT_SUITES 9
+#define TLS_N_DEFAULT_GROUPS 3
+extern const uint16_t tls__default_versions[TLS_N_DEFAULT_VERSIONS];
+extern const uint16_t tls__default_suites[TLS_N_DEFAULT_SUITES];
+extern const uint16_t tls__default_groups[TLS_N_DEFAULT_GROUPS];
+bool tls__known_version(uint16_t v);
+bool tls__known_suite(uint16_t v);
+bool tls__known_group(uint16_t v);
+/* Copies a caller list (or, when empty, the defaults) into dst (cap entries),
+ * refusing unknown and repeated values: false with the offender in *bad. */
+bool tls__copy_id_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src,
+                       size_t n_src, const uint16_t *defaults, size_t n_defaults,
+                       bool (*known)(uint16_t), uint16_t *bad);
+/* ALPN names into wire form (length byte first), tls__alloc'd into out[0..*n_out);
+ * on error what was allocated stays there for the caller to free. TLS_ERR_CONFIG
+ * with a sentence, or TLS_ERR_NO_MEMORY. */
+TLS_MUST_CHECK tls_error tls__alpn_copy(const char *const *alpn, size_t n_alpn, uint8_t **out,
+                                        size_t *n_out, char *errbuf, size_t errlen);
+
 /* True when version is enabled and at least one enabled suite serves it. */
 bool tls__config_has_version(const struct tls_server_config *cfg, uint16_t version);
 
