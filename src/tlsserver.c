@@ -81,6 +81,8 @@ typedef struct {
     unsigned long port, fport, max_frag;
     bool verbose;
     bool require_ems;
+    const char *export_label;
+    unsigned long export_len;
     run_mode mode;
 } options;
 
@@ -95,6 +97,8 @@ typedef struct {
     int fport;
     bool verbose;
     bool stopping;
+    const char *export_label; /* --keymatexport: log this exporter's output per connection */
+    size_t export_len;
     unsigned long next_id;
     conn *conns; /* every live conn, so shutdown can reach them */
     char readbuf[64 * 1024];
@@ -497,6 +501,17 @@ static void log_handshake(const conn *c)
              or_dash(tls_sig_scheme_name(tls_conn_sig_scheme(c->tls))),
              or_dash(tls_conn_server_name(c->tls)), alpn != NULL ? (int)alpn_len : 1,
              alpn != NULL ? (const char *)alpn : "-", tls_conn_did_hrr(c->tls) ? "yes" : "no");
+    if (c->srv->export_label) {
+        uint8_t key[255];
+        char hex[2 * sizeof key + 1];
+        size_t n = c->srv->export_len;
+        tls_error err =
+            tls_conn_export_keying_material(c->tls, c->srv->export_label, NULL, 0, false, key, n);
+        for (size_t i = 0; err == TLS_OK && i < n; i++)
+            snprintf(hex + 2 * i, 3, "%02X", key[i]);
+        conn_log(c, "exporter label=%s: %s", c->srv->export_label,
+                 err == TLS_OK ? hex : tls_error_name(err));
+    }
 }
 
 /* After each tls_conn_process: notice the handshake ending, drain all plaintext, notice
@@ -725,6 +740,9 @@ static const char usage_text[] =
     "    --protover VERSION  Use VERSION (1.2 or 1.3) instead of the defaults. Repeatable.\n"
     "    --max-frag-size N   Limit outgoing TLS plaintext fragments to N bytes.\n"
     "    --require-ems       Refuse TLS 1.2 clients without extended master secret.\n"
+    "    --keymatexport LABEL  With --verbose, log each connection's exported keying\n"
+    "                        material for LABEL (RFC 5705 / RFC 8446 section 7.5).\n"
+    "    --keymatexportlen N Bytes to export [default: 20].\n"
     "    --verbose           Log handshakes and connection errors to stderr.\n"
     "    --version, -v       Show tool version.\n"
     "    --help, -h          Show this screen.\n";
@@ -781,6 +799,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"protover", required_argument, NULL, 'V'},
         {"max-frag-size", required_argument, NULL, 'F'},
         {"require-ems", no_argument, NULL, 'E'},
+        {"keymatexport", required_argument, NULL, 'X'},
+        {"keymatexportlen", required_argument, NULL, 'L'},
         {"port", required_argument, NULL, 'p'},
         {"address", required_argument, NULL, 'A'},
         {"verbose", no_argument, NULL, 'B'},
@@ -808,6 +828,13 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         case 'E':
             o->require_ems = true;
+            break;
+        case 'X':
+            o->export_label = optarg;
+            break;
+        case 'L':
+            if (!parse_ulong(optarg, 1, 255, &o->export_len))
+                rc = usage_error("--keymatexportlen wants 1..255, not '%s'", optarg);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -935,6 +962,8 @@ int main(int argc, char **argv)
     srv->mode = opt.mode;
     srv->fport = (int)opt.fport;
     srv->verbose = opt.verbose;
+    srv->export_label = opt.export_label;
+    srv->export_len = opt.export_len ? opt.export_len : 20;
     if (uv_loop_init(&srv->loop) != 0) {
         fprintf(stderr, "tlsserver: cannot create the event loop\n");
         goto out;

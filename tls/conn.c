@@ -622,6 +622,79 @@ bool tls_conn_did_hrr(const tls_conn *c)
     return c->did_hrr;
 }
 
+tls_error tls__conn_set_exporter13(tls_conn *c, const tls13_keysched *ks,
+                                   const uint8_t *transcript_hash)
+{
+    TRY(tls13_keysched_derive(ks, "exp master", transcript_hash, c->exporter_secret));
+    c->exporter_ready = true;
+    return TLS_OK;
+}
+
+void tls__conn_set_exporter12(tls_conn *c, const uint8_t *master, const uint8_t client_random[32],
+                              const uint8_t server_random[32])
+{
+    memcpy(c->exporter_secret, master, TLS12_MASTER_SECRET_LEN);
+    memcpy(c->exporter_randoms, client_random, 32);
+    memcpy(c->exporter_randoms + 32, server_random, 32);
+    c->exporter_ready = true;
+}
+
+/* RFC 5705 §4: these labels belong to TLS itself. */
+static bool reserved_tls12_label(const char *label)
+{
+    static const char *const reserved[] = {"client finished", "server finished", "master secret",
+                                           "key expansion", "extended master secret"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (!strcmp(label, reserved[i]))
+            return true;
+    return false;
+}
+
+tls_error tls_conn_export_keying_material(tls_conn *c, const char *label, const uint8_t *context,
+                                          size_t context_len, bool use_context, uint8_t *out,
+                                          size_t out_len)
+{
+    if (c->err)
+        return c->err;
+    ENSURE(c->exporter_ready && label && out && out_len, TLS_ERR_INVALID_ARGUMENT);
+    tls_hash_id hash = c->suite->hash;
+    size_t n = tls__hash_len(hash);
+    if (c->version == TLS_VERSION_1_3) {
+        /* §7.5: HKDF-Expand-Label(Derive-Secret(exporter_master_secret, label, ""),
+         * "exporter", Hash(context), length); no context means an empty one. */
+        uint8_t empty_hash[TLS_MAX_HASH_LEN], context_hash[TLS_MAX_HASH_LEN];
+        uint8_t derived[TLS_MAX_HASH_LEN];
+        ENSURE(strlen(label) <= 249 && out_len <= 255 * n, TLS_ERR_INVALID_ARGUMENT);
+        tls__hash(hash, NULL, 0, empty_hash);
+        tls__hash(hash, use_context ? context : NULL, use_context ? context_len : 0,
+                  context_hash);
+        tls_error err = tls13_derive_secret(hash, c->exporter_secret, label, empty_hash, derived);
+        if (err == TLS_OK)
+            err = tls13_hkdf_expand_label(hash, derived, "exporter", context_hash, n, out,
+                                          out_len);
+        tls__wipe(derived, sizeof derived);
+        return err;
+    }
+    /* RFC 5705 §4: PRF(master_secret, label, client_random || server_random
+     * [|| context_value_length || context_value]). */
+    ENSURE(!reserved_tls12_label(label), TLS_ERR_INVALID_ARGUMENT);
+    ENSURE(!use_context || context_len <= 0xffff, TLS_ERR_INVALID_ARGUMENT);
+    uint8_t *tail = NULL;
+    size_t tail_len = use_context ? context_len + 2 : 0;
+    if (use_context) {
+        ENSURE((tail = tls__alloc(tail_len)) != NULL, TLS_ERR_NO_MEMORY);
+        tail[0] = (uint8_t)(context_len >> 8);
+        tail[1] = (uint8_t)context_len;
+        if (context_len)
+            memcpy(tail + 2, context, context_len);
+    }
+    tls_error err = tls12_prf(hash, c->exporter_secret, TLS12_MASTER_SECRET_LEN, label,
+                              c->exporter_randoms, sizeof c->exporter_randoms, tail, tail_len,
+                              out, out_len);
+    tls__free(tail, tail_len);
+    return err;
+}
+
 bool tls_conn_ems(const tls_conn *c)
 {
     return c->version == TLS_VERSION_1_3 || c->ems;

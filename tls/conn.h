@@ -50,6 +50,11 @@ struct tls_conn {
     char server_name[256]; /* server: the client's SNI; client: the name we asked for */
     uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
     bool did_hrr;
+    /* Keying-material exporters, ready once the handshake completes: TLS 1.3's
+     * exporter_master_secret, or TLS 1.2's master secret and both randoms (RFC 5705). */
+    uint8_t exporter_secret[TLS_MAX_HASH_LEN];
+    uint8_t exporter_randoms[64];
+    bool exporter_ready;
     unsigned key_updates_in_row;
     unsigned renegotiations_refused;
 
@@ -74,6 +79,13 @@ TLS_MUST_CHECK tls_error tls__conn_set_read_secret(struct tls_conn *conn, const 
                                                    const uint8_t *secret);
 TLS_MUST_CHECK tls_error tls__conn_set_write_secret(struct tls_conn *conn, const tls_suite *suite,
                                                     const uint8_t *secret);
+/* Keeps what the exporters need: TLS 1.3 derives exporter_master_secret from the
+ * master secret and the transcript hash through the server Finished (§7.1); TLS 1.2
+ * keeps the master secret and client_random || server_random. */
+TLS_MUST_CHECK tls_error tls__conn_set_exporter13(struct tls_conn *conn, const tls13_keysched *ks,
+                                                  const uint8_t *transcript_hash);
+void tls__conn_set_exporter12(struct tls_conn *conn, const uint8_t *master,
+                              const uint8_t client_random[32], const uint8_t server_random[32]);
 /* A warning-level alert that does not end the connection (TLS 1.2's no_renegotiation). */
 TLS_MUST_CHECK tls_error tls__conn_send_warning(struct tls_conn *conn, int alert);
 /* Called by the handshake when it completes: flushes plaintext written early. */

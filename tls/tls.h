@@ -433,6 +433,16 @@ const char *tls_conn_server_name(const tls_conn *conn);
 const uint8_t *tls_conn_alpn(const tls_conn *conn, size_t *len);
 /* True if the handshake went through a HelloRetryRequest. */
 bool tls_conn_did_hrr(const tls_conn *conn);
+/*
+ * Keying material exporter (RFC 5705; RFC 8446 §7.5): out_len bytes for label and,
+ * when use_context, the context value. Available once the handshake completed;
+ * TLS_ERR_INVALID_ARGUMENT before that, for a label TLS 1.2 reserves for itself
+ * ("key expansion", ...), or for lengths the PRF cannot produce.
+ */
+TLS_MUST_CHECK tls_error tls_conn_export_keying_material(tls_conn *conn, const char *label,
+                                                         const uint8_t *context,
+                                                         size_t context_len, bool use_context,
+                                                         uint8_t *out, size_t out_len);
 /* TLS 1.2: true when the extended master secret (RFC 7627) was negotiated. TLS 1.3
  * always binds its secrets to the transcript, so this is true there too. */
 bool tls_conn_ems(const tls_conn *conn);

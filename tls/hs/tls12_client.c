@@ -421,7 +421,8 @@ static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
     ENSURE(len == 4 + TLS12_VERIFY_DATA_LEN, TLS_ERR_DECODE);
     ENSURE(tls__ct_equal(msg + 4, hs->expected_finished, TLS12_VERIFY_DATA_LEN),
            TLS_ERR_BAD_FINISHED);
-    /* Nothing uses the secrets until resumption lands; the record ciphers hold the keys. */
+    /* The exporter keeps the master secret; the record ciphers hold the keys. */
+    tls__conn_set_exporter12(c, hs->master, c->hs.client.offer.random, hs->server_random);
     tls__wipe(hs->master, sizeof hs->master);
     tls__wipe(hs->key_block, sizeof hs->key_block);
     tls__wipe(hs->expected_finished, sizeof hs->expected_finished);

@@ -345,7 +345,8 @@ static tls_error hs12_expect_finished(tls_conn *c, const uint8_t *msg, size_t le
     TRY(tls__conn_send_handshake(c, verify, sizeof verify));
     tls__wipe(hs->key_block, sizeof hs->key_block);
     tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
-    tls__wipe(hs->master, sizeof hs->master); /* nothing uses it until resumption lands */
+    tls__conn_set_exporter12(c, hs->master, hs->client_random, hs->server_random);
+    tls__wipe(hs->master, sizeof hs->master); /* the exporter keeps its own copy */
     set_state(c, HS12_CONNECTED);
     return tls__conn_handshake_complete(c);
 }

@@ -326,7 +326,8 @@ static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
     TRY(tls13_keysched_master(&hs->ks));
     TRY(tls13_keysched_derive(&hs->ks, "c ap traffic", thash, hs->client_app_secret));
     TRY(tls13_keysched_derive(&hs->ks, "s ap traffic", thash, hs->server_app_secret));
-    tls13_keysched_clear(&hs->ks); /* no resumption or exporter needs the master secret yet */
+    TRY(tls__conn_set_exporter13(c, &hs->ks, thash));
+    tls13_keysched_clear(&hs->ks); /* no resumption needs the master secret yet */
     TRY(tls__conn_set_read_secret(c, hs->suite, hs->server_app_secret));
     TRY(send_client_flight(c));
     tls__wipe(hs->client_hs_secret, sizeof hs->client_hs_secret);

@@ -408,7 +408,9 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     TRY(tls13_keysched_master(&hs->ks));
     err = derive_and_install(c, thash, "c ap traffic", "s ap traffic", hs->client_app_secret,
                              hs->server_app_secret);
-    tls13_keysched_clear(&hs->ks); /* no exporter or ticket needs the master secret yet */
+    if (err == TLS_OK)
+        err = tls__conn_set_exporter13(c, &hs->ks, thash);
+    tls13_keysched_clear(&hs->ks); /* no ticket needs the master secret yet */
     return err;
 }
 
