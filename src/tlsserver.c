@@ -81,6 +81,7 @@ typedef struct {
     unsigned long port, fport, max_frag;
     bool verbose;
     bool require_ems;
+    bool tickets;
     const char *export_label;
     unsigned long export_len;
     run_mode mode;
@@ -494,13 +495,18 @@ static void log_handshake(const conn *c)
 {
     size_t alpn_len = 0;
     const uint8_t *alpn = tls_conn_alpn(c->tls, &alpn_len);
-    conn_log(c, "handshake done version=%s suite=%s group=%s sig=%s sni=%s alpn=%.*s hrr=%s",
+    conn_log(c,
+             "handshake done version=%s suite=%s group=%s sig=%s sni=%s alpn=%.*s hrr=%s "
+             "resumed=%s",
              or_dash(tls_version_name(tls_conn_version(c->tls))),
              or_dash(tls_cipher_suite_name(tls_conn_cipher_suite(c->tls))),
              or_dash(tls_group_name(tls_conn_group(c->tls))),
-             or_dash(tls_sig_scheme_name(tls_conn_sig_scheme(c->tls))),
+             or_dash(tls_conn_sig_scheme(c->tls) != 0 /* none when resumed */
+                         ? tls_sig_scheme_name(tls_conn_sig_scheme(c->tls))
+                         : NULL),
              or_dash(tls_conn_server_name(c->tls)), alpn != NULL ? (int)alpn_len : 1,
-             alpn != NULL ? (const char *)alpn : "-", tls_conn_did_hrr(c->tls) ? "yes" : "no");
+             alpn != NULL ? (const char *)alpn : "-", tls_conn_did_hrr(c->tls) ? "yes" : "no",
+             tls_conn_resumed(c->tls) ? "yes" : "no");
     if (c->srv->export_label) {
         uint8_t key[255];
         char hex[2 * sizeof key + 1];
@@ -740,6 +746,7 @@ static const char usage_text[] =
     "    --protover VERSION  Use VERSION (1.2 or 1.3) instead of the defaults. Repeatable.\n"
     "    --max-frag-size N   Limit outgoing TLS plaintext fragments to N bytes.\n"
     "    --require-ems       Refuse TLS 1.2 clients without extended master secret.\n"
+    "    --tickets           Issue TLS 1.3 session tickets and resume sessions from them.\n"
     "    --keymatexport LABEL  With --verbose, log each connection's exported keying\n"
     "                        material for LABEL (RFC 5705 / RFC 8446 section 7.5).\n"
     "    --keymatexportlen N Bytes to export [default: 20].\n"
@@ -799,6 +806,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"protover", required_argument, NULL, 'V'},
         {"max-frag-size", required_argument, NULL, 'F'},
         {"require-ems", no_argument, NULL, 'E'},
+        {"tickets", no_argument, NULL, 'T'},
         {"keymatexport", required_argument, NULL, 'X'},
         {"keymatexportlen", required_argument, NULL, 'L'},
         {"port", required_argument, NULL, 'p'},
@@ -828,6 +836,9 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         case 'E':
             o->require_ems = true;
+            break;
+        case 'T':
+            o->tickets = true;
             break;
         case 'X':
             o->export_label = optarg;
@@ -949,6 +960,7 @@ int main(int argc, char **argv)
     params.groups = opt.groups;
     params.n_groups = opt.n_groups;
     params.require_ems = opt.require_ems;
+    params.tickets = opt.tickets;
     params.alpn = opt.protos;
     params.n_alpn = opt.n_protos;
     params.certs = &ck;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "ticket.h"
 
 #define V13 TLS_VERSION_1_3
 #define V12 TLS_VERSION_1_2
@@ -335,6 +336,17 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
     } else if ((err = tls__random(cfg->cookie_secret, sizeof cfg->cookie_secret)) != TLS_OK) {
         goto out;
     }
+    if (params->tickets) {
+        cfg->ticket_lifetime_s = params->ticket_lifetime_s ? params->ticket_lifetime_s : 7200;
+        cfg->n_tickets = params->n_tickets ? params->n_tickets : 2;
+        if (cfg->ticket_lifetime_s > 604800) /* RFC 8446 §4.6.1: seven days at most */
+            CONFIG_FAIL("ticket lifetime must be at most 604800 seconds");
+        if (cfg->n_tickets > 8)
+            CONFIG_FAIL("at most 8 tickets per handshake");
+        if ((err = tls__ticketer_new(params->ticket_rotate_s ? params->ticket_rotate_s : 43200,
+                                     NULL, &cfg->ticketer)) != TLS_OK)
+            goto out;
+    }
 out:
     if (err != TLS_OK) {
         tls_server_config_unref(cfg);
@@ -361,5 +373,6 @@ void tls_server_config_unref(tls_server_config *cfg)
             tls_certified_key_unref(cfg->certs[i]);
     tls__free(cfg->certs, cfg->n_certs * sizeof *cfg->certs);
     tls__wipe(cfg->cookie_secret, sizeof cfg->cookie_secret);
+    tls__ticketer_unref(cfg->ticketer);
     tls__free(cfg, sizeof *cfg);
 }

@@ -622,6 +622,11 @@ bool tls_conn_did_hrr(const tls_conn *c)
     return c->did_hrr;
 }
 
+bool tls_conn_resumed(const tls_conn *c)
+{
+    return c->resumed;
+}
+
 tls_error tls__conn_set_exporter13(tls_conn *c, const tls13_keysched *ks,
                                    const uint8_t *transcript_hash)
 {

@@ -50,6 +50,7 @@ struct tls_conn {
     char server_name[256]; /* server: the client's SNI; client: the name we asked for */
     uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
     bool did_hrr;
+    bool resumed; /* TLS 1.3 server: a ticket's PSK was accepted */
     /* Keying-material exporters, ready once the handshake completes: TLS 1.3's
      * exporter_master_secret, or TLS 1.2's master secret and both randoms (RFC 5705). */
     uint8_t exporter_secret[TLS_MAX_HASH_LEN];

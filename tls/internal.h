@@ -156,6 +156,10 @@ struct tls_server_config {
     size_t max_fragment_size;
     uint8_t cookie_secret[32];
     bool require_ems;
+    /* Session tickets: NULL when disabled (ticket.h). */
+    struct tls_ticketer *ticketer;
+    uint32_t ticket_lifetime_s;
+    unsigned n_tickets;
 };
 
 /* Defaults shared by server and client configs, in preference order. */

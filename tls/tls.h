@@ -282,6 +282,12 @@ typedef struct {
     size_t cookie_secret_len;
     /* TLS 1.2: refuse clients that do not offer extended_master_secret (RFC 7627). */
     bool require_ems;
+    /* TLS 1.3 session resumption with stateless tickets (RFC 8446 §4.6.1), psk_dhe_ke
+     * only. 0 values below mean the defaults. */
+    bool tickets;
+    uint32_t ticket_lifetime_s; /* advertised and enforced lifetime; 7200, at most 604800 */
+    unsigned ticket_rotate_s;   /* ticket key rotation period; 43200 */
+    unsigned n_tickets;         /* NewSessionTickets per full handshake; 2, at most 8 */
 } tls_server_config_params;
 
 /*
@@ -446,6 +452,8 @@ TLS_MUST_CHECK tls_error tls_conn_export_keying_material(tls_conn *conn, const c
 /* TLS 1.2: true when the extended master secret (RFC 7627) was negotiated. TLS 1.3
  * always binds its secrets to the transcript, so this is true there too. */
 bool tls_conn_ems(const tls_conn *conn);
+/* True when a TLS 1.3 handshake resumed a session from one of our tickets. */
+bool tls_conn_resumed(const tls_conn *conn);
 
 /* ---- memory accounting --------------------------------------------------------- */
 

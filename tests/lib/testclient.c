@@ -259,6 +259,13 @@ static void write_u16_list_ext(tls_writer *w, uint16_t type, const uint16_t *v, 
     tls_writer_end(w);
 }
 
+static bool offers_psk(const tc_client *c, bool second)
+{
+    const tc_ticket *t = c->opts.resume;
+    const tls_suite *ts = t ? tls__suite_find(t->suite) : NULL;
+    return ts && (!second || (c->cs && c->cs->hash == ts->hash));
+}
+
 /* RFC 8446 §4.1.2. The second hello (after HRR) keeps everything but the shares, adds
  * the cookie and drops early_data (§4.1.2's list of allowed changes). */
 static void write_client_hello(tc_client *c, tls_writer *w, bool second)
@@ -346,8 +353,61 @@ static void write_client_hello(tc_client *c, tls_writer *w, bool second)
     }
     if (o->extra_exts_len)
         tls_write_bytes(w, o->extra_exts, o->extra_exts_len);
+    if (o->psk_dhe_ke || o->resume) {
+        tls_write_u16(w, TLS_EXT_PSK_KEY_EXCHANGE_MODES);
+        tls_write_u16(w, 2);
+        tls_write_u8(w, 1);
+        tls_write_u8(w, 1); /* psk_dhe_ke */
+    }
+    if (offers_psk(c, second)) {
+        const tc_ticket *t = o->resume;
+        size_t n = tls__hash_len(tls__suite_find(t->suite)->hash);
+        /* §4.2.11: last; the binder is zeros here, filled in by send_client_hello. */
+        tls_write_u16(w, TLS_EXT_PRE_SHARED_KEY);
+        tls_write_vec16_begin(w);
+        tls_write_vec16_begin(w);
+        tls_write_vec16(w, t->ticket, t->ticket_len);
+        tls_write_u32(w, o->ticket_age_ms + t->age_add);
+        tls_writer_end(w);
+        tls_write_vec16_begin(w);
+        tls_write_vec8_begin(w);
+        for (size_t i = 0; i < n; i++)
+            tls_write_u8(w, 0);
+        tls_writer_end(w);
+        tls_writer_end(w);
+        tls_writer_end(w);
+    }
     tls_writer_end(w);
     tls__hs_end(w);
+}
+
+/* §4.2.11.2: the binder over the transcript before this hello and the hello up to
+ * its binders list (2-byte length, 1-byte binder length, the binder). */
+static void fill_binder(tc_client *c, uint8_t *msg, size_t len, bool second)
+{
+    const tc_ticket *t = c->opts.resume;
+    tls_hash_id hash = tls__suite_find(t->suite)->hash;
+    size_t n = tls__hash_len(hash);
+    uint8_t thash[TLS_MAX_HASH_LEN], empty[TLS_MAX_HASH_LEN], key[TLS_MAX_HASH_LEN];
+    tls13_keysched early;
+    tls_hash_ctx h;
+
+    if (second)
+        tls__hash_clone(&h, &c->transcript.ctx);
+    else
+        tls__hash_init(&h, hash);
+    tls__hash_update(&h, msg, len - (2 + 1 + n));
+    tls__hash_final(&h, thash);
+    tls__hash(hash, NULL, 0, empty);
+    tls_error err = tls13_keysched_init(&early, hash, t->psk, t->psk_len);
+    if (err == TLS_OK)
+        err = tls13_keysched_derive(&early, "res binder", empty, key);
+    if (err == TLS_OK)
+        err = tls13_finished_mac(hash, key, thash, msg + len - n);
+    check(c, err, "PSK binder");
+    if (c->opts.corrupt_binder)
+        msg[len - 1] ^= 0x01;
+    tls13_keysched_clear(&early);
 }
 
 static void send_client_hello(tc_client *c, bool second)
@@ -365,6 +425,8 @@ static void send_client_hello(tc_client *c, bool second)
         free(msg);
         return;
     }
+    if (offers_psk(c, second))
+        fill_binder(c, msg, w.len, second);
     size_t per_record = c->opts.record_size;
     if (c->opts.client_hello_records > 1)
         per_record = (w.len + c->opts.client_hello_records - 1) / c->opts.client_hello_records;
@@ -492,6 +554,13 @@ static void handle_server_hello(tc_client *c, const uint8_t *msg, size_t len)
             if (!tls_reader_done(&ext))
                 tc_fail(c, "trailing bytes in key_share");
             break;
+        case TLS_EXT_PRE_SHARED_KEY:
+            if (hrr || !c->opts.resume || !tls_read_u16(&ext, &c->psk_identity) ||
+                !tls_reader_done(&ext) || c->psk_identity != 0)
+                tc_fail(c, "unexpected or malformed pre_shared_key");
+            else
+                c->psk_accepted = true;
+            break;
         case TLS_EXT_COOKIE:
             if (!hrr || !tls_read_vec16(&ext, 1, 0xffff, &body) || !tls_reader_done(&ext))
                 tc_fail(c, "unexpected or malformed cookie");
@@ -553,8 +622,15 @@ static void handle_server_hello(tc_client *c, const uint8_t *msg, size_t len)
     size_t shared_len = 0;
     tls_error err =
         tls__kx_agree(kx, share.p, tls_reader_left(&share), shared, sizeof shared, &shared_len);
+    if (c->psk_accepted && (tls__suite_find(c->opts.resume->suite)->hash != cs->hash)) {
+        tc_fail(c, "server resumed with a suite of another hash");
+        return;
+    }
     if (err == TLS_OK)
-        err = tls13_keysched_init(&c->ks, cs->hash, NULL, 0);
+        err = c->psk_accepted
+                  ? tls13_keysched_init(&c->ks, cs->hash, c->opts.resume->psk,
+                                        c->opts.resume->psk_len)
+                  : tls13_keysched_init(&c->ks, cs->hash, NULL, 0);
     if (err == TLS_OK)
         err = tls13_keysched_handshake(&c->ks, shared, shared_len);
     tls__wipe(shared, sizeof shared);
@@ -620,7 +696,8 @@ static void handle_encrypted_extensions(tc_client *c, const uint8_t *msg, size_t
         }
     }
     tls__transcript_add(&c->transcript, msg, len);
-    c->state = TC_STATE_WAIT_CERTIFICATE;
+    /* §2.2: a resumed handshake has no Certificate or CertificateVerify. */
+    c->state = c->psk_accepted ? TC_STATE_WAIT_FINISHED : TC_STATE_WAIT_CERTIFICATE;
 }
 
 static void handle_certificate(tc_client *c, const uint8_t *msg, size_t len)
@@ -740,6 +817,34 @@ static void handle_key_update(tc_client *c, const uint8_t *msg, size_t len)
         tc_send_key_update(c, false);
 }
 
+/* §4.6.1: kept with PSK = HKDF-Expand-Label(resumption_master_secret, "resumption",
+ * ticket_nonce, Hash.length). */
+static void handle_new_session_ticket(tc_client *c, const uint8_t *msg, size_t len)
+{
+    tls_new_session_ticket_msg nst;
+    tls_error err = tls__new_session_ticket_parse(msg + 4, len - 4, &nst);
+    check(c, err, "NewSessionTicket");
+    if (err != TLS_OK)
+        return;
+    if (c->n_tickets++ >= TC_MAX_TICKETS)
+        return;
+    tc_ticket *t = &c->tickets[c->n_tickets - 1];
+    if (nst.ticket.len > sizeof t->ticket) {
+        tc_fail(c, "ticket of %zu bytes", nst.ticket.len);
+        return;
+    }
+    t->suite = c->suite;
+    t->psk_len = c->ks.hash_len;
+    t->lifetime = nst.lifetime;
+    t->age_add = nst.age_add;
+    t->ticket_len = nst.ticket.len;
+    memcpy(t->ticket, nst.ticket.p, nst.ticket.len);
+    check(c,
+          tls13_hkdf_expand_label(c->cs->hash, c->res_master, "resumption", nst.nonce.p,
+                                  nst.nonce.len, t->psk, t->psk_len),
+          "ticket PSK");
+}
+
 static void handle_server_message(tc_client *c, const uint8_t *msg, size_t len)
 {
     uint8_t type = msg[0];
@@ -779,8 +884,11 @@ static void handle_server_message(tc_client *c, const uint8_t *msg, size_t len)
             handle_key_update(c, msg, len);
             return;
         }
-        if (type == TLS_HS_NEW_SESSION_TICKET)
+        if (type == TLS_HS_NEW_SESSION_TICKET) {
+            if (c->state == TC_STATE_CONNECTED)
+                handle_new_session_ticket(c, msg, len);
             return;
+        }
         break;
     case TC_STATE_START:
     default:
@@ -913,6 +1021,9 @@ bool tc_send_finished(tc_client *c)
         msg[4] ^= 0x01;
     send_handshake(c, msg, 4 + n);
     install(c, &c->wr, c->c_ap, &c->wr_epoch, TC_EPOCH_APPLICATION, "client application keys");
+    uint8_t thash[TLS_MAX_HASH_LEN];
+    tls__transcript_current(&c->transcript, thash);
+    check(c, tls13_keysched_derive(&c->ks, "res master", thash, c->res_master), "res master");
     c->state = TC_STATE_CONNECTED;
     return true;
 }

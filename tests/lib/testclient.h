@@ -61,6 +61,18 @@ typedef enum {
     TC_STATE_CONNECTED,     /* our Finished sent; application keys both ways */
 } tc_state;
 
+/* A NewSessionTicket the client kept (RFC 8446 §4.6.1), with the PSK it derived from
+ * resumption_master_secret and the ticket's nonce. */
+#define TC_MAX_TICKET_LEN 1024
+typedef struct {
+    uint16_t suite; /* of the connection that received it */
+    uint8_t psk[TLS_MAX_HASH_LEN];
+    size_t psk_len;
+    uint32_t lifetime, age_add;
+    uint8_t ticket[TC_MAX_TICKET_LEN];
+    size_t ticket_len;
+} tc_ticket;
+
 typedef struct {
     /* ClientHello contents. NULL/0 lists mean the defaults given. */
     const uint16_t *suites; /* default: AES_128_GCM, AES_256_GCM, CHACHA20 */
@@ -104,6 +116,16 @@ typedef struct {
     bool hold_finished;        /* stop in TC_STATE_FINISHED_HELD: call tc_send_finished */
     bool corrupt_finished;     /* flip one bit of our verify_data */
     bool no_key_update_answer; /* ignore update_requested in server KeyUpdates */
+
+    /* Resumption. With `resume`, every ClientHello ends with psk_key_exchange_modes
+     * [psk_dhe_ke] and pre_shared_key offering that ticket (after a HelloRetryRequest
+     * only if the chosen suite has the ticket's hash), with a correct binder. Both come
+     * after extra_exts. */
+    const tc_ticket *resume;
+    bool psk_dhe_ke;        /* psk_key_exchange_modes [psk_dhe_ke] even without `resume`:
+                               what a client sends to be given tickets */
+    uint32_t ticket_age_ms; /* the age we claim (obfuscated with age_add) */
+    bool corrupt_binder;    /* flip one bit of the binder */
 } tc_options;
 
 typedef struct {
@@ -117,6 +139,7 @@ typedef struct {
 } tc_buf;
 
 #define TC_MAX_SHARES 8
+#define TC_MAX_TICKETS 4
 #define TC_MAX_ALERTS 8
 
 typedef struct {
@@ -151,6 +174,10 @@ typedef struct {
     unsigned records;            /* records received */
     size_t max_record_plaintext; /* largest record content received (type byte excluded) */
     size_t app_before_finished;  /* application bytes received before we sent Finished */
+    bool psk_accepted;           /* ServerHello carried pre_shared_key */
+    uint16_t psk_identity;       /* ... selecting this identity */
+    tc_ticket tickets[TC_MAX_TICKETS]; /* NewSessionTickets received (first ones kept) */
+    unsigned n_tickets;                /* all received, even past TC_MAX_TICKETS */
     tc_buf app;                  /* application data received, not yet taken */
     unsigned records_sent;       /* records we queued (handshake, CCS, alerts, data, injected) */
 
@@ -174,6 +201,7 @@ typedef struct {
     uint8_t c_hs[TLS_MAX_HASH_LEN], s_hs[TLS_MAX_HASH_LEN];
     uint8_t c_ap[TLS_MAX_HASH_LEN], s_ap[TLS_MAX_HASH_LEN];
     uint8_t finished[TLS_MAX_HASH_LEN]; /* our verify_data */
+    uint8_t res_master[TLS_MAX_HASH_LEN]; /* resumption_master_secret, once connected */
     tls_record_cipher rd, wr;
     tc_epoch rd_epoch, wr_epoch;
 } tc_client;

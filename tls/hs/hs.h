@@ -47,6 +47,12 @@ typedef struct {
     uint16_t hrr_group;
     uint8_t cookie[32];
     bool sent_ccs;
+    /* Resumption (RFC 8446 §4.2.11): the accepted ticket's PSK, wiped once the early
+     * secret is made; and whether to issue tickets after the client's Finished. */
+    uint8_t psk[TLS_MAX_HASH_LEN];
+    size_t psk_len; /* 0: full handshake */
+    uint16_t psk_identity;
+    bool send_tickets;
 } tls13_server_hs;
 
 /* TLS 1.2 server handshake state (tls12_server.c). */

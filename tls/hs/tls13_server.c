@@ -12,11 +12,21 @@
  *   second ClientHello must echo it, keep the suite and offer exactly one share for
  *   the group we asked for.
  * - Secrets are derived into this struct and wiped as soon as they are not needed:
- *   handshake secrets at the client's Finished, everything at tls__hs13_server_clear.
+ *   handshake secrets and the master secret at the client's Finished (the master
+ *   secret waits for it: resumption_master_secret covers the client's Finished),
+ *   everything at tls__hs13_server_clear.
+ * - Resumption (RFC 8446 §2.2, §4.2.11): psk_dhe_ke only, from our own stateless
+ *   tickets (ticket.h). The first offered identity (of at most MAX_PSK_IDENTITIES)
+ *   that opens, has the suite's hash, the ClientHello's SNI and a plausible age is
+ *   used; its binder must then verify or the handshake fails (decrypt_error). Tickets
+ *   that do not open, or do not fit, just mean a full handshake. After a
+ *   HelloRetryRequest the binders cover message_hash(CH1) || HRR || CH2-truncated,
+ *   which the running transcript gives us for free.
  */
 #include <string.h>
 
 #include "../conn.h"
+#include "../ticket.h"
 #include "hs.h"
 
 /* Room for EncryptedExtensions, the message headers, CertificateVerify and Finished
@@ -24,6 +34,12 @@
 #define FLIGHT_OVERHEAD (1024 + TLS_MAX_SIGNATURE_LEN)
 /* KeyUpdates tolerated between two application data records. */
 #define MAX_KEY_UPDATES_IN_ROW 16
+/* Offered PSK identities we try; the rest are ignored. */
+#define MAX_PSK_IDENTITIES 8
+/* How far the client's idea of a ticket's age may stray from ours (§8.3 suggests a
+ * window of seconds; ours counts in whole seconds, hence the extra second). */
+#define TICKET_AGE_TOLERANCE_MS 11000
+#define PSK_MODE_DHE_KE 1
 
 static void set_state(tls_conn *c, tls13_server_state next)
 {
@@ -188,6 +204,11 @@ static void write_server_hello(tls_writer *w, const tls13_server_hs *hs, const u
     if (!is_hrr)
         tls_write_vec16(w, share, share_len);
     tls_writer_end(w);
+    if (!is_hrr && hs->psk_len) { /* §4.2.11: selected_identity */
+        tls_write_u16(w, TLS_EXT_PRE_SHARED_KEY);
+        tls_write_u16(w, 2);
+        tls_write_u16(w, hs->psk_identity);
+    }
     if (is_hrr) {
         tls_write_u16(w, TLS_EXT_COOKIE);
         tls_write_vec16_begin(w);
@@ -343,7 +364,9 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
         hs->sent_ccs = true;
     }
     if (err == TLS_OK)
-        err = tls13_keysched_init(&hs->ks, hs->suite->hash, NULL, 0);
+        err = tls13_keysched_init(&hs->ks, hs->suite->hash, hs->psk_len ? hs->psk : NULL,
+                                  hs->psk_len);
+    tls__wipe(hs->psk, sizeof hs->psk);
     if (err == TLS_OK)
         err = tls13_keysched_handshake(&hs->ks, shared, shared_len);
     tls__wipe(shared, sizeof shared);
@@ -356,7 +379,8 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
 }
 
 /* EncryptedExtensions, Certificate, CertificateVerify, Finished, then the
- * application traffic keys (§4.3–§4.4, §7.1). */
+ * application traffic keys (§4.3–§4.4, §7.1). A resumed handshake (ck NULL) is
+ * authenticated by the PSK: no Certificate, no CertificateVerify (§2.2). */
 static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
                                     const tls_certified_key *ck)
 {
@@ -367,13 +391,14 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     tls_writer w;
     tls_error err;
 
-    for (size_t i = 0; i < ck->n_chain; i++)
+    for (size_t i = 0; ck && i < ck->n_chain; i++)
         flight_cap += ck->chain_len[i] + 5; /* 24-bit length, empty extensions */
     uint8_t *flight = tls__alloc(flight_cap);
     ENSURE(flight, TLS_ERR_NO_MEMORY);
     tls_writer_init(&w, flight, flight_cap);
     write_encrypted_extensions(&w, c, ch->server_name[0] != '\0');
-    write_certificate(&w, ck);
+    if (ck)
+        write_certificate(&w, ck);
     if (!tls_writer_ok(&w)) {
         tls__free(flight, flight_cap);
         return TLS_ERR_INTERNAL;
@@ -381,7 +406,7 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     tls__transcript_add(&hs->transcript, flight, w.len);
     tls__transcript_current(&hs->transcript, thash);
     mark = w.len;
-    err = write_certificate_verify(&w, ck, c->sig_scheme, thash, n);
+    err = ck ? write_certificate_verify(&w, ck, c->sig_scheme, thash, n) : TLS_OK;
     if (err == TLS_OK) {
         tls__transcript_add(&hs->transcript, flight + mark, w.len - mark);
         tls__transcript_current(&hs->transcript, thash);
@@ -410,7 +435,159 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
                              hs->server_app_secret);
     if (err == TLS_OK)
         err = tls__conn_set_exporter13(c, &hs->ks, thash);
-    tls13_keysched_clear(&hs->ks); /* no ticket needs the master secret yet */
+    if (!hs->send_tickets)
+        tls13_keysched_clear(&hs->ks); /* else kept for resumption_master_secret */
+    return err;
+}
+
+/* ---- resumption --------------------------------------------------------------------- */
+
+static bool psk_dhe_offered(const tls_client_hello *ch)
+{
+    for (size_t i = 0; ch->has_psk_modes && i < ch->psk_modes.len; i++)
+        if (ch->psk_modes.p[i] == PSK_MODE_DHE_KE)
+            return true;
+    return false;
+}
+
+/* §4.2.11.2: HMAC(finished_key(Derive-Secret(Early Secret, "res binder", "")),
+ * Transcript-Hash(what came before this hello || the hello up to its binders)). The
+ * transcript holds nothing yet (first hello) or message_hash(CH1) || HRR. */
+static tls_error compute_binder(const tls13_server_hs *hs, const uint8_t *psk, size_t psk_len,
+                                const uint8_t *hello, size_t truncated_len, uint8_t *out)
+{
+    uint8_t thash[TLS_MAX_HASH_LEN], empty[TLS_MAX_HASH_LEN], binder_key[TLS_MAX_HASH_LEN];
+    tls13_keysched early;
+    tls_hash_ctx h;
+
+    tls__hash_clone(&h, &hs->transcript.ctx);
+    tls__hash_update(&h, hello, truncated_len);
+    tls__hash_final(&h, thash);
+    tls__hash(hs->ks.hash, NULL, 0, empty);
+    tls_error err = tls13_keysched_init(&early, hs->ks.hash, psk, psk_len);
+    if (err == TLS_OK)
+        err = tls13_keysched_derive(&early, "res binder", empty, binder_key);
+    if (err == TLS_OK)
+        err = tls13_finished_mac(hs->ks.hash, binder_key, thash, out);
+    tls13_keysched_clear(&early);
+    tls__wipe(binder_key, sizeof binder_key);
+    return err;
+}
+
+/* The client's age of the ticket (obfuscated_ticket_age - ticket_age_add, §4.2.11.1)
+ * against ours, and ours against the lifetime. */
+static bool ticket_age_ok(tls_ticketer *tk, const tls_ticket_state *st, uint32_t obfuscated)
+{
+    int64_t ours = tls__ticketer_now(tk) - st->issued;
+    int64_t theirs_ms = (int64_t)(uint32_t)(obfuscated - st->age_add);
+    if (ours < 0)
+        ours = 0;
+    if (ours >= (int64_t)st->lifetime)
+        return false;
+    int64_t diff = theirs_ms - ours * 1000;
+    return diff >= -TICKET_AGE_TOLERANCE_MS && diff <= TICKET_AGE_TOLERANCE_MS;
+}
+
+/* Picks the PSK to resume with (hs->psk, hs->psk_identity, c->resumed), or none. Must
+ * run before `hello` (the whole message) joins the transcript. Errors: TLS_ERR_BAD_FINISHED
+ * (decrypt_error: a binder that does not verify for a ticket we accepted). */
+static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8_t *hello)
+{
+    tls13_server_hs *hs = &c->hs.v13;
+    tls_ticketer *tk = c->cfg->ticketer;
+    uint8_t binder[TLS_MAX_HASH_LEN];
+    tls_reader ids, binders, id, offered;
+    tls_ticket_state st;
+    uint32_t obfuscated;
+    tls_error err = TLS_OK;
+
+    if (!tk || !ch->has_psk || !psk_dhe_offered(ch))
+        return TLS_OK;
+    tls_reader_init(&ids, ch->psk_identities.p, ch->psk_identities.len);
+    tls_reader_init(&binders, ch->psk_binders.p, ch->psk_binders.len);
+    for (uint16_t i = 0; i < MAX_PSK_IDENTITIES && tls_reader_left(&ids); i++) {
+        /* The parser checked both lists and that they pair up. */
+        ENSURE(tls_read_vec16(&ids, 1, 0xffff, &id) && tls_read_u32(&ids, &obfuscated) &&
+                   tls_read_vec8(&binders, 32, 255, &offered),
+               TLS_ERR_INTERNAL);
+        if (tls__ticketer_open(tk, id.p, tls_reader_left(&id), &st) != TLS_OK)
+            continue;
+        const tls_suite *ts = tls__suite_find(st.suite);
+        /* §4.2.11: the PSK's hash must be the suite's; §4.6.1 and RFC 6066 §3: a
+         * session belongs to the name it was made for. */
+        bool fits = ts && ts->version == TLS_VERSION_1_3 && ts->hash == hs->suite->hash &&
+                    st.psk_len == hs->ks.hash_len && !strcmp(st.sni, ch->server_name) &&
+                    ticket_age_ok(tk, &st, obfuscated);
+        if (fits) {
+            err = compute_binder(hs, st.psk, st.psk_len, hello, 4 + ch->psk_binders_offset,
+                                 binder);
+            if (err == TLS_OK && (tls_reader_left(&offered) != hs->ks.hash_len ||
+                                  !tls__ct_equal(offered.p, binder, hs->ks.hash_len)))
+                err = TLS_ERR_BAD_FINISHED;
+            if (err == TLS_OK) {
+                memcpy(hs->psk, st.psk, st.psk_len);
+                hs->psk_len = st.psk_len;
+                hs->psk_identity = i;
+                c->resumed = true;
+            }
+        }
+        tls__wipe(&st, sizeof st);
+        tls__wipe(binder, sizeof binder);
+        if (fits)
+            return err;
+    }
+    return TLS_OK;
+}
+
+/* §4.6.1: n_tickets NewSessionTickets, each with its own nonce and PSK
+ * HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).
+ * The transcript runs through the client's Finished. */
+static tls_error send_new_session_tickets(tls_conn *c)
+{
+    tls13_server_hs *hs = &c->hs.v13;
+    size_t n = hs->ks.hash_len;
+    uint8_t thash[TLS_MAX_HASH_LEN], res_master[TLS_MAX_HASH_LEN];
+    uint8_t ticket[TLS_TICKET_MAX_LEN], msg[TLS_TICKET_MAX_LEN + 32];
+    tls_ticket_state st;
+    size_t ticket_len = 0;
+    tls_writer w;
+
+    tls__transcript_current(&hs->transcript, thash);
+    tls_error err = tls13_keysched_derive(&hs->ks, "res master", thash, res_master);
+    for (unsigned i = 0; err == TLS_OK && i < c->cfg->n_tickets; i++) {
+        uint8_t nonce = (uint8_t)i, age_add[4];
+        memset(&st, 0, sizeof st);
+        st.suite = hs->suite->id;
+        st.psk_len = n;
+        st.lifetime = c->cfg->ticket_lifetime_s;
+        memcpy(st.sni, c->server_name, sizeof st.sni);
+        st.sni[sizeof st.sni - 1] = '\0';
+        memcpy(st.alpn, c->alpn, sizeof st.alpn);
+        err = tls13_hkdf_expand_label(hs->ks.hash, res_master, "resumption", &nonce, 1, st.psk,
+                                      n);
+        if (err == TLS_OK)
+            err = tls__random(age_add, sizeof age_add);
+        if (err == TLS_OK) {
+            st.age_add = (uint32_t)age_add[0] << 24 | (uint32_t)age_add[1] << 16 |
+                         (uint32_t)age_add[2] << 8 | age_add[3];
+            err = tls__ticketer_seal(c->cfg->ticketer, &st, ticket, sizeof ticket, &ticket_len);
+        }
+        if (err == TLS_OK) {
+            tls_writer_init(&w, msg, sizeof msg);
+            tls__hs_begin(&w, TLS_HS_NEW_SESSION_TICKET);
+            tls_write_u32(&w, st.lifetime);
+            tls_write_u32(&w, st.age_add);
+            tls_write_vec8(&w, &nonce, 1);
+            tls_write_vec16(&w, ticket, ticket_len);
+            tls_write_u16(&w, 0); /* no extensions: no early data */
+            tls__hs_end(&w);
+            err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
+        }
+        if (err == TLS_OK)
+            err = tls__conn_send_handshake(c, msg, w.len);
+        tls__wipe(&st, sizeof st);
+    }
+    tls__wipe(res_master, sizeof res_master);
     return err;
 }
 
@@ -418,9 +595,12 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
 static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_t group,
                                 tls_slice share)
 {
-    const tls_certified_key *ck;
-    TRY(tls__server_resolve_cert(c, ch, &ck));
-    TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
+    const tls_certified_key *ck = NULL;
+    c->hs.v13.send_tickets = c->cfg->ticketer && c->cfg->n_tickets && psk_dhe_offered(ch);
+    if (!c->resumed) {
+        TRY(tls__server_resolve_cert(c, ch, &ck));
+        TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
+    }
     TRY(tls__server_choose_alpn(c, ch));
     TRY(send_server_hello(c, group, share));
     TRY(send_server_flight(c, ch, ck));
@@ -457,6 +637,8 @@ static tls_error hs_expect_client_hello(tls_conn *c, const uint8_t *msg, size_t 
     hs->ks.hash = hs->suite->hash;
     hs->ks.hash_len = tls__hash_len(hs->suite->hash);
     tls__transcript_start(&hs->transcript, hs->suite->hash);
+    if (have_share) /* after a HelloRetryRequest, the second hello's PSKs count */
+        TRY(choose_psk(c, &ch, msg));
     tls__transcript_add(&hs->transcript, msg, len);
     if (!have_share) {
         c->skip_app_records = ch.has_early_data;
@@ -492,6 +674,7 @@ static tls_error hs_expect_client_hello_after_hrr(tls_conn *c, const uint8_t *ms
     ENSURE(tls__client_hello_key_share(&ch, hs->hrr_group, &share) &&
                ch.key_shares.len == 4 + share.len,
            TLS_ERR_HRR_UNACCEPTABLE);
+    TRY(choose_psk(c, &ch, msg));
     tls__transcript_add(&hs->transcript, msg, len);
     return complete_hello(c, &ch, hs->hrr_group, share);
 }
@@ -507,6 +690,9 @@ static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
     TRY(tls__conn_set_read_secret(c, hs->suite, hs->client_app_secret));
     tls__wipe(hs->client_hs_secret, sizeof hs->client_hs_secret);
     tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
+    if (hs->send_tickets)
+        TRY(send_new_session_tickets(c));
+    tls13_keysched_clear(&hs->ks);
     c->skip_undecryptable = false;
     set_state(c, HS13_CONNECTED);
     return tls__conn_handshake_complete(c);

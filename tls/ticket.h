@@ -1,0 +1,65 @@
+/*
+ * ticket.h — stateless TLS 1.3 session tickets (RFC 8446 §4.6.1, §2.2).
+ *
+ * A tls_ticketer seals a resumption state into an opaque ticket under an AES-256-GCM
+ * key only this server knows, and opens tickets the client offers back. It is owned
+ * by a server config (reference-counted) and shared by every thread using the config:
+ * sealing, opening and key rotation happen under its mutex.
+ *
+ * Keys: one key seals for one rotation period and still opens for the next one, so a
+ * ticket sealed before one rotation opens after it and not after two. A ticket's
+ * useful life is therefore the smaller of its lifetime and one to two periods.
+ *
+ * Ticket = key_id (4) || nonce (12) || AEAD(plaintext, aad = key_id). Nonces are
+ * random per ticket: with 96-bit random nonces a key stays safe for 2^32 tickets
+ * (NIST SP 800-38D §8.3), far more than one rotation period ever seals.
+ */
+#ifndef MOAT_TLS_TICKET_H
+#define MOAT_TLS_TICKET_H
+
+#include "internal.h"
+
+/* Seconds since the Unix epoch; replaced by tests to drive rotation and ages. */
+typedef int64_t (*tls_ticket_clock_fn)(void);
+
+typedef struct tls_ticketer tls_ticketer;
+
+/* What a ticket carries. sni is NUL-terminated; alpn is wire form (alpn[0]: length, 0
+ * when none), both kept for later 0-RTT checks. */
+typedef struct {
+    uint16_t suite;
+    uint8_t psk[TLS_MAX_HASH_LEN];
+    size_t psk_len;
+    int64_t issued; /* the ticketer clock at sealing */
+    uint32_t age_add, lifetime;
+    char sni[256];
+    uint8_t alpn[256];
+} tls_ticket_state;
+
+/* Largest sealed ticket (sni and alpn at their longest). */
+#define TLS_TICKET_MAX_LEN                                                                         \
+    (4 + 12 + 1 + 2 + 1 + TLS_MAX_HASH_LEN + 8 + 4 + 4 + 1 + 255 + 1 + 255 + 16)
+
+/* A ticketer with a fresh random key (one reference). rotate_s >= 1. now: NULL for
+ * time(NULL). TLS_ERR_NO_MEMORY, TLS_ERR_CRYPTO, TLS_ERR_INTERNAL (mutex). */
+TLS_MUST_CHECK tls_error tls__ticketer_new(unsigned rotate_s, tls_ticket_clock_fn now,
+                                           tls_ticketer **out);
+tls_ticketer *tls__ticketer_ref(tls_ticketer *t);
+void tls__ticketer_unref(tls_ticketer *t); /* wipes the keys with the last reference */
+/* The ticketer's clock (what `issued` and ticket ages are measured against). */
+int64_t tls__ticketer_now(tls_ticketer *t);
+/* Replaces the clock and restarts the current key's period at its present time (tests
+ * only; before the ticketer is shared). */
+void tls__ticketer_set_clock(tls_ticketer *t, tls_ticket_clock_fn now);
+
+/* Seals st (st->issued is set here from the clock) into out (cap >= TLS_TICKET_MAX_LEN
+ * is always enough). TLS_ERR_INTERNAL (cap too small, bad state), TLS_ERR_CRYPTO. */
+TLS_MUST_CHECK tls_error tls__ticketer_seal(tls_ticketer *t, tls_ticket_state *st, uint8_t *out,
+                                            size_t cap, size_t *len);
+/* Opens a ticket into *st. TLS_ERR_DECRYPT for anything not sealed by a live key of
+ * ours (unknown key id, tampered, too short, bad plaintext): never fatal to a
+ * handshake, the caller falls back to a full one. *st is wiped on failure. */
+TLS_MUST_CHECK tls_error tls__ticketer_open(tls_ticketer *t, const uint8_t *ticket, size_t len,
+                                            tls_ticket_state *st);
+
+#endif
