@@ -285,7 +285,8 @@ CFG_MUST_CHECK static bool read_id_list(loader *ld, const yaml_node_t *seq, cons
 
 CFG_MUST_CHECK static bool read_tickets(loader *ld, const yaml_node_t *map)
 {
-    static const char *const keys[] = {"rotate"};
+    enum { ENABLED, ROTATE, N_KEYS };
+    static const char *const keys[N_KEYS] = {[ENABLED] = "enabled", [ROTATE] = "rotate"};
     yaml_node_t *seen[COUNT(keys)] = {0};
     uint64_t ms = 0;
 
@@ -294,13 +295,22 @@ CFG_MUST_CHECK static bool read_tickets(loader *ld, const yaml_node_t *map)
     FOR_EACH_PAIR(p, map)
     {
         yaml_node_t *v = cfg__node(&ld->doc, p->value);
-        if (cfg__map_key(&ld->doc, p, "in tls.tickets", keys, COUNT(keys), seen) < 0 ||
-            !cfg__get_duration(&ld->doc, v, "rotate", false, &ms))
-            return false;
-        if (ms % 1000)
-            return cfg__fail(&ld->doc, v->start_mark,
-                             "\"rotate\" must be a whole number of seconds");
-        ld->cfg->ticket_rotate_s = ms / 1000;
+        switch (cfg__map_key(&ld->doc, p, "in tls.tickets", keys, COUNT(keys), seen)) {
+        case ENABLED:
+            if (!cfg__get_bool(&ld->doc, v, "enabled", &ld->cfg->tickets))
+                return false;
+            break;
+        case ROTATE:
+            if (!cfg__get_duration(&ld->doc, v, "rotate", false, &ms))
+                return false;
+            if (ms % 1000)
+                return cfg__fail(&ld->doc, v->start_mark,
+                                 "\"rotate\" must be a whole number of seconds");
+            ld->cfg->ticket_rotate_s = ms / 1000;
+            break;
+        default:
+            return cfg__unhandled_key(&ld->doc, p);
+        }
     }
     return true;
 }
@@ -1028,6 +1038,8 @@ CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
         .n_certs = l->n_certificates,
         .sni_strict = l->sni_strict,
         .require_ems = c->require_ems,
+        .tickets = c->tickets,
+        .ticket_rotate_s = (unsigned)c->ticket_rotate_s,
     };
     e = tls_server_config_new(&params, &l->tls, msg, sizeof msg);
     free(certs);
@@ -1053,6 +1065,7 @@ static void set_defaults(cfg_config *c)
     c->versions[1] = TLS_VERSION_1_2;
     c->n_versions = 2;
     c->ticket_rotate_s = 12 * 60 * 60;
+    c->tickets = true; /* TLS 1.3 resumption skips the certificate signature */
 }
 
 static void cfg_free(cfg_config *c)

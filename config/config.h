@@ -95,6 +95,7 @@ typedef struct cfg_config {
     size_t n_suites;
     uint16_t groups[8];
     size_t n_groups;
+    bool tickets; /* TLS 1.3 session tickets (stateless resumption) */
     uint64_t ticket_rotate_s;
     bool require_ems; /* TLS 1.2: refuse clients without extended_master_secret */
     cfg_listener *listeners;
