@@ -104,11 +104,11 @@ $(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(t))))
 
 $(BUILD)/tools/%: $(BUILD)/rel/tests/tools/%.o $(TESTLIB_REL) $(BUILD)/libtls.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/rel/bench/%.o $(TESTLIB_REL) $(BUILD)/libtls.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # Every test program prints one "SUMMARY <passed> <failed>" line; tests/run.sh adds
 # them up and ends with "N passed, N failed".

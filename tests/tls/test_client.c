@@ -16,6 +16,7 @@
  * fixture); each test runs forked.
  */
 #include "tests/lib/testserver.h"
+#include "tests/lib/enginepair.h"
 #include "tests/lib/unit.h"
 #include "tls/internal.h"
 #include "tls/msgs/msgs.h"
@@ -25,16 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CERTS "tests/certs/"
 #define NAME "testserver.com"
 
-enum { KT_RSA, KT_P256, KT_P384, KT_COUNT };
-
-static const char *const kt_dirs[KT_COUNT] = {"rsa2048", "ecdsa-p256", "ecdsa-p384"};
 static const uint16_t kt_schemes[KT_COUNT] = {
     TLS_SIG_RSA_PSS_RSAE_SHA256, TLS_SIG_ECDSA_SECP256R1_SHA256, TLS_SIG_ECDSA_SECP384R1_SHA384};
-static tls_certified_key *end_ck[KT_COUNT], *other_ck[KT_COUNT];
-static tls_root_store *roots[KT_COUNT];
 
 static const uint16_t all_suites[] = {TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
                                       TLS_CHACHA20_POLY1305_SHA256};
@@ -43,49 +38,6 @@ static const uint16_t only_tls13[] = {TLS_VERSION_1_3};
 static const uint16_t only_tls12[] = {TLS_VERSION_1_2};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- fixture -------------------------------------------------------------------------------- */
-
-static tls_certified_key *load(const char *dir, const char *name)
-{
-    char chain[256], key[256], err[256] = "";
-    tls_certified_key *ck = NULL;
-
-    snprintf(chain, sizeof chain, CERTS "%s/%s.fullchain", dir, name);
-    snprintf(key, sizeof key, CERTS "%s/%s.key", dir, name);
-    tls_error e = tls_certified_key_load(chain, key, &ck, err, sizeof err);
-    if (e != TLS_OK) {
-        fprintf(stderr, "loading %s: %s (%s)\n", chain, tls_error_name(e), err);
-        abort();
-    }
-    return ck;
-}
-
-static void load_fixture(void)
-{
-    for (int i = 0; i < KT_COUNT; i++) {
-        char path[256], err[256] = "";
-        end_ck[i] = load(kt_dirs[i], "end");
-        other_ck[i] = load(kt_dirs[i], "other");
-        snprintf(path, sizeof path, CERTS "%s/ca.cert", kt_dirs[i]);
-        tls_error e = tls_root_store_load(path, &roots[i], err, sizeof err);
-        if (e != TLS_OK) {
-            fprintf(stderr, "loading %s: %s (%s)\n", path, tls_error_name(e), err);
-            abort();
-        }
-    }
-}
-
-static void free_fixture(void)
-{
-    for (int i = 0; i < KT_COUNT; i++) {
-        tls_certified_key_unref(end_ck[i]);
-        tls_certified_key_unref(other_ck[i]);
-        tls_root_store_unref(roots[i]);
-        end_ck[i] = other_ck[i] = NULL;
-        roots[i] = NULL;
-    }
-}
 
 /* ---- a verifier callback that says what it is told to ------------------------------------- */
 
@@ -123,15 +75,6 @@ static tls_client_config_params client_params(int kt)
     return p;
 }
 
-static tls_client_config *client_config(const tls_client_config_params *p)
-{
-    char err[256] = "";
-    tls_client_config *cfg = NULL;
-    tls_error e = tls_client_config_new(p, &cfg, err, sizeof err);
-    ck_assert_msg(e == TLS_OK, "client config: %s (%s)", tls_error_name(e), err);
-    return cfg;
-}
-
 /* A client config whose verifier accepts everything (for the scripted server). */
 static tls_client_config *accepting_config(const tls_client_config_params *base)
 {
@@ -143,7 +86,7 @@ static tls_client_config *accepting_config(const tls_client_config_params *base)
     p.roots = NULL;
     p.verifier = test_verifier;
     verifier_reset(TLS_OK);
-    return client_config(&p);
+    return engine_client_config(&p);
 }
 
 static tls_server_config_params server_params(int kt)
@@ -155,128 +98,20 @@ static tls_server_config_params server_params(int kt)
     return p;
 }
 
-static tls_server_config *server_config(const tls_server_config_params *p)
-{
-    char err[256] = "";
-    tls_server_config *cfg = NULL;
-    tls_error e = tls_server_config_new(p, &cfg, err, sizeof err);
-    ck_assert_msg(e == TLS_OK, "server config: %s (%s)", tls_error_name(e), err);
-    return cfg;
-}
-
-typedef struct {
-    tls_client_config *ccfg;
-    tls_server_config *scfg;
-    tls_conn *c, *s;
-    tls_error cerr, serr; /* first error each side returned */
-} pair;
-
-static void pair_init(pair *p, tls_client_config *ccfg, tls_server_config *scfg, const char *name)
-{
-    memset(p, 0, sizeof *p);
-    p->ccfg = ccfg;
-    p->scfg = scfg;
-    ck_assert_int_eq(tls_client_conn_new(ccfg, name, &p->c), TLS_OK);
-    ck_assert_int_eq(tls_server_conn_new(scfg, &p->s), TLS_OK);
-}
-
 /* Default client (roots of kt) and default server (key type kt). */
-static void pair_default(pair *p, int kt, const char *name)
+static void pair_default(engine_pair *p, int kt, const char *name)
 {
     tls_client_config_params cp = client_params(kt);
     tls_server_config_params sp = server_params(kt);
-    pair_init(p, client_config(&cp), server_config(&sp), name);
+    engine_pair_init(p, engine_client_config(&cp), engine_server_config(&sp), name);
 }
 
-static void pair_free(pair *p)
+static void handshake(engine_pair *p)
 {
-    tls_conn_free(p->c);
-    tls_conn_free(p->s);
-    tls_client_config_unref(p->ccfg);
-    tls_server_config_unref(p->scfg);
-    memset(p, 0, sizeof *p);
-}
-
-/* Moves from → to; false when nothing moved. Bytes for a failed side are dropped. */
-static bool move(tls_conn *from, tls_conn *to, tls_error *to_err)
-{
-    size_t len = 0, consumed = 0;
-    const uint8_t *bytes = tls_conn_peek_tls(from, &len);
-    if (!len)
-        return false;
-    if (*to_err != TLS_OK) {
-        tls_conn_consume_tls(from, len);
-        return false;
-    }
-    tls_error e = tls_conn_read_tls(to, bytes, len, &consumed);
-    tls_conn_consume_tls(from, consumed);
-    if (e == TLS_OK)
-        e = tls_conn_process(to);
-    if (e != TLS_OK)
-        *to_err = e;
-    return consumed > 0;
-}
-
-static void shuttle(pair *p)
-{
-    bool moved;
-    do {
-        moved = move(p->c, p->s, &p->serr);
-        moved |= move(p->s, p->c, &p->cerr);
-    } while (moved);
-}
-
-static void assert_ok(const pair *p)
-{
-    ck_assert_msg(p->cerr == TLS_OK, "client: %s", tls_error_name(p->cerr));
-    ck_assert_msg(p->serr == TLS_OK, "server: %s", tls_error_name(p->serr));
-}
-
-static void handshake(pair *p)
-{
-    shuttle(p);
-    assert_ok(p);
+    engine_shuttle(p);
+    engine_assert_ok(p);
     ck_assert(!tls_conn_is_handshaking(p->c));
     ck_assert(!tls_conn_is_handshaking(p->s));
-}
-
-static void fill_pattern(uint8_t *buf, size_t n, uint32_t seed)
-{
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        buf[i] = (uint8_t)x;
-    }
-}
-
-/* len bytes from → to through the whole pipe, compared exactly. */
-static void transfer(pair *p, tls_conn *from, tls_conn *to, size_t len, uint32_t seed)
-{
-    uint8_t *want = malloc(len), *got = malloc(len);
-    size_t sent = 0, received = 0;
-    unsigned rounds = 0;
-
-    ck_assert(want && got);
-    fill_pattern(want, len, seed);
-    while (received < len) {
-        size_t n = 0;
-        if (sent < len) {
-            ck_assert_int_eq(tls_conn_write(from, want + sent, len - sent, &n), TLS_OK);
-            sent += n;
-        }
-        shuttle(p);
-        assert_ok(p);
-        do {
-            ck_assert_int_eq(tls_conn_read(to, got + received, len - received, &n), TLS_OK);
-            received += n;
-        } while (n && received < len);
-        ck_assert_msg(++rounds < 10000, "transfer stalled at %zu of %zu", received, len);
-    }
-    ck_assert(!memcmp(want, got, len));
-    free(want);
-    free(got);
 }
 
 /* The first ClientHello a client queued (header included), copied into buf. */
@@ -472,7 +307,7 @@ START_TEST(test_client_conn_new_invalid_name)
         "999.1.1.1", "exa\tmple", "a.example/", "[::1]", "example.com..",
     };
     tls_client_config_params cp = client_params(KT_P256);
-    tls_client_config *cfg = client_config(&cp);
+    tls_client_config *cfg = engine_client_config(&cp);
     char long_label[80], long_name[300];
     tls_conn *c;
 
@@ -502,7 +337,7 @@ START_TEST(test_client_conn_new_valid_names)
         "127.0.0.1", "::1", "2001:db8::1", "testserver.com.", "UPPER.Example",
     };
     tls_client_config_params cp = client_params(KT_P256);
-    tls_client_config *cfg = client_config(&cp);
+    tls_client_config *cfg = engine_client_config(&cp);
 
     for (size_t i = 0; i < COUNT(good); i++) {
         tls_conn *c = NULL;
@@ -549,7 +384,7 @@ START_TEST(test_client_hello_defaults)
         TLS_SIG_RSA_PKCS1_SHA384,       TLS_SIG_RSA_PKCS1_SHA512,
     };
     tls_client_config_params cp = client_params(KT_P256);
-    tls_client_config *cfg = client_config(&cp);
+    tls_client_config *cfg = engine_client_config(&cp);
     uint8_t msg[4096];
     tls_client_hello ch;
     tls_slice share;
@@ -599,7 +434,7 @@ START_TEST(test_client_hello_tls13_only)
     cp.cipher_suites = suites, cp.n_cipher_suites = 2;
     cp.groups = groups, cp.n_groups = 2;
     cp.alpn = alpn, cp.n_alpn = 2;
-    tls_client_config *cfg = client_config(&cp);
+    tls_client_config *cfg = engine_client_config(&cp);
     ck_assert_int_eq(tls_client_conn_new(cfg, NAME, &c), TLS_OK);
     size_t len = client_hello_bytes(c, msg, sizeof msg);
     ck_assert_int_eq(tls__client_hello_parse(msg + 4, len - 4, &ch), TLS_OK);
@@ -627,7 +462,7 @@ START_TEST(test_client_hello_tls12_only)
     tls_conn *c;
 
     cp.versions = only_tls12, cp.n_versions = 1;
-    tls_client_config *cfg = client_config(&cp);
+    tls_client_config *cfg = engine_client_config(&cp);
     ck_assert_int_eq(tls_client_conn_new(cfg, NAME, &c), TLS_OK);
     size_t len = client_hello_bytes(c, msg, sizeof msg);
     ck_assert_int_eq(tls__client_hello_parse(msg + 4, len - 4, &ch), TLS_OK);
@@ -644,7 +479,7 @@ END_TEST
 START_TEST(test_client_hello_ip_literal_no_sni)
 {
     tls_client_config_params cp = client_params(KT_P256);
-    tls_client_config *cfg = client_config(&cp);
+    tls_client_config *cfg = engine_client_config(&cp);
     uint8_t msg[4096];
     tls_client_hello ch;
     tls_conn *c;
@@ -672,7 +507,7 @@ START_TEST(test_client_hello_disable_sni)
     tls_conn *c;
 
     cp.disable_sni = true;
-    tls_client_config *cfg = client_config(&cp);
+    tls_client_config *cfg = engine_client_config(&cp);
     ck_assert_int_eq(tls_client_conn_new(cfg, NAME, &c), TLS_OK);
     size_t len = client_hello_bytes(c, msg, sizeof msg);
     ck_assert_int_eq(tls__client_hello_parse(msg + 4, len - 4, &ch), TLS_OK);
@@ -691,11 +526,11 @@ START_TEST(test_client_handshake_matrix)
     uint16_t suite = all_suites[(_i / 3) % 3], group = all_groups[_i % 3];
     tls_client_config_params cp = client_params(kt);
     tls_server_config_params sp = server_params(kt);
-    pair p;
+    engine_pair p;
 
     cp.cipher_suites = &suite, cp.n_cipher_suites = 1;
     cp.groups = &group, cp.n_groups = 1;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
     ck_assert_uint_eq(tls_conn_version(p.c), TLS_VERSION_1_3);
     ck_assert_uint_eq(tls_conn_cipher_suite(p.c), suite);
@@ -708,15 +543,15 @@ START_TEST(test_client_handshake_matrix)
     ck_assert(tls_conn_ems(p.c));
     ck_assert_str_eq(tls_conn_server_name(p.c), NAME);
     ck_assert_str_eq(tls_conn_server_name(p.s), NAME);
-    transfer(&p, p.c, p.s, 1000, (uint32_t)_i);
-    transfer(&p, p.s, p.c, 1000, (uint32_t)_i + 100);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 1000, (uint32_t)_i);
+    engine_transfer(&p, p.s, p.c, 1000, (uint32_t)_i + 100);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client_handshake_defaults)
 {
-    pair p;
+    engine_pair p;
     size_t alpn_len;
     pair_default(&p, KT_RSA, NAME);
     handshake(&p);
@@ -727,7 +562,7 @@ START_TEST(test_client_handshake_defaults)
     ck_assert_ptr_null(tls_conn_alpn(p.c, &alpn_len));
     ck_assert_uint_eq(alpn_len, 0);
     ck_assert_uint_eq(tls_conn_peer_alert(p.s), TLS_ALERT_NONE);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -736,18 +571,18 @@ START_TEST(test_client_hrr)
     uint16_t server_group = all_groups[1 + _i]; /* P-256 or P-384: not our X25519 share */
     tls_client_config_params cp = client_params(KT_P384);
     tls_server_config_params sp = server_params(KT_P384);
-    pair p;
+    engine_pair p;
 
     sp.groups = &server_group, sp.n_groups = 1;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
     ck_assert(tls_conn_did_hrr(p.c));
     ck_assert(tls_conn_did_hrr(p.s));
     ck_assert_uint_eq(tls_conn_group(p.c), server_group);
     ck_assert_uint_eq(tls_conn_version(p.c), TLS_VERSION_1_3);
-    transfer(&p, p.c, p.s, 5000, 1);
-    transfer(&p, p.s, p.c, 5000, 2);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 5000, 1);
+    engine_transfer(&p, p.s, p.c, 5000, 2);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -759,24 +594,24 @@ START_TEST(test_client_alpn)
     tls_server_config_params sp = server_params(KT_P256);
     const uint8_t *alpn;
     size_t len;
-    pair p;
+    engine_pair p;
 
     cp.alpn = ours, cp.n_alpn = 2;
     sp.alpn = theirs, sp.n_alpn = 2;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
     alpn = tls_conn_alpn(p.c, &len);
     ck_assert(alpn && len == 8 && !memcmp(alpn, "http/1.1", 8));
     alpn = tls_conn_alpn(p.s, &len);
     ck_assert(alpn && len == 8 && !memcmp(alpn, "http/1.1", 8));
-    pair_free(&p);
+    engine_pair_free(&p);
 
     /* A server without ALPN: nothing agreed, and that is fine. */
     sp = server_params(KT_P256);
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
     ck_assert_ptr_null(tls_conn_alpn(p.c, &len));
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -786,59 +621,59 @@ START_TEST(test_client_alpn_no_overlap)
     static const char *const theirs[] = {"http/1.1"};
     tls_client_config_params cp = client_params(KT_P256);
     tls_server_config_params sp = server_params(KT_P256);
-    pair p;
+    engine_pair p;
 
     cp.alpn = ours, cp.n_alpn = 1;
     sp.alpn = theirs, sp.n_alpn = 1;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
-    shuttle(&p);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
+    engine_shuttle(&p);
     ck_assert_int_eq(p.serr, TLS_ERR_NO_APPLICATION_PROTOCOL);
     ck_assert_int_eq(p.cerr, TLS_ERR_ALERT_RECEIVED);
     ck_assert_int_eq(tls_conn_peer_alert(p.c), TLS_ALERT_NO_APPLICATION_PROTOCOL);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client_sni_seen_by_server)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, "TestServer.com.");
     handshake(&p);
     ck_assert_str_eq(tls_conn_server_name(p.s), NAME);
     ck_assert_str_eq(tls_conn_server_name(p.c), "TestServer.com");
-    pair_free(&p);
+    engine_pair_free(&p);
 
     /* The server's SNI resolver picks the certificate the name asks for. */
     tls_client_config_params cp = client_params(KT_P256);
     tls_server_config_params sp = server_params(KT_P256);
     tls_certified_key *both[] = {end_ck[KT_P256], other_ck[KT_P256]};
     sp.certs = both, sp.n_certs = 2;
-    pair_init(&p, client_config(&cp), server_config(&sp), "other.test");
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), "other.test");
     handshake(&p);
     ck_assert_str_eq(tls_conn_server_name(p.s), "other.test");
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client_ip_literal_verified_without_sni)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_RSA, "127.0.0.1");
     handshake(&p);
     ck_assert_ptr_null(tls_conn_server_name(p.s));
     ck_assert_str_eq(tls_conn_server_name(p.c), "127.0.0.1");
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client_data_100k_both_ways)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     handshake(&p);
-    transfer(&p, p.c, p.s, 100 * 1024, 7);
-    transfer(&p, p.s, p.c, 100 * 1024, 8);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 100 * 1024, 7);
+    engine_transfer(&p, p.s, p.c, 100 * 1024, 8);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -846,7 +681,7 @@ START_TEST(test_client_data_written_before_handshake)
 {
     uint8_t got[64];
     size_t n, total = 0;
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     ck_assert_int_eq(tls_conn_write(p.c, (const uint8_t *)"early bird", 10, &n), TLS_OK);
     ck_assert_uint_eq(n, 10);
@@ -857,45 +692,45 @@ START_TEST(test_client_data_written_before_handshake)
     } while (n);
     ck_assert_uint_eq(total, 10);
     ck_assert(!memcmp(got, "early bird", 10));
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client_key_update_by_client)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     handshake(&p);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(tls_conn_send_key_update(p.c, i != 1), TLS_OK);
-        transfer(&p, p.c, p.s, 3000, (uint32_t)i);
-        transfer(&p, p.s, p.c, 3000, (uint32_t)i + 10);
+        engine_transfer(&p, p.c, p.s, 3000, (uint32_t)i);
+        engine_transfer(&p, p.s, p.c, 3000, (uint32_t)i + 10);
     }
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client_key_update_by_server)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_RSA, NAME);
     handshake(&p);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(tls_conn_send_key_update(p.s, i != 1), TLS_OK);
-        transfer(&p, p.s, p.c, 3000, (uint32_t)i);
-        transfer(&p, p.c, p.s, 3000, (uint32_t)i + 10);
+        engine_transfer(&p, p.s, p.c, 3000, (uint32_t)i);
+        engine_transfer(&p, p.c, p.s, 3000, (uint32_t)i + 10);
     }
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client_key_update_before_handshake_refused)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     ck_assert_int_eq(tls_conn_send_key_update(p.c, false), TLS_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(tls_conn_error(p.c), TLS_OK);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -903,24 +738,24 @@ START_TEST(test_client_close_notify)
 {
     uint8_t buf[16];
     size_t n;
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     handshake(&p);
-    transfer(&p, p.c, p.s, 100, 1);
+    engine_transfer(&p, p.c, p.s, 100, 1);
     tls_conn_send_close_notify(p.c);
     ck_assert_int_eq(tls_conn_write(p.c, (const uint8_t *)"x", 1, &n), TLS_ERR_CLOSED);
-    shuttle(&p);
-    assert_ok(&p);
+    engine_shuttle(&p);
+    engine_assert_ok(&p);
     ck_assert(tls_conn_peer_closed(p.s));
     /* The other direction stays open until the server closes too. */
-    transfer(&p, p.s, p.c, 100, 2);
+    engine_transfer(&p, p.s, p.c, 100, 2);
     tls_conn_send_close_notify(p.s);
-    shuttle(&p);
-    assert_ok(&p);
+    engine_shuttle(&p);
+    engine_assert_ok(&p);
     ck_assert(tls_conn_peer_closed(p.c));
     ck_assert_int_eq(tls_conn_read(p.c, buf, sizeof buf, &n), TLS_OK);
     ck_assert_uint_eq(n, 0);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -928,14 +763,14 @@ START_TEST(test_client_small_fragments)
 {
     tls_client_config_params cp = client_params(KT_RSA);
     tls_server_config_params sp = server_params(KT_RSA);
-    pair p;
+    engine_pair p;
     cp.max_fragment_size = 64;
     sp.max_fragment_size = 64; /* the server's flight arrives in many records */
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
-    transfer(&p, p.c, p.s, 5000, 3);
-    transfer(&p, p.s, p.c, 5000, 4);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 5000, 3);
+    engine_transfer(&p, p.s, p.c, 5000, 4);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -943,14 +778,14 @@ END_TEST
 
 START_TEST(test_client_roots_wrong_name)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, "other.test");
-    shuttle(&p);
+    engine_shuttle(&p);
     ck_assert_int_eq(p.cerr, TLS_ERR_CERT_NOT_VALID_FOR_NAME);
     ck_assert_int_eq(tls_conn_error(p.c), TLS_ERR_CERT_NOT_VALID_FOR_NAME);
     ck_assert_int_eq(p.serr, TLS_ERR_ALERT_RECEIVED);
     ck_assert_int_eq(tls_conn_peer_alert(p.s), TLS_ALERT_BAD_CERTIFICATE);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -958,12 +793,12 @@ START_TEST(test_client_roots_unknown_issuer)
 {
     tls_client_config_params cp = client_params(KT_RSA); /* trusts the RSA CA only */
     tls_server_config_params sp = server_params(KT_P256);
-    pair p;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
-    shuttle(&p);
+    engine_pair p;
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
+    engine_shuttle(&p);
     ck_assert_int_eq(p.cerr, TLS_ERR_CERT_UNKNOWN_ISSUER);
     ck_assert_int_eq(tls_conn_peer_alert(p.s), TLS_ALERT_UNKNOWN_CA);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -971,20 +806,20 @@ START_TEST(test_client_verifier_rejects)
 {
     tls_client_config_params cp;
     tls_server_config_params sp = server_params(KT_P384);
-    pair p;
+    engine_pair p;
 
     memset(&cp, 0, sizeof cp);
     cp.verifier = test_verifier;
     verifier_reset(TLS_ERR_CERT_EXPIRED);
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
-    shuttle(&p);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
+    engine_shuttle(&p);
     ck_assert_int_eq(p.cerr, TLS_ERR_CERT_EXPIRED);
     ck_assert_int_eq(tls_conn_error(p.c), TLS_ERR_CERT_EXPIRED);
     ck_assert_int_eq(tls_conn_peer_alert(p.s), TLS_ALERT_CERTIFICATE_EXPIRED);
     ck_assert_uint_eq(verifier.calls, 1);
     ck_assert_uint_eq(verifier.n_chain, 3); /* end, intermediate, root as the server sent */
     ck_assert_str_eq(verifier.name, NAME);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -992,15 +827,15 @@ START_TEST(test_client_verifier_accepts)
 {
     tls_client_config_params cp;
     tls_server_config_params sp = server_params(KT_P384);
-    pair p;
+    engine_pair p;
 
     memset(&cp, 0, sizeof cp);
     cp.verifier = test_verifier;
     verifier_reset(TLS_OK);
-    pair_init(&p, client_config(&cp), server_config(&sp), "anything.example");
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), "anything.example");
     handshake(&p);
     ck_assert_str_eq(verifier.name, "anything.example");
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -1010,16 +845,16 @@ START_TEST(test_client_dangerous_accepts_wrong_name)
     tls_server_config_params sp = server_params(KT_RSA);
     tls_client_config *cfg;
     char err[256];
-    pair p;
+    engine_pair p;
 
     memset(&cp, 0, sizeof cp);
     ck_assert_int_eq(tls_client_config_new_dangerous_unverified(&cp, &cfg, err, sizeof err),
                      TLS_OK);
     sp.certs = &other_ck[KT_RSA];
-    pair_init(&p, cfg, server_config(&sp), NAME);
+    engine_pair_init(&p, cfg, engine_server_config(&sp), NAME);
     handshake(&p);
-    transfer(&p, p.c, p.s, 100, 1);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 100, 1);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -1735,7 +1570,7 @@ START_TEST(test_client_scripted_verifier_rejects)
 
     memset(&cp, 0, sizeof cp);
     cp.verifier = test_verifier;
-    scripted_init(&sc, client_config(&cp), NAME);
+    scripted_init(&sc, engine_client_config(&cp), NAME);
     verifier_reset(TLS_ERR_CERT_UNKNOWN_ISSUER);
     ts_server_hello(sc.ts, NULL);
     ts_flight(sc.ts, &f);
@@ -2036,7 +1871,7 @@ static Suite *make_suite(void)
     TCase *tc;
 
     tc = tcase_create("config");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_add_test(tc, test_client_config_needs_verifier);
     tcase_add_test(tc, test_client_config_validates_lists);
     tcase_add_test(tc, test_client_conn_new_invalid_name);
@@ -2044,7 +1879,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("client_hello");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_add_test(tc, test_client_hello_defaults);
     tcase_add_test(tc, test_client_hello_tls13_only);
     tcase_add_test(tc, test_client_hello_tls12_only);
@@ -2053,7 +1888,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("handshake");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_client_handshake_matrix, 0, KT_COUNT * 9);
     tcase_add_test(tc, test_client_handshake_defaults);
@@ -2072,7 +1907,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("verification");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_add_test(tc, test_client_roots_wrong_name);
     tcase_add_test(tc, test_client_roots_unknown_issuer);
     tcase_add_test(tc, test_client_verifier_rejects);
@@ -2084,7 +1919,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("scripted");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_add_test(tc, test_client_scripted_handshake);
     tcase_add_test(tc, test_client_half_rtt_data);
     tcase_add_test(tc, test_client_certificate_request_answered_empty);
@@ -2096,7 +1931,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hostile");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_add_test(tc, test_client_sh_unoffered_suite);
     tcase_add_test(tc, test_client_sh_tls12_suite_with_tls13);
     tcase_add_test(tc, test_client_sh_wrong_session_id);

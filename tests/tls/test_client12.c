@@ -18,6 +18,7 @@
  * fixture); each test runs forked.
  */
 #include "tests/lib/testserver12.h"
+#include "tests/lib/enginepair.h"
 #include "tests/lib/unit.h"
 #include "tls/conn.h"
 #include "tls/internal.h"
@@ -33,14 +34,9 @@
 #define CERTS "tests/certs/"
 #define NAME "testserver.com"
 
-enum { KT_RSA, KT_P256, KT_P384, KT_COUNT };
-
-static const char *const kt_dirs[KT_COUNT] = {"rsa2048", "ecdsa-p256", "ecdsa-p384"};
 /* What the engine server signs ServerKeyExchange with, by key type. */
 static const uint16_t kt_schemes[KT_COUNT] = {
     TLS_SIG_RSA_PSS_RSAE_SHA256, TLS_SIG_ECDSA_SECP256R1_SHA256, TLS_SIG_ECDSA_SECP384R1_SHA384};
-static tls_certified_key *end_ck[KT_COUNT], *other_ck[KT_COUNT];
-static tls_root_store *roots[KT_COUNT];
 
 static const uint16_t rsa_suites[] = {TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
                                       TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
@@ -60,49 +56,6 @@ enum {
     HS_SERVER_HELLO_DONE = 14,
     HS_CLIENT_KEY_EXCHANGE = 16
 };
-
-/* ---- fixture -------------------------------------------------------------------------------- */
-
-static tls_certified_key *load(const char *dir, const char *name)
-{
-    char chain[256], key[256], err[256] = "";
-    tls_certified_key *ck = NULL;
-
-    snprintf(chain, sizeof chain, CERTS "%s/%s.fullchain", dir, name);
-    snprintf(key, sizeof key, CERTS "%s/%s.key", dir, name);
-    tls_error e = tls_certified_key_load(chain, key, &ck, err, sizeof err);
-    if (e != TLS_OK) {
-        fprintf(stderr, "loading %s: %s (%s)\n", chain, tls_error_name(e), err);
-        abort();
-    }
-    return ck;
-}
-
-static void load_fixture(void)
-{
-    for (int i = 0; i < KT_COUNT; i++) {
-        char path[256], err[256] = "";
-        end_ck[i] = load(kt_dirs[i], "end");
-        other_ck[i] = load(kt_dirs[i], "other");
-        snprintf(path, sizeof path, CERTS "%s/ca.cert", kt_dirs[i]);
-        tls_error e = tls_root_store_load(path, &roots[i], err, sizeof err);
-        if (e != TLS_OK) {
-            fprintf(stderr, "loading %s: %s (%s)\n", path, tls_error_name(e), err);
-            abort();
-        }
-    }
-}
-
-static void free_fixture(void)
-{
-    for (int i = 0; i < KT_COUNT; i++) {
-        tls_certified_key_unref(end_ck[i]);
-        tls_certified_key_unref(other_ck[i]);
-        tls_root_store_unref(roots[i]);
-        end_ck[i] = other_ck[i] = NULL;
-        roots[i] = NULL;
-    }
-}
 
 /* ---- a verifier callback that says what it is told to ------------------------------------- */
 
@@ -132,15 +85,6 @@ static tls_client_config_params client_params(int kt, bool with13)
     return p;
 }
 
-static tls_client_config *client_config(const tls_client_config_params *p)
-{
-    char err[256] = "";
-    tls_client_config *cfg = NULL;
-    tls_error e = tls_client_config_new(p, &cfg, err, sizeof err);
-    ck_assert_msg(e == TLS_OK, "client config: %s (%s)", tls_error_name(e), err);
-    return cfg;
-}
-
 /* A TLS 1.2-only client config whose verifier accepts everything (for the scripted
  * server); base may be NULL. */
 static tls_client_config *accepting_config(const tls_client_config_params *base)
@@ -155,7 +99,7 @@ static tls_client_config *accepting_config(const tls_client_config_params *base)
     p.roots = NULL;
     p.verifier = test_verifier;
     memset(&verifier, 0, sizeof verifier);
-    return client_config(&p);
+    return engine_client_config(&p);
 }
 
 /* Key type kt; TLS 1.2 only unless `with13`. */
@@ -170,130 +114,22 @@ static tls_server_config_params server_params(int kt, bool with13)
     return p;
 }
 
-static tls_server_config *server_config(const tls_server_config_params *p)
-{
-    char err[256] = "";
-    tls_server_config *cfg = NULL;
-    tls_error e = tls_server_config_new(p, &cfg, err, sizeof err);
-    ck_assert_msg(e == TLS_OK, "server config: %s (%s)", tls_error_name(e), err);
-    return cfg;
-}
-
-typedef struct {
-    tls_client_config *ccfg;
-    tls_server_config *scfg;
-    tls_conn *c, *s;
-    tls_error cerr, serr; /* first error each side returned */
-} pair;
-
-static void pair_init(pair *p, tls_client_config *ccfg, tls_server_config *scfg, const char *name)
-{
-    memset(p, 0, sizeof *p);
-    p->ccfg = ccfg;
-    p->scfg = scfg;
-    ck_assert_int_eq(tls_client_conn_new(ccfg, name, &p->c), TLS_OK);
-    ck_assert_int_eq(tls_server_conn_new(scfg, &p->s), TLS_OK);
-}
-
 /* A TLS 1.2-only client (roots of kt) and a TLS 1.2-only server (key type kt). */
-static void pair_default(pair *p, int kt, const char *name)
+static void pair_default(engine_pair *p, int kt, const char *name)
 {
     tls_client_config_params cp = client_params(kt, false);
     tls_server_config_params sp = server_params(kt, false);
-    pair_init(p, client_config(&cp), server_config(&sp), name);
+    engine_pair_init(p, engine_client_config(&cp), engine_server_config(&sp), name);
 }
 
-static void pair_free(pair *p)
+static void handshake(engine_pair *p)
 {
-    tls_conn_free(p->c);
-    tls_conn_free(p->s);
-    tls_client_config_unref(p->ccfg);
-    tls_server_config_unref(p->scfg);
-    memset(p, 0, sizeof *p);
-}
-
-/* Moves from → to; false when nothing moved. Bytes for a failed side are dropped. */
-static bool move(tls_conn *from, tls_conn *to, tls_error *to_err)
-{
-    size_t len = 0, consumed = 0;
-    const uint8_t *bytes = tls_conn_peek_tls(from, &len);
-    if (!len)
-        return false;
-    if (*to_err != TLS_OK) {
-        tls_conn_consume_tls(from, len);
-        return false;
-    }
-    tls_error e = tls_conn_read_tls(to, bytes, len, &consumed);
-    tls_conn_consume_tls(from, consumed);
-    if (e == TLS_OK)
-        e = tls_conn_process(to);
-    if (e != TLS_OK)
-        *to_err = e;
-    return consumed > 0;
-}
-
-static void shuttle(pair *p)
-{
-    bool moved;
-    do {
-        moved = move(p->c, p->s, &p->serr);
-        moved |= move(p->s, p->c, &p->cerr);
-    } while (moved);
-}
-
-static void assert_ok(const pair *p)
-{
-    ck_assert_msg(p->cerr == TLS_OK, "client: %s", tls_error_name(p->cerr));
-    ck_assert_msg(p->serr == TLS_OK, "server: %s", tls_error_name(p->serr));
-}
-
-static void handshake(pair *p)
-{
-    shuttle(p);
-    assert_ok(p);
+    engine_shuttle(p);
+    engine_assert_ok(p);
     ck_assert(!tls_conn_is_handshaking(p->c));
     ck_assert(!tls_conn_is_handshaking(p->s));
     ck_assert_uint_eq(tls_conn_version(p->c), TLS_VERSION_1_2);
     ck_assert_uint_eq(tls_conn_version(p->s), TLS_VERSION_1_2);
-}
-
-static void fill_pattern(uint8_t *buf, size_t n, uint32_t seed)
-{
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        buf[i] = (uint8_t)x;
-    }
-}
-
-/* len bytes from → to through the whole pipe, compared exactly. */
-static void transfer(pair *p, tls_conn *from, tls_conn *to, size_t len, uint32_t seed)
-{
-    uint8_t *want = malloc(len), *got = malloc(len);
-    size_t sent = 0, received = 0;
-    unsigned rounds = 0;
-
-    ck_assert(want && got);
-    fill_pattern(want, len, seed);
-    while (received < len) {
-        size_t n = 0;
-        if (sent < len) {
-            ck_assert_int_eq(tls_conn_write(from, want + sent, len - sent, &n), TLS_OK);
-            sent += n;
-        }
-        shuttle(p);
-        assert_ok(p);
-        do {
-            ck_assert_int_eq(tls_conn_read(to, got + received, len - received, &n), TLS_OK);
-            received += n;
-        } while (n && received < len);
-        ck_assert_msg(++rounds < 10000, "transfer stalled at %zu of %zu", received, len);
-    }
-    ck_assert(!memcmp(want, got, len));
-    free(want);
-    free(got);
 }
 
 /* ---- scripted-server helpers ------------------------------------------------------------------
@@ -434,7 +270,7 @@ static bool sign_with(void *arg, const uint8_t *msg, size_t len, uint8_t *sig, s
     if (sg->ck)
         return tls__sign(sg->ck->key, sg->scheme, msg, len, sig, cap, sig_len) == TLS_OK;
 
-    /* An ECDSA hash/curve pair the engine's own signer refuses (it binds them as TLS 1.3
+    /* An ECDSA hash/curve engine_pair the engine's own signer refuses (it binds them as TLS 1.3
      * does), made the way OpenSSL makes it for TLS 1.2. */
     const mbedtls_md_info_t *md = mbedtls_md_info_from_type(sg->md);
     unsigned char hash[64];
@@ -478,7 +314,7 @@ START_TEST(test_client12_handshake_matrix)
     matrix_row((_i % 27) / 3, &kt, &suite);
     tls_client_config_params cp = client_params(kt, client13);
     tls_server_config_params sp = server_params(kt, !client13);
-    pair p;
+    engine_pair p;
 
     cp.cipher_suites = &suite, cp.n_cipher_suites = 1;
     if (client13) { /* a TLS 1.3 suite too, or TLS 1.3 would not be offered */
@@ -491,7 +327,7 @@ START_TEST(test_client12_handshake_matrix)
     uint16_t groups[2] = {group, kt == KT_P384 ? TLS_GROUP_SECP384R1 : TLS_GROUP_SECP256R1};
     cp.groups = groups, cp.n_groups = kt == KT_RSA || groups[0] == groups[1] ? 1 : 2;
     sp.groups = &group, sp.n_groups = 1;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     ck_assert(p.c->hs.client.offer.tls13 == client13);
     handshake(&p);
     /* The sentinel is there exactly when the server could have spoken TLS 1.3. */
@@ -507,16 +343,16 @@ START_TEST(test_client12_handshake_matrix)
     ck_assert(!tls_conn_did_hrr(p.c));
     ck_assert_str_eq(tls_conn_server_name(p.c), NAME);
     ck_assert_str_eq(tls_conn_server_name(p.s), NAME);
-    transfer(&p, p.c, p.s, 1000, (uint32_t)_i);
-    transfer(&p, p.s, p.c, 1000, (uint32_t)_i + 100);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 1000, (uint32_t)_i);
+    engine_transfer(&p, p.s, p.c, 1000, (uint32_t)_i + 100);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client12_defaults)
 {
     size_t alpn_len;
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_RSA, NAME);
     handshake(&p);
     /* The server's preferences among what we offer: AES-256 for an RSA key, X25519. */
@@ -532,7 +368,7 @@ START_TEST(test_client12_defaults)
     ck_assert_ptr_null(p.c->hs.client.offer.hello);
     ck_assert_ptr_null(p.c->hs.client.offer.kx);
     ck_assert_ptr_null(p.c->hs.client.end_entity);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -541,16 +377,16 @@ START_TEST(test_client12_tls13_client_gets_tls12)
 {
     tls_client_config_params cp = client_params(KT_P256, true);
     tls_server_config_params sp = server_params(KT_P256, false);
-    pair p;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair p;
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
     ck_assert(memcmp(p.s->hs.v12.server_random + 24, sentinel12, 7));
     ck_assert_uint_eq(tls_conn_cipher_suite(p.c), TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384);
     /* No TLS 1.3 middlebox-compatibility CCS went out: the one CCS was our key change. */
     ck_assert(!p.c->hs.client.offer.sent_ccs);
-    transfer(&p, p.c, p.s, 5000, 1);
-    transfer(&p, p.s, p.c, 5000, 2);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 5000, 1);
+    engine_transfer(&p, p.s, p.c, 5000, 2);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -560,14 +396,14 @@ START_TEST(test_client12_ems)
     for (int require = 0; require < 2; require++) {
         tls_client_config_params cp = client_params(KT_P256, false);
         tls_server_config_params sp = server_params(KT_P256, false);
-        pair p;
+        engine_pair p;
         sp.require_ems = require;
-        pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+        engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
         handshake(&p);
         ck_assert(tls_conn_ems(p.c));
         ck_assert(tls_conn_ems(p.s));
-        transfer(&p, p.c, p.s, 2000, 3);
-        pair_free(&p);
+        engine_transfer(&p, p.c, p.s, 2000, 3);
+        engine_pair_free(&p);
     }
 }
 END_TEST
@@ -580,24 +416,24 @@ START_TEST(test_client12_alpn)
     tls_server_config_params sp = server_params(KT_P256, false);
     const uint8_t *alpn;
     size_t len;
-    pair p;
+    engine_pair p;
 
     cp.alpn = ours, cp.n_alpn = 2;
     sp.alpn = theirs, sp.n_alpn = 2;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
     alpn = tls_conn_alpn(p.c, &len);
     ck_assert(alpn && len == 8 && !memcmp(alpn, "http/1.1", 8));
     alpn = tls_conn_alpn(p.s, &len);
     ck_assert(alpn && len == 8 && !memcmp(alpn, "http/1.1", 8));
-    pair_free(&p);
+    engine_pair_free(&p);
 
     /* A server without ALPN: nothing agreed, and that is fine. */
     sp = server_params(KT_P256, false);
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
     ck_assert_ptr_null(tls_conn_alpn(p.c, &len));
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -607,59 +443,59 @@ START_TEST(test_client12_alpn_no_overlap)
     static const char *const theirs[] = {"http/1.1"};
     tls_client_config_params cp = client_params(KT_P256, false);
     tls_server_config_params sp = server_params(KT_P256, false);
-    pair p;
+    engine_pair p;
 
     cp.alpn = ours, cp.n_alpn = 1;
     sp.alpn = theirs, sp.n_alpn = 1;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
-    shuttle(&p);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
+    engine_shuttle(&p);
     ck_assert_int_eq(p.serr, TLS_ERR_NO_APPLICATION_PROTOCOL);
     ck_assert_int_eq(p.cerr, TLS_ERR_ALERT_RECEIVED);
     ck_assert_int_eq(tls_conn_peer_alert(p.c), TLS_ALERT_NO_APPLICATION_PROTOCOL);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client12_sni_seen_by_server)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, "TestServer.com.");
     handshake(&p);
     ck_assert_str_eq(tls_conn_server_name(p.s), NAME);
     ck_assert_str_eq(tls_conn_server_name(p.c), "TestServer.com");
-    pair_free(&p);
+    engine_pair_free(&p);
 
     /* The server's SNI resolver picks the certificate the name asks for. */
     tls_client_config_params cp = client_params(KT_RSA, false);
     tls_server_config_params sp = server_params(KT_RSA, false);
     tls_certified_key *both[] = {end_ck[KT_RSA], other_ck[KT_RSA]};
     sp.certs = both, sp.n_certs = 2;
-    pair_init(&p, client_config(&cp), server_config(&sp), "other.test");
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), "other.test");
     handshake(&p);
     ck_assert_str_eq(tls_conn_server_name(p.s), "other.test");
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client12_ip_literal_verified_without_sni)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P384, "127.0.0.1");
     handshake(&p);
     ck_assert_ptr_null(tls_conn_server_name(p.s));
     ck_assert_str_eq(tls_conn_server_name(p.c), "127.0.0.1");
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client12_data_100k_both_ways)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     handshake(&p);
-    transfer(&p, p.c, p.s, 100 * 1024, 7);
-    transfer(&p, p.s, p.c, 100 * 1024, 8);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 100 * 1024, 7);
+    engine_transfer(&p, p.s, p.c, 100 * 1024, 8);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -667,7 +503,7 @@ START_TEST(test_client12_data_written_before_handshake)
 {
     uint8_t got[64];
     size_t n, total = 0;
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_RSA, NAME);
     ck_assert_int_eq(tls_conn_write(p.c, (const uint8_t *)"early bird", 10, &n), TLS_OK);
     ck_assert_uint_eq(n, 10);
@@ -678,7 +514,7 @@ START_TEST(test_client12_data_written_before_handshake)
     } while (n);
     ck_assert_uint_eq(total, 10);
     ck_assert(!memcmp(got, "early bird", 10));
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -686,24 +522,24 @@ START_TEST(test_client12_close_notify)
 {
     uint8_t buf[16];
     size_t n;
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     handshake(&p);
-    transfer(&p, p.c, p.s, 100, 1);
+    engine_transfer(&p, p.c, p.s, 100, 1);
     tls_conn_send_close_notify(p.c);
     ck_assert_int_eq(tls_conn_write(p.c, (const uint8_t *)"x", 1, &n), TLS_ERR_CLOSED);
-    shuttle(&p);
-    assert_ok(&p);
+    engine_shuttle(&p);
+    engine_assert_ok(&p);
     ck_assert(tls_conn_peer_closed(p.s));
     /* The other direction stays open until the server closes too. */
-    transfer(&p, p.s, p.c, 100, 2);
+    engine_transfer(&p, p.s, p.c, 100, 2);
     tls_conn_send_close_notify(p.s);
-    shuttle(&p);
-    assert_ok(&p);
+    engine_shuttle(&p);
+    engine_assert_ok(&p);
     ck_assert(tls_conn_peer_closed(p.c));
     ck_assert_int_eq(tls_conn_read(p.c, buf, sizeof buf, &n), TLS_OK);
     ck_assert_uint_eq(n, 0);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -711,27 +547,27 @@ START_TEST(test_client12_small_fragments)
 {
     tls_client_config_params cp = client_params(KT_RSA, false);
     tls_server_config_params sp = server_params(KT_RSA, false);
-    pair p;
+    engine_pair p;
     cp.max_fragment_size = 64;
     sp.max_fragment_size = 64; /* the server's flight arrives in many records */
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
     handshake(&p);
-    transfer(&p, p.c, p.s, 5000, 3);
-    transfer(&p, p.s, p.c, 5000, 4);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 5000, 3);
+    engine_transfer(&p, p.s, p.c, 5000, 4);
+    engine_pair_free(&p);
 }
 END_TEST
 
 START_TEST(test_client12_key_update_refused)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, NAME);
     handshake(&p);
     ck_assert_int_eq(tls_conn_send_key_update(p.c, false), TLS_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(tls_conn_send_key_update(p.c, true), TLS_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(tls_conn_error(p.c), TLS_OK);
-    transfer(&p, p.c, p.s, 100, 5);
-    pair_free(&p);
+    engine_transfer(&p, p.c, p.s, 100, 5);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -740,14 +576,14 @@ END_TEST
 
 START_TEST(test_client12_roots_wrong_name)
 {
-    pair p;
+    engine_pair p;
     pair_default(&p, KT_P256, "other.test");
-    shuttle(&p);
+    engine_shuttle(&p);
     ck_assert_int_eq(p.cerr, TLS_ERR_CERT_NOT_VALID_FOR_NAME);
     ck_assert_int_eq(tls_conn_error(p.c), TLS_ERR_CERT_NOT_VALID_FOR_NAME);
     ck_assert_int_eq(p.serr, TLS_ERR_ALERT_RECEIVED);
     ck_assert_int_eq(tls_conn_peer_alert(p.s), TLS_ALERT_BAD_CERTIFICATE);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -755,12 +591,12 @@ START_TEST(test_client12_roots_unknown_issuer)
 {
     tls_client_config_params cp = client_params(KT_RSA, false); /* trusts the RSA CA only */
     tls_server_config_params sp = server_params(KT_P256, false);
-    pair p;
-    pair_init(&p, client_config(&cp), server_config(&sp), NAME);
-    shuttle(&p);
+    engine_pair p;
+    engine_pair_init(&p, engine_client_config(&cp), engine_server_config(&sp), NAME);
+    engine_shuttle(&p);
     ck_assert_int_eq(p.cerr, TLS_ERR_CERT_UNKNOWN_ISSUER);
     ck_assert_int_eq(tls_conn_peer_alert(p.s), TLS_ALERT_UNKNOWN_CA);
-    pair_free(&p);
+    engine_pair_free(&p);
 }
 END_TEST
 
@@ -1516,7 +1352,7 @@ static Suite *make_suite(void)
     TCase *tc;
 
     tc = tcase_create("handshake");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_client12_handshake_matrix, 0, 54);
     tcase_add_test(tc, test_client12_defaults);
@@ -1534,7 +1370,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("verification");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_add_test(tc, test_client12_roots_wrong_name);
     tcase_add_test(tc, test_client12_roots_unknown_issuer);
     tcase_add_test(tc, test_client12_verifier_rejects);
@@ -1542,7 +1378,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("scripted");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_add_test(tc, test_client12_scripted_handshake);
     tcase_add_test(tc, test_client12_without_ems);
     tcase_add_test(tc, test_client12_certificate_request_answered_empty);
@@ -1555,7 +1391,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hostile");
-    tcase_add_unchecked_fixture(tc, load_fixture, free_fixture);
+    tcase_add_unchecked_fixture(tc, engine_load_fixture, engine_free_fixture);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_client12_sh_tls13_suite);
     tcase_add_test(tc, test_client12_sh_unoffered_suite);
