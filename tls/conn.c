@@ -439,6 +439,7 @@ void tls_conn_free(tls_conn *c)
     buf_free(&c->in);
     buf_free(&c->hs_in);
     buf_free(&c->app_in);
+    buf_free(&c->early_in);
     buf_free(&c->pending);
     buf_free(&c->out);
     tls_server_config_unref(c->cfg);
@@ -625,6 +626,41 @@ bool tls_conn_did_hrr(const tls_conn *c)
 bool tls_conn_resumed(const tls_conn *c)
 {
     return c->resumed;
+}
+
+size_t tls_conn_early_data_capacity(const tls_conn *c)
+{
+    return c->is_client ? tls__client_early_data_capacity(c) : 0;
+}
+
+tls_error tls_conn_write_early_data(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
+{
+    *n = 0;
+    if (c->err)
+        return c->err;
+    ENSURE(c->is_client, TLS_ERR_INVALID_ARGUMENT);
+    tls_error err = tls__client_write_early_data(c, buf, len, n);
+    return err == TLS_ERR_INVALID_ARGUMENT ? err : err != TLS_OK ? fail(c, err) : TLS_OK;
+}
+
+tls_error tls_conn_read_early_data(tls_conn *c, uint8_t *buf, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (c->err)
+        return c->err;
+    size_t k = c->early_in.len < cap ? c->early_in.len : cap;
+    if (k) {
+        memcpy(buf, buf_head(&c->early_in), k);
+        buf_consume(&c->early_in, k);
+        buf_trim(&c->early_in);
+    }
+    *n = k;
+    return TLS_OK;
+}
+
+bool tls_conn_early_data_accepted(const tls_conn *c)
+{
+    return c->early_data_accepted;
 }
 
 tls_error tls__conn_set_exporter13(tls_conn *c, const tls13_keysched *ks,

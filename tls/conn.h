@@ -50,7 +50,14 @@ struct tls_conn {
     char server_name[256]; /* server: the client's SNI; client: the name we asked for */
     uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
     bool did_hrr;
-    bool resumed; /* TLS 1.3 server: a ticket's PSK was accepted */
+    bool resumed; /* a session was resumed (either version, either side) */
+    /* 0-RTT (RFC 8446 §4.2.10). Server: accepted early data waiting for
+     * tls_conn_read_early_data, and how many more bytes the client may send. Client:
+     * how many bytes the ticket still allows us to send. */
+    tls_buf early_in;
+    uint32_t early_data_left;
+    bool early_data_offered;  /* the ClientHello carried early_data */
+    bool early_data_accepted; /* the server took it (EncryptedExtensions said so) */
     /* Keying-material exporters, ready once the handshake completes: TLS 1.3's
      * exporter_master_secret, or TLS 1.2's master secret and both randoms (RFC 5705). */
     uint8_t exporter_secret[TLS_MAX_HASH_LEN];

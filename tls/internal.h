@@ -160,6 +160,9 @@ struct tls_server_config {
     struct tls_ticketer *ticketer;
     uint32_t ticket_lifetime_s;
     unsigned n_tickets;
+    /* Stateful resumption (session_cache.h): NULL when disabled. */
+    struct tls_session_cache *session_cache;
+    uint32_t max_early_data_size; /* 0: 0-RTT refused */
 };
 
 /* Defaults shared by server and client configs, in preference order. */

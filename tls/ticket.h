@@ -27,18 +27,26 @@ typedef struct tls_ticketer tls_ticketer;
 /* What a ticket carries. sni is NUL-terminated; alpn is wire form (alpn[0]: length, 0
  * when none), both kept for later 0-RTT checks. */
 typedef struct {
+    /* TLS_VERSION_1_3: psk is a resumption PSK (§4.6.1); TLS_VERSION_1_2: psk is the
+     * 48-byte master secret and ems says whether it is an extended one (RFC 7627). A
+     * ticket is only ever used by the version that made it. */
+    uint16_t version;
     uint16_t suite;
     uint8_t psk[TLS_MAX_HASH_LEN];
     size_t psk_len;
+    bool ems;
     int64_t issued; /* the ticketer clock at sealing */
     uint32_t age_add, lifetime;
+    uint32_t max_early_data; /* TLS 1.3: what the NewSessionTicket allowed; 0: no 0-RTT */
     char sni[256];
     uint8_t alpn[256];
 } tls_ticket_state;
 
-/* Largest sealed ticket (sni and alpn at their longest). */
+/* Largest sealed ticket (sni and alpn at their longest): key id, nonce, format
+ * version, protocol version, suite, psk, ems, issued, age_add, lifetime,
+ * max_early_data, sni, alpn, tag. */
 #define TLS_TICKET_MAX_LEN                                                                         \
-    (4 + 12 + 1 + 2 + 1 + TLS_MAX_HASH_LEN + 8 + 4 + 4 + 1 + 255 + 1 + 255 + 16)
+    (4 + 12 + 1 + 2 + 2 + 1 + TLS_MAX_HASH_LEN + 1 + 8 + 4 + 4 + 4 + 1 + 255 + 1 + 255 + 16)
 
 /* A ticketer with a fresh random key (one reference). rotate_s >= 1. now: NULL for
  * time(NULL). TLS_ERR_NO_MEMORY, TLS_ERR_CRYPTO, TLS_ERR_INTERNAL (mutex). */
@@ -61,5 +69,14 @@ TLS_MUST_CHECK tls_error tls__ticketer_seal(tls_ticketer *t, tls_ticket_state *s
  * handshake, the caller falls back to a full one. *st is wiped on failure. */
 TLS_MUST_CHECK tls_error tls__ticketer_open(tls_ticketer *t, const uint8_t *ticket, size_t len,
                                             tls_ticket_state *st);
+
+/*
+ * 0-RTT anti-replay (RFC 8446 §8.1, single-use tickets): records that the ticket whose
+ * SHA-256 is `fingerprint` was used for early data, until `expires` (ticketer clock:
+ * the ticket's own expiry). True the first time; false for a replay, and also when
+ * the record is full of unexpired entries (0-RTT is then refused, never a replay
+ * accepted). Thread-safe: every worker sharing the ticketer sees one record.
+ */
+bool tls__ticketer_claim_early(tls_ticketer *t, const uint8_t fingerprint[32], int64_t expires);
 
 #endif

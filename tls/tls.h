@@ -202,7 +202,16 @@ const char *tls_alert_name(int alert);
     X(TLS_ERR_CERT_PARSE, "CertificateLoad(InvalidCertificate)", TLS_ALERT_NONE)                   \
     X(TLS_ERR_KEY_PARSE, "CertificateLoad(InvalidPrivateKey)", TLS_ALERT_NONE)                     \
     X(TLS_ERR_KEY_UNSUPPORTED, "CertificateLoad(UnsupportedKeyType)", TLS_ALERT_NONE)              \
-    X(TLS_ERR_KEY_MISMATCH, "CertificateLoad(KeyDoesNotMatchCertificate)", TLS_ALERT_NONE)
+    X(TLS_ERR_KEY_MISMATCH, "CertificateLoad(KeyDoesNotMatchCertificate)", TLS_ALERT_NONE)        \
+    X(TLS_ERR_TICKET_KEY_FILE, "TicketKeys(FileUnreadable)", TLS_ALERT_NONE)                       \
+    X(TLS_ERR_TICKET_KEY_PARSE, "TicketKeys(InvalidKeyFile)", TLS_ALERT_NONE)                      \
+    X(TLS_ERR_SESSION_FILE, "SessionStore(FileUnusable)", TLS_ALERT_NONE)                          \
+    X(TLS_ERR_RESUMPTION_EMS_MISMATCH,                                                             \
+      "PeerMisbehaved(ResumptionOfferedWithoutExtendedMasterSecret)", TLS_ALERT_HANDSHAKE_FAILURE) \
+    X(TLS_ERR_RESUMPTION_MISMATCH, "PeerMisbehaved(ResumedSessionParametersChanged)",              \
+      TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
+    X(TLS_ERR_TOO_MUCH_EARLY_DATA, "PeerMisbehaved(TooMuchEarlyDataReceived)",                     \
+      TLS_ALERT_UNEXPECTED_MESSAGE)
 
 typedef enum {
 #define TLS_ERROR_ENUM(name, str, alert) name,
@@ -239,6 +248,34 @@ tls_certified_key *tls_certified_key_ref(tls_certified_key *ck);
 void tls_certified_key_unref(tls_certified_key *ck);
 /* True when the end-entity certificate covers host name `name` (exact or wildcard). */
 bool tls_certified_key_covers(const tls_certified_key *ck, const char *name);
+
+/* ---- session tickets (server) --------------------------------------------------
+ *
+ * A ticketer seals resumption state into tickets (TLS 1.3 NewSessionTicket, TLS 1.2
+ * RFC 5077 tickets) under AES-256-GCM keys only the server knows, and opens them
+ * again. It is thread-safe and reference-counted: share one between configs, and keep
+ * it across configuration reloads, so tickets outlive a reload. It also keeps the
+ * record that makes each ticket usable for 0-RTT at most once (RFC 8446 §8.1).
+ */
+typedef struct tls_ticketer tls_ticketer;
+
+/* Random keys, a new one every rotate_s seconds (>= 1): a ticket opens under the key
+ * that sealed it and the next one, so it survives one rotation and not two. */
+TLS_MUST_CHECK tls_error tls_ticketer_new(unsigned rotate_s, tls_ticketer **out);
+/*
+ * Keys shared by a fleet (every instance behind one load balancer loads the same
+ * file, so a ticket from one instance resumes on another). The file is text: one key
+ * per line, 64 hex digits (32 random bytes: `openssl rand -hex 32`); blank lines and
+ * lines starting with '#' are ignored; 1 to 16 keys. The first key seals, every key
+ * opens. Such a ticketer never rotates by itself: rotate by putting a new key first,
+ * keeping the old ones after it, and reloading. TLS_ERR_TICKET_KEY_FILE (unreadable,
+ * or readable by group/other) or TLS_ERR_TICKET_KEY_PARSE with "path:line: what is
+ * wrong" in errbuf.
+ */
+TLS_MUST_CHECK tls_error tls_ticketer_load(const char *path, tls_ticketer **out, char *errbuf,
+                                           size_t errlen);
+tls_ticketer *tls_ticketer_ref(tls_ticketer *t);
+void tls_ticketer_unref(tls_ticketer *t); /* wipes the keys with the last reference */
 
 /* ---- server configuration ---------------------------------------------------- */
 
@@ -288,6 +325,18 @@ typedef struct {
     uint32_t ticket_lifetime_s; /* advertised and enforced lifetime; 7200, at most 604800 */
     unsigned ticket_rotate_s;   /* ticket key rotation period; 43200 */
     unsigned n_tickets;         /* NewSessionTickets per full handshake; 2, at most 8 */
+    /* A ticketer to use (referenced) instead of the one `tickets` makes: shared between
+     * configs and kept across reloads, or loaded from a fleet's key file. Setting it
+     * turns tickets on (TLS 1.3, and RFC 5077 tickets in TLS 1.2). */
+    tls_ticketer *ticketer;
+    /* Stateful resumption: a bounded, thread-safe in-memory store of this many
+     * sessions (0: none). It serves TLS 1.2 session IDs and, when tickets are off,
+     * TLS 1.3 tickets that name a stored session (each usable once). */
+    size_t session_cache_size;
+    /* TLS 1.3 0-RTT: accept up to this many bytes of early data on a resumed
+     * connection (0: refuse early data; it is then skipped and the client resends).
+     * Needs tickets or a session cache. A ticket is good for 0-RTT once. */
+    uint32_t max_early_data_size;
 } tls_server_config_params;
 
 /*
@@ -342,6 +391,28 @@ TLS_MUST_CHECK tls_error tls_verify_server_cert(const tls_root_store *roots,
                                                 const size_t *chain_lens, size_t n_chain,
                                                 const char *server_name, int64_t now);
 
+/*
+ * The client's store of sessions to resume (rustls's ClientSessionMemoryCache):
+ * thread-safe, bounded to max_servers server names (least recently used goes first),
+ * a few TLS 1.3 tickets per name (each used once) and one TLS 1.2 session. Share one
+ * between client configs and connections.
+ */
+typedef struct tls_client_session_store tls_client_session_store;
+TLS_MUST_CHECK tls_error tls_client_session_store_new(size_t max_servers,
+                                                      tls_client_session_store **out);
+tls_client_session_store *tls_client_session_store_ref(tls_client_session_store *store);
+void tls_client_session_store_unref(tls_client_session_store *store);
+/* Persistence (tlsclient --cache FILE). The file holds session secrets: it is written
+ * mode 0600, atomically (temporary file, then rename). Loading skips expired
+ * sessions. TLS_ERR_SESSION_FILE with a sentence in errbuf; a missing file on load is
+ * not an error (the store stays empty). */
+TLS_MUST_CHECK tls_error tls_client_session_store_save(tls_client_session_store *store,
+                                                       const char *path, char *errbuf,
+                                                       size_t errlen);
+TLS_MUST_CHECK tls_error tls_client_session_store_load(tls_client_session_store *store,
+                                                       const char *path, char *errbuf,
+                                                       size_t errlen);
+
 typedef struct tls_client_config tls_client_config;
 
 typedef struct {
@@ -362,6 +433,13 @@ typedef struct {
     void *verifier_arg;
     bool disable_sni; /* SNI is never sent for IP addresses anyway */
     size_t max_fragment_size;
+    /* Resumption: sessions are stored and offered through this store (referenced;
+     * NULL: every handshake is a full one). no_tickets: keep TLS 1.2 sessions by
+     * session ID only (no RFC 5077 session_ticket extension). */
+    tls_client_session_store *sessions;
+    bool no_tickets;
+    /* Offer 0-RTT when a stored TLS 1.3 ticket allows it (tls_conn_write_early_data). */
+    bool enable_early_data;
 } tls_client_config_params;
 
 TLS_MUST_CHECK tls_error tls_client_config_new(const tls_client_config_params *params,
@@ -413,6 +491,27 @@ TLS_MUST_CHECK tls_error tls_conn_read(tls_conn *conn, uint8_t *buf, size_t cap,
  * *n may be less than len). */
 TLS_MUST_CHECK tls_error tls_conn_write(tls_conn *conn, const uint8_t *buf, size_t len,
                                         size_t *n);
+/*
+ * 0-RTT (RFC 8446 §2.3, §4.2.10). Early data can be replayed by an attacker: the
+ * server keeps it apart from 1-RTT data so the caller decides what it may do with it.
+ *
+ * Client: right after tls_client_conn_new, tls_conn_early_data_capacity says how many
+ * bytes may be sent as early data (0: none, because no stored ticket allows it or the
+ * config does not enable it); tls_conn_write_early_data queues up to that many. Once
+ * the handshake completes, tls_conn_early_data_accepted says whether the server took
+ * them; if not, they were not delivered and the caller resends them with
+ * tls_conn_write.
+ *
+ * Server: tls_conn_read_early_data returns accepted early data (before and after the
+ * handshake completes, until drained); tls_conn_early_data_accepted is true once the
+ * server accepted 0-RTT for this connection.
+ */
+size_t tls_conn_early_data_capacity(const tls_conn *conn);
+TLS_MUST_CHECK tls_error tls_conn_write_early_data(tls_conn *conn, const uint8_t *buf,
+                                                   size_t len, size_t *n);
+TLS_MUST_CHECK tls_error tls_conn_read_early_data(tls_conn *conn, uint8_t *buf, size_t cap,
+                                                  size_t *n);
+bool tls_conn_early_data_accepted(const tls_conn *conn);
 /* Queues a close_notify alert; later writes fail with TLS_ERR_CLOSED. */
 void tls_conn_send_close_notify(tls_conn *conn);
 /* Queues a KeyUpdate for our sending keys (update_requested asks the peer too).
@@ -452,7 +551,8 @@ TLS_MUST_CHECK tls_error tls_conn_export_keying_material(tls_conn *conn, const c
 /* TLS 1.2: true when the extended master secret (RFC 7627) was negotiated. TLS 1.3
  * always binds its secrets to the transcript, so this is true there too. */
 bool tls_conn_ems(const tls_conn *conn);
-/* True when a TLS 1.3 handshake resumed a session from one of our tickets. */
+/* True when the handshake resumed a session (TLS 1.3 PSK, TLS 1.2 session ID or
+ * ticket), on either side. */
 bool tls_conn_resumed(const tls_conn *conn);
 
 /* ---- memory accounting --------------------------------------------------------- */

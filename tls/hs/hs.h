@@ -188,6 +188,12 @@ TLS_MUST_CHECK tls_error tls__client_verify_chain(struct tls_conn *conn,
 TLS_MUST_CHECK tls_error tls__client_verify_signature(struct tls_conn *conn, uint16_t scheme,
                                                       const uint8_t *msg, size_t msg_len,
                                                       tls_slice sig);
+/* 0-RTT on the client (tls13_client.c): bytes the offered ticket still lets us send
+ * (0 when early data was not offered or is over), and queueing them under the early
+ * traffic keys. TLS_ERR_INVALID_ARGUMENT when no early data can be sent now. */
+size_t tls__client_early_data_capacity(const struct tls_conn *conn);
+TLS_MUST_CHECK tls_error tls__client_write_early_data(struct tls_conn *conn, const uint8_t *buf,
+                                                      size_t len, size_t *n);
 /* Wipes and frees a client handshake of either version. */
 void tls__client_hs_clear(tls_client_hs *hs, uint16_t version);
 

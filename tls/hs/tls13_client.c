@@ -414,3 +414,17 @@ void tls__hs13_client_clear(tls13_client_hs *hs)
     tls13_keysched_clear(&hs->ks);
     tls__wipe(hs, sizeof *hs);
 }
+
+/* 0-RTT is not offered yet: nothing may be sent early. */
+size_t tls__client_early_data_capacity(const tls_conn *c)
+{
+    (void)c;
+    return 0;
+}
+
+tls_error tls__client_write_early_data(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
+{
+    (void)c, (void)buf, (void)len;
+    *n = 0;
+    return TLS_ERR_INVALID_ARGUMENT;
+}

@@ -515,7 +515,8 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
         const tls_suite *ts = tls__suite_find(st.suite);
         /* §4.2.11: the PSK's hash must be the suite's; §4.6.1 and RFC 6066 §3: a
          * session belongs to the name it was made for. */
-        bool fits = ts && ts->version == TLS_VERSION_1_3 && ts->hash == hs->suite->hash &&
+        bool fits = st.version == TLS_VERSION_1_3 && ts && ts->version == TLS_VERSION_1_3 &&
+                    ts->hash == hs->suite->hash &&
                     st.psk_len == hs->ks.hash_len && !strcmp(st.sni, ch->server_name) &&
                     ticket_age_ok(tk, &st, obfuscated);
         if (fits) {
@@ -557,6 +558,7 @@ static tls_error send_new_session_tickets(tls_conn *c)
     for (unsigned i = 0; err == TLS_OK && i < c->cfg->n_tickets; i++) {
         uint8_t nonce = (uint8_t)i, age_add[4];
         memset(&st, 0, sizeof st);
+        st.version = TLS_VERSION_1_3;
         st.suite = hs->suite->id;
         st.psk_len = n;
         st.lifetime = c->cfg->ticket_lifetime_s;
