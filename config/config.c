@@ -40,6 +40,9 @@
 #define MAX_WORKERS 1024
 #define MAX_CONNECTIONS 10000000
 #define MAX_HOST_NAME 253
+/* The engine's bounds (tls_server_config_new refuses more). */
+#define MAX_SESSION_CACHE 10000000
+#define MAX_EARLY_DATA (1024u * 1024u)
 
 typedef struct {
     char *cert, *key;
@@ -55,6 +58,11 @@ typedef struct {
     /* Each backend's `tls` mapping, read once the whole file is (tls.versions may
      * come after the backends). */
     const yaml_node_t **backend_tls;
+    /* Each listener's `early_data: true` value, checked against the tls section
+     * (which may come after the listeners) once the whole file is read. */
+    const yaml_node_t **early_data_nodes;
+    tls_ticketer *fleet_ticketer; /* loaded from tls.tickets.key_file; one reference */
+    const cfg_config *prev;       /* the config in force, on a reload (borrowed) */
 } loader;
 
 /* ---- top-level scalars -------------------------------------------------------------- */
@@ -283,11 +291,31 @@ CFG_MUST_CHECK static bool read_id_list(loader *ld, const yaml_node_t *seq, cons
     return true;
 }
 
+/* Loads the fleet's ticket keys named by tls.tickets.key_file (at node v). */
+CFG_MUST_CHECK static bool load_ticket_keys(loader *ld, const yaml_node_t *v)
+{
+    const char *path = ld->cfg->ticket_key_file;
+    char msg[512] = "";
+    tls_error e = tls_ticketer_load(path, &ld->fleet_ticketer, msg, sizeof msg);
+
+    if (e == TLS_OK)
+        return true;
+    ld->fleet_ticketer = NULL;
+    if (!msg[0])
+        snprintf(msg, sizeof msg, "%s", tls_error_name(e));
+    /* The engine's sentence usually starts with the path; name the file either way. */
+    if (strstr(msg, path))
+        return cfg__fail(&ld->doc, v->start_mark, "ticket key file refused: %s", msg);
+    return cfg__fail(&ld->doc, v->start_mark, "ticket key file refused: %s: %s", path, msg);
+}
+
 CFG_MUST_CHECK static bool read_tickets(loader *ld, const yaml_node_t *map)
 {
-    enum { ENABLED, ROTATE, N_KEYS };
-    static const char *const keys[N_KEYS] = {[ENABLED] = "enabled", [ROTATE] = "rotate"};
-    yaml_node_t *seen[COUNT(keys)] = {0};
+    enum { ENABLED, ROTATE, KEY_FILE, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [ENABLED] = "enabled", [ROTATE] = "rotate", [KEY_FILE] = "key_file"};
+    yaml_node_t *seen[COUNT(keys)] = {0}, *key_file = NULL;
+    const char *s = NULL;
     uint64_t ms = 0;
 
     if (!cfg__want_mapping(&ld->doc, map, "tickets", false))
@@ -308,23 +336,50 @@ CFG_MUST_CHECK static bool read_tickets(loader *ld, const yaml_node_t *map)
                                  "\"rotate\" must be a whole number of seconds");
             ld->cfg->ticket_rotate_s = ms / 1000;
             break;
+        case KEY_FILE:
+            if (!cfg__get_nonempty(&ld->doc, v, "key_file", false, &s) ||
+                !cfg__dup_string(&ld->doc, v, s, &ld->cfg->ticket_key_file))
+                return false;
+            key_file = v;
+            break;
         default:
             return cfg__unhandled_key(&ld->doc, p);
         }
     }
-    return true;
+    if (!seen[KEY_FILE])
+        return true;
+    if (!ld->cfg->tickets)
+        return cfg__fail(&ld->doc, seen[KEY_FILE]->start_mark,
+                         "\"key_file\" needs tickets, but \"enabled\" is false");
+    if (seen[ROTATE])
+        return cfg__fail(&ld->doc, seen[ROTATE]->start_mark,
+                         "\"rotate\" does not apply with \"key_file\": keys from a file are "
+                         "rotated by editing the file and reloading");
+    return load_ticket_keys(ld, key_file);
 }
 
 CFG_MUST_CHECK static bool read_tls(loader *ld, const yaml_node_t *map)
 {
-    enum { VERSIONS, SUITES, GROUPS, TICKETS, REQUIRE_EMS, N_KEYS };
+    enum {
+        VERSIONS,
+        SUITES,
+        GROUPS,
+        TICKETS,
+        REQUIRE_EMS,
+        SESSION_CACHE,
+        MAX_EARLY_DATA_KEY,
+        N_KEYS
+    };
     static const char *const keys[N_KEYS] = {[VERSIONS] = "versions",
                                              [SUITES] = "suites",
                                              [GROUPS] = "groups",
                                              [TICKETS] = "tickets",
-                                             [REQUIRE_EMS] = "require_ems"};
+                                             [REQUIRE_EMS] = "require_ems",
+                                             [SESSION_CACHE] = "session_cache",
+                                             [MAX_EARLY_DATA_KEY] = "max_early_data"};
     yaml_node_t *seen[COUNT(keys)] = {0};
     cfg_config *c = ld->cfg;
+    uint64_t n = 0;
     bool ok;
 
     if (!cfg__want_mapping(&ld->doc, map, "tls", false))
@@ -356,6 +411,14 @@ CFG_MUST_CHECK static bool read_tls(loader *ld, const yaml_node_t *map)
             break;
         case REQUIRE_EMS:
             ok = cfg__get_bool(&ld->doc, v, "require_ems", &c->require_ems);
+            break;
+        case SESSION_CACHE:
+            ok = cfg__get_uint(&ld->doc, v, "session_cache", 0, MAX_SESSION_CACHE, &n);
+            c->session_cache = (size_t)n;
+            break;
+        case MAX_EARLY_DATA_KEY:
+            ok = cfg__get_uint(&ld->doc, v, "max_early_data", 1, MAX_EARLY_DATA, &n);
+            c->max_early_data = (uint32_t)n;
             break;
         default:
             return cfg__unhandled_key(&ld->doc, p);
@@ -878,12 +941,22 @@ CFG_MUST_CHECK static bool read_address(loader *ld, cfg_listener *l, size_t inde
 
 CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_node_t *map)
 {
-    enum { ADDRESS, CERTIFICATES, SNI_STRICT, ALPN, BACKEND, ROUTES, PROXY_IN, N_KEYS };
+    enum {
+        ADDRESS,
+        CERTIFICATES,
+        SNI_STRICT,
+        ALPN,
+        BACKEND,
+        ROUTES,
+        PROXY_IN,
+        EARLY_DATA,
+        N_KEYS
+    };
     static const char *const keys[N_KEYS] = {
         [ADDRESS] = "address",           [CERTIFICATES] = "certificates",
         [SNI_STRICT] = "sni_strict",     [ALPN] = "alpn",
         [BACKEND] = "backend",           [ROUTES] = "routes",
-        [PROXY_IN] = "proxy_protocol_in"};
+        [PROXY_IN] = "proxy_protocol_in", [EARLY_DATA] = "early_data"};
     static const int required[] = {ADDRESS, CERTIFICATES, BACKEND};
     cfg_listener *l = &ld->cfg->listeners[index];
     yaml_node_t *seen[COUNT(keys)] = {0}, **alpn_nodes = NULL;
@@ -917,6 +990,11 @@ CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_no
         case PROXY_IN:
             ok = cfg__get_bool(&ld->doc, v, "proxy_protocol_in", &l->proxy_protocol_in);
             break;
+        case EARLY_DATA:
+            ok = cfg__get_bool(&ld->doc, v, "early_data", &l->early_data);
+            if (ok && l->early_data)
+                ld->early_data_nodes[index] = v;
+            break;
         default:
             ok = cfg__unhandled_key(&ld->doc, p);
             break;
@@ -943,7 +1021,8 @@ CFG_MUST_CHECK static bool read_listeners(loader *ld, const yaml_node_t *seq)
                          "\"listeners\" must list at least one listener");
     c->listeners = calloc(cfg__seq_len(seq), sizeof *c->listeners);
     ld->listener_lines = calloc(cfg__seq_len(seq), sizeof *ld->listener_lines);
-    if (!c->listeners || !ld->listener_lines)
+    ld->early_data_nodes = calloc(cfg__seq_len(seq), sizeof *ld->early_data_nodes);
+    if (!c->listeners || !ld->listener_lines || !ld->early_data_nodes)
         return cfg__out_of_memory(&ld->doc, seq->start_mark);
     c->n_listeners = cfg__seq_len(seq);
     for (size_t i = 0; i < cfg__seq_len(seq); i++)
@@ -1012,15 +1091,88 @@ CFG_MUST_CHECK static bool read_top(loader *ld, const yaml_node_t *root)
            cfg__missing(&ld->doc, root->start_mark, "listeners", "at the top level");
 }
 
+/*
+ * 0-RTT is checked once the whole file is read: the tls section may follow the
+ * listeners. Early data is replayable (RFC 8446 §8); what keeps a ticket good for one
+ * 0-RTT attempt is the ticketer's record of tickets used, which only this process
+ * sees. With a fleet's shared keys, another instance opens the same ticket and keeps
+ * its own record, so a replayed ClientHello would be accepted once per instance.
+ */
+CFG_MUST_CHECK static bool check_early_data(loader *ld)
+{
+    const cfg_config *c = ld->cfg;
+
+    for (size_t i = 0; i < c->n_listeners; i++) {
+        const yaml_node_t *v = ld->early_data_nodes[i];
+        if (!v)
+            continue;
+        if (c->ticket_key_file)
+            return cfg__fail(&ld->doc, v->start_mark,
+                             "\"early_data\" cannot be used with tls.tickets.key_file: the ticket "
+                             "keys are shared with other instances, and a 0-RTT ClientHello "
+                             "replayed to another instance would be accepted there too (each "
+                             "instance keeps its own anti-replay record)");
+        if (!c->tickets && !c->session_cache)
+            return cfg__fail(&ld->doc, v->start_mark,
+                             "\"early_data\" needs session resumption, but tls.tickets.enabled "
+                             "is false and tls.session_cache is 0");
+    }
+    return true;
+}
+
+/* The listener of prev at l's address, if its ticketer may serve l unchanged: tickets
+ * on in both with the same rotate period, and random keys (no key_file) in both. */
+static tls_ticketer *previous_ticketer(const loader *ld, const cfg_listener *l)
+{
+    const cfg_config *c = ld->cfg, *prev = ld->prev;
+
+    if (!prev || !prev->tickets || prev->ticket_key_file || c->ticket_key_file ||
+        prev->ticket_rotate_s != c->ticket_rotate_s)
+        return NULL;
+    for (size_t i = 0; i < prev->n_listeners; i++)
+        if (same_address(&prev->listeners[i].address, &l->address))
+            return prev->listeners[i].ticketer;
+    return NULL;
+}
+
+CFG_MUST_CHECK static bool attach_ticketer(loader *ld, cfg_listener *l, yaml_mark_t mark)
+{
+    const cfg_config *c = ld->cfg;
+    tls_ticketer *kept;
+    tls_error e;
+
+    if (!c->tickets)
+        return true;
+    if (ld->fleet_ticketer) {
+        l->ticketer = tls_ticketer_ref(ld->fleet_ticketer);
+        return true;
+    }
+    if ((kept = previous_ticketer(ld, l)) != NULL) {
+        l->ticketer = tls_ticketer_ref(kept);
+        l->ticketer_kept = true;
+        return true;
+    }
+    e = tls_ticketer_new((unsigned)c->ticket_rotate_s, &l->ticketer);
+    if (e != TLS_OK) {
+        l->ticketer = NULL;
+        return cfg__fail(&ld->doc, mark, "cannot make the listener's ticket keys: %s",
+                         tls_error_name(e));
+    }
+    return true;
+}
+
 /* One tls_server_config per listener, from its certificates and alpn and the tls section. */
 CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
 {
     cfg_config *c = ld->cfg;
     yaml_mark_t mark = {0, l->mark.line - 1, l->mark.column - 1};
-    tls_certified_key **certs = calloc(l->n_certificates, sizeof *certs);
+    tls_certified_key **certs = NULL;
     char msg[256] = "";
     tls_error e;
 
+    if (!attach_ticketer(ld, l, mark))
+        return false;
+    certs = calloc(l->n_certificates, sizeof *certs);
     if (!certs)
         return cfg__out_of_memory(&ld->doc, mark);
     for (size_t i = 0; i < l->n_certificates; i++)
@@ -1040,6 +1192,11 @@ CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
         .require_ems = c->require_ems,
         .tickets = c->tickets,
         .ticket_rotate_s = (unsigned)c->ticket_rotate_s,
+        .ticketer = l->ticketer,
+        .session_cache_size = c->session_cache,
+        /* 0 makes the engine decline 0-RTT: the client sends its data again after
+         * the handshake, and nothing here has to treat it differently. */
+        .max_early_data_size = l->early_data ? c->max_early_data : 0,
     };
     e = tls_server_config_new(&params, &l->tls, msg, sizeof msg);
     free(certs);
@@ -1066,6 +1223,8 @@ static void set_defaults(cfg_config *c)
     c->n_versions = 2;
     c->ticket_rotate_s = 12 * 60 * 60;
     c->tickets = true; /* TLS 1.3 resumption skips the certificate signature */
+    c->session_cache = 20000;
+    c->max_early_data = 16384;
 }
 
 static void cfg_free(cfg_config *c)
@@ -1089,6 +1248,8 @@ static void cfg_free(cfg_config *c)
         }
         free(l->routes);
         tls_server_config_unref(l->tls);
+        if (l->ticketer)
+            tls_ticketer_unref(l->ticketer);
     }
     free(c->listeners);
     for (size_t i = 0; i < c->n_backends; i++) {
@@ -1104,13 +1265,15 @@ static void cfg_free(cfg_config *c)
     free(c->path);
     free(c->user);
     free(c->access_log);
+    free(c->ticket_key_file);
     free(c);
 }
 
-int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config **out, char *err,
-                    size_t errlen)
+int cfg_reload_string(const char *name, const char *yaml, size_t len, const cfg_config *prev,
+                      cfg_config **out, char *err, size_t errlen)
 {
-    loader ld = {.doc = {.name = name, .src = yaml, .src_len = len, .err = err, .errlen = errlen}};
+    loader ld = {.doc = {.name = name, .src = yaml, .src_len = len, .err = err, .errlen = errlen},
+                 .prev = prev};
     bool ok = false;
 
     *out = NULL;
@@ -1129,7 +1292,7 @@ int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config *
         cfg__set_error(err, errlen, "%s: out of memory", name);
         goto out;
     }
-    if (!read_top(&ld, yaml_document_get_root_node(&ld.doc.tree)))
+    if (!read_top(&ld, yaml_document_get_root_node(&ld.doc.tree)) || !check_early_data(&ld))
         goto out;
     ok = true;
     for (size_t i = 0; i < ld.cfg->n_backends && ok; i++)
@@ -1146,6 +1309,9 @@ out:
     free(ld.keys);
     free(ld.listener_lines);
     free(ld.backend_tls);
+    free(ld.early_data_nodes);
+    if (ld.fleet_ticketer)
+        tls_ticketer_unref(ld.fleet_ticketer);
     cfg__doc_clear(&ld.doc);
     if (!ok) {
         if (ld.cfg)
@@ -1156,7 +1322,14 @@ out:
     return 0;
 }
 
-int cfg_load(const char *path, cfg_config **out, char *err, size_t errlen)
+int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config **out, char *err,
+                    size_t errlen)
+{
+    return cfg_reload_string(name, yaml, len, NULL, out, err, errlen);
+}
+
+int cfg_reload(const char *path, const cfg_config *prev, cfg_config **out, char *err,
+               size_t errlen)
 {
     struct stat st;
     char *buf = NULL;
@@ -1195,12 +1368,17 @@ int cfg_load(const char *path, cfg_config **out, char *err, size_t errlen)
         len += (size_t)n;
     }
     buf[len] = '\0';
-    rc = cfg_load_string(path, buf, len, out, err, errlen);
+    rc = cfg_reload_string(path, buf, len, prev, out, err, errlen);
 out:
     if (fd >= 0)
         close(fd);
     free(buf);
     return rc;
+}
+
+int cfg_load(const char *path, cfg_config **out, char *err, size_t errlen)
+{
+    return cfg_reload(path, NULL, out, err, errlen);
 }
 
 cfg_config *cfg_ref(cfg_config *cfg)

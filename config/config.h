@@ -75,6 +75,15 @@ typedef struct {
     cfg_route *routes;
     size_t n_routes;
     bool proxy_protocol_in; /* expect a PROXY v1/v2 header before TLS */
+    /* Accept TLS 1.3 0-RTT (up to cfg_config.max_early_data bytes) and forward it to
+     * the backend ahead of the 1-RTT data. Off: the engine refuses early data. */
+    bool early_data;
+    /* Seals and opens this listener's session tickets (one reference; NULL when
+     * tickets are off). With tls.tickets.key_file every listener shares the one loaded
+     * from the file; otherwise each listener has its own, which cfg_reload carries
+     * over from the previous config when its ticket settings did not change. */
+    tls_ticketer *ticketer;
+    bool ticketer_kept; /* cfg_reload took ticketer from the previous config */
     tls_server_config *tls; /* built from the above and cfg_config's tls section */
     cfg_mark mark;
 } cfg_listener;
@@ -95,8 +104,11 @@ typedef struct cfg_config {
     size_t n_suites;
     uint16_t groups[8];
     size_t n_groups;
-    bool tickets; /* TLS 1.3 session tickets (stateless resumption) */
+    bool tickets; /* session tickets (stateless resumption) */
     uint64_t ticket_rotate_s;
+    char *ticket_key_file; /* tls.tickets.key_file: a fleet's shared keys (NULL: none) */
+    size_t session_cache;  /* tls.session_cache: stateful cache entries per listener (0: off) */
+    uint32_t max_early_data; /* tls.max_early_data: 0-RTT bytes per connection */
     bool require_ems; /* TLS 1.2: refuse clients without extended_master_secret */
     cfg_listener *listeners;
     size_t n_listeners;
@@ -113,6 +125,20 @@ int cfg_load(const char *path, cfg_config **out, char *err, size_t errlen);
 /* Same from a string (name is used in messages). */
 int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config **out, char *err,
                     size_t errlen);
+/*
+ * cfg_load for a reload (SIGHUP) while prev (borrowed; may be NULL) is in force: what
+ * must outlive a reload is carried over from prev instead of made afresh. Today that
+ * is each listener's ticketer, so tickets issued before the reload still resume: a
+ * listener keeps the ticketer of prev's listener with the same address when tickets
+ * stay on with the same rotate period and neither config has tickets.key_file (with
+ * a key file the file is read again: that is how a fleet's keys are rotated).
+ * ticketer_kept says which listeners kept theirs. The session cache lives inside
+ * each listener's TLS config and starts empty.
+ */
+int cfg_reload(const char *path, const cfg_config *prev, cfg_config **out, char *err,
+               size_t errlen);
+int cfg_reload_string(const char *name, const char *yaml, size_t len, const cfg_config *prev,
+                      cfg_config **out, char *err, size_t errlen);
 cfg_config *cfg_ref(cfg_config *cfg);
 void cfg_unref(cfg_config *cfg);
 

@@ -17,6 +17,15 @@
  * - The connection owns its client handle, its timer and at most one live upstream
  *   attempt at a time (earlier failed attempts may still be closing); it is freed
  *   when open_handles drops to zero.
+ * - 0-RTT (listeners with early_data): once the engine has accepted early data the
+ *   backend is connected at once, before the client's Finished, so the request can be
+ *   on its way a round trip sooner. Order is kept by reading early data before 1-RTT
+ *   data on every pass (the engine holds 1-RTT data back until EndOfEarlyData, so
+ *   none can overtake). Until the handshake completes nothing flows back: the backend
+ *   is not read (the engine could only buffer the answer), a client FIN still means
+ *   "closed during the handshake", and the handshake deadline still applies. Backends
+ *   spoken to over TLS are connected after the handshake as usual: their own handshake
+ *   may bring plaintext that could not be sent on yet.
  */
 #include "conn.h"
 
@@ -36,8 +45,10 @@
 typedef enum {
     PXC_PROXY_HEADER, /* waiting for the load balancer's PROXY header */
     PXC_HANDSHAKE,    /* TLS handshake in progress */
-    PXC_CONNECTING,   /* handshake done; trying backend servers in turn */
-    PXC_PROXYING,     /* data flows; each direction may already have ended */
+    PXC_CONNECTING,   /* trying backend servers in turn; the handshake is done, or
+                         still running with 0-RTT accepted */
+    PXC_PROXYING,     /* data flows (only toward the backend while the handshake still
+                         runs); each direction may already have ended */
     PXC_FINISHING,    /* flushing our last bytes, then waiting briefly for the client's FIN */
     PXC_CLOSED,       /* handles closing; freed by the last close callback */
 } pxc_state;
@@ -97,7 +108,10 @@ typedef struct px_conn {
     size_t client_wq, up_wq;
 
     uint64_t start_ms, last_activity_ms;
+    uint64_t handshake_deadline_ms; /* still enforced past PXC_HANDSHAKE with 0-RTT */
+    uint64_t connect_deadline_ms;   /* of the current attempt */
     uint64_t bytes_in, bytes_out;
+    uint64_t early_bytes; /* of bytes_in, how many arrived as 0-RTT early data */
     char end[256];
 } px_conn;
 
@@ -151,6 +165,7 @@ static void try_next_server(px_conn *c);
 static void feed_backlog(px_conn *c);
 static void on_timer(uv_timer_t *t);
 static void arm_timer(px_conn *c);
+static void start_timer(px_conn *c, uint64_t ms);
 
 /* ---- freeing ------------------------------------------------------------------- */
 
@@ -168,12 +183,15 @@ static void log_access(px_conn *c)
         snprintf(server, sizeof server, "%s/%s", cfg->backends[c->backend].name,
                  cfg->backends[c->backend].servers[c->server].text);
     px_log_access(&c->rt->log,
-                  "client=%s listener=%s sni=%s alpn=%.*s version=%s suite=%s backend=%s "
-                  "bytes_in=%llu bytes_out=%llu duration_ms=%llu end=\"%s\"",
+                  "client=%s listener=%s sni=%s alpn=%.*s version=%s suite=%s resumed=%s "
+                  "early_data=%llu backend=%s bytes_in=%llu bytes_out=%llu duration_ms=%llu "
+                  "end=\"%s\"",
                   client, c->listener->address.text, sni ? sni : "-",
                   alpn ? (int)alpn_len : 1, alpn ? (const char *)alpn : "-",
                   version ? tls_version_name(version) : "-",
-                  suite ? tls_cipher_suite_name(suite) : "-", server,
+                  suite ? tls_cipher_suite_name(suite) : "-",
+                  tls_conn_resumed(c->tls) ? "yes" : "no", (unsigned long long)c->early_bytes,
+                  server,
                   (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
                   (unsigned long long)(px_now_ms() - c->start_ms), c->end[0] ? c->end : "closed");
 }
@@ -396,6 +414,11 @@ static bool send_upstream(px_conn *c, const uint8_t *data, size_t len)
     return true;
 }
 
+static bool early_data_on(const px_conn *c)
+{
+    return c->listener->early_data && tls_conn_early_data_accepted(c->tls);
+}
+
 static void pump_to_upstream(px_conn *c)
 {
     uint8_t buf[16384];
@@ -403,7 +426,12 @@ static void pump_to_upstream(px_conn *c)
     if (c->state != PXC_PROXYING || !c->up_connected || c->up_shutdown)
         return;
     while (c->up_wq < HIGH_WATER) {
-        tls_error err = tls_conn_read(c->tls, buf, sizeof buf, &n);
+        /* Early data first, always: it precedes every 1-RTT byte on the wire. */
+        tls_error err = early_data_on(c) ? tls_conn_read_early_data(c->tls, buf, sizeof buf, &n)
+                                         : (n = 0, TLS_OK);
+        bool early = err == TLS_OK && n > 0;
+        if (err == TLS_OK && !early)
+            err = tls_conn_read(c->tls, buf, sizeof buf, &n);
         if (err != TLS_OK) {
             tls_failed(c, err);
             return;
@@ -412,6 +440,8 @@ static void pump_to_upstream(px_conn *c)
         if (n == 0)
             break;
         c->bytes_in += n;
+        if (early)
+            c->early_bytes += n;
         if (!send_upstream(c, buf, n))
             return;
     }
@@ -505,6 +535,7 @@ static void send_proxy_header(px_conn *c)
         .alpn_len = alpn_len,
         .tls_version = tls_version_name(tls_conn_version(c->tls)),
         .tls_cipher = tls_cipher_suite_name(tls_conn_cipher_suite(c->tls)),
+        .early_data = early_data_on(c),
     };
     if (b->proxy_protocol == CFG_PROXY_V1)
         n = px_proxy_v1_write((struct sockaddr *)&c->client_addr,
@@ -535,7 +566,7 @@ static void upstream_ready(px_conn *c)
     uv_timer_stop(&c->timer);
     set_state(c, PXC_PROXYING);
     c->last_activity_ms = px_now_ms();
-    uv_timer_start(&c->timer, on_timer, c->rt->cfg->idle_timeout_ms, 0);
+    start_timer(c, c->rt->cfg->idle_timeout_ms);
     feed_backlog(c);
     pump_to_upstream(c);
     check_done(c);
@@ -669,7 +700,8 @@ static void try_next_server(px_conn *c)
             drop_upstream(c);
             continue;
         }
-        uv_timer_start(&c->timer, on_timer, c->rt->cfg->connect_timeout_ms, 0);
+        c->connect_deadline_ms = px_now_ms() + c->rt->cfg->connect_timeout_ms;
+        start_timer(c, c->rt->cfg->connect_timeout_ms);
         return;
     }
 }
@@ -683,11 +715,24 @@ static void start_connect(px_conn *c)
 
 /* ---- TLS bytes from the client ----------------------------------------------------------- */
 
+/* 0-RTT accepted: the backend may be connected before the handshake completes
+ * (not a TLS backend: see the implementation notes). */
+static bool connect_early(const px_conn *c)
+{
+    return early_data_on(c) && !c->rt->cfg->backends[choose_backend(c)].tls;
+}
+
 static void after_tls_progress(px_conn *c)
 {
     if (c->state == PXC_HANDSHAKE && !tls_conn_is_handshaking(c->tls)) {
         uv_timer_stop(&c->timer);
         start_connect(c);
+    } else if (c->state == PXC_HANDSHAKE && connect_early(c)) {
+        px_log_msg(&c->rt->log, CFG_LOG_DEBUG,
+                   "connection %p: 0-RTT accepted: connecting to the backend before the "
+                   "handshake completes",
+                   (void *)c);
+        start_connect(c); /* the handshake deadline stays: see start_timer */
     }
     if (c->state >= PXC_FINISHING)
         return;
@@ -819,6 +864,11 @@ static void on_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             close_all(c);
             return;
         default:
+            if (tls_conn_is_handshaking(c->tls)) { /* connected early for 0-RTT */
+                set_end(c, "client closed during the handshake");
+                close_all(c);
+                return;
+            }
             if (!c->client_done)
                 c->client_done = true; /* a FIN without close_notify: a truncation */
             check_done(c);
@@ -1015,7 +1065,8 @@ static void update_reading(px_conn *c)
         c->client_reading = want_client;
     }
     bool want_up = c->up && !c->up_done &&
-                   ((c->up_connected && c->state == PXC_PROXYING && c->client_wq < HIGH_WATER) ||
+                   ((c->up_connected && c->state == PXC_PROXYING && c->client_wq < HIGH_WATER &&
+                     !tls_conn_is_handshaking(c->tls)) ||
                     (c->up_tls && c->up_tcp && c->state == PXC_CONNECTING));
     if (c->up && want_up != c->up_reading) {
         if (want_up)
@@ -1024,6 +1075,25 @@ static void update_reading(px_conn *c)
             uv_read_stop(&c->up->h.stream);
         c->up_reading = want_up;
     }
+}
+
+/* The handshake outlived its deadline after the backend was connected early. */
+static bool handshake_overdue(const px_conn *c, uint64_t now)
+{
+    return tls_conn_is_handshaking(c->tls) && now >= c->handshake_deadline_ms;
+}
+
+/* Runs the timer for ms, or less when the connection moved past PXC_HANDSHAKE with
+ * its handshake still running (0-RTT) and the handshake deadline comes first. */
+static void start_timer(px_conn *c, uint64_t ms)
+{
+    if (c->state > PXC_HANDSHAKE && tls_conn_is_handshaking(c->tls)) {
+        uint64_t now = px_now_ms();
+        uint64_t left = c->handshake_deadline_ms > now ? c->handshake_deadline_ms - now : 0;
+        if (left < ms)
+            ms = left;
+    }
+    uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
 /* One timer per connection; what it means depends on the state. */
@@ -1037,21 +1107,28 @@ static void on_timer(uv_timer_t *t)
     case PXC_HANDSHAKE:
         finish(c, "handshake timeout");
         break;
-    case PXC_CONNECTING: {
-        const cfg_backend *b = &cfg->backends[c->backend];
-        (void)b;
+    case PXC_CONNECTING:
+        if (handshake_overdue(c, now)) {
+            finish(c, "handshake timeout");
+            break;
+        }
+        if (now < c->connect_deadline_ms) { /* woken for the handshake deadline, since met */
+            start_timer(c, c->connect_deadline_ms - now);
+            break;
+        }
         if (c->up) {
             attempt_failed(c, c->up_tls ? "TLS handshake timed out" : "connect timed out");
             break;
         }
         try_next_server(c);
         break;
-    }
     case PXC_PROXYING:
-        if (now - c->last_activity_ms >= cfg->idle_timeout_ms)
+        if (handshake_overdue(c, now))
+            finish(c, "handshake timeout");
+        else if (now - c->last_activity_ms >= cfg->idle_timeout_ms)
             finish(c, "idle timeout");
         else
-            uv_timer_start(t, on_timer, cfg->idle_timeout_ms - (now - c->last_activity_ms), 0);
+            start_timer(c, cfg->idle_timeout_ms - (now - c->last_activity_ms));
         break;
     case PXC_FINISHING:
         /* Still flushing to a client that keeps taking data: wait on. */
@@ -1074,6 +1151,7 @@ static void arm_timer(px_conn *c)
     switch (c->state) {
     case PXC_PROXY_HEADER:
     case PXC_HANDSHAKE:
+        c->handshake_deadline_ms = px_now_ms() + cfg->handshake_timeout_ms;
         uv_timer_start(&c->timer, on_timer, cfg->handshake_timeout_ms, 0);
         break;
     case PXC_PROXYING:

@@ -186,6 +186,10 @@ size_t px_proxy_v2_write(const struct sockaddr *src, const struct sockaddr *dst,
                 write_tlv(&w, PP2_SUBTYPE_SSL_CIPHER, tlvs->tls_cipher, strlen(tlvs->tls_cipher));
             tls_writer_end(&w);
         }
+        if (tlvs->early_data) {
+            static const uint8_t accepted = PX_PP2_EARLY_DATA_ACCEPTED;
+            write_tlv(&w, PX_PP2_TYPE_EARLY_DATA, &accepted, 1);
+        }
     }
     tls_writer_end(&w); /* the 16-bit length after fam */
     return tls_writer_ok(&w) ? w.len : 0;

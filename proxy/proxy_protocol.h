@@ -26,7 +26,15 @@ typedef struct {
     size_t alpn_len;
     const char *tls_version; /* PP2_SUBTYPE_SSL_VERSION inside PP2_TYPE_SSL, e.g. "TLSv1.3" */
     const char *tls_cipher;  /* PP2_SUBTYPE_SSL_CIPHER, e.g. "TLS13_AES_128_GCM_SHA256" */
+    /* PX_PP2_TYPE_EARLY_DATA: the client's first bytes came as TLS 1.3 0-RTT early data,
+     * which an attacker may replay (RFC 8446 §8); the backend decides what is safe. */
+    bool early_data;
 } px_proxy_tlvs;
+
+/* moat's own TLV, in the range §2.2.8 reserves for custom use (0xE0-0xEF): one byte,
+ * PX_PP2_EARLY_DATA_ACCEPTED, present only when 0-RTT early data was accepted. */
+#define PX_PP2_TYPE_EARLY_DATA 0xE0
+#define PX_PP2_EARLY_DATA_ACCEPTED 0x01
 
 /*
  * Writes a v1 header ("PROXY TCP4 src dst sport dport\r\n"; "PROXY UNKNOWN\r\n" when

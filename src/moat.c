@@ -107,6 +107,24 @@ static void notify_status(px_server *s, const char *what)
     px_runtime_unref(rt);
 }
 
+/* Where each listener's session ticket keys came from on a reload, so an operator
+ * can tell whether clients keep resuming across it. */
+static void log_ticket_keys(const cfg_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        const cfg_listener *l = &cfg->listeners[i];
+        if (!l->ticketer)
+            px_log_msg(NULL, CFG_LOG_INFO, "listener %s: session tickets off", l->address.text);
+        else if (cfg->ticket_key_file)
+            px_log_msg(NULL, CFG_LOG_INFO, "listener %s: ticket keys loaded from %s",
+                       l->address.text, cfg->ticket_key_file);
+        else
+            px_log_msg(NULL, CFG_LOG_INFO, "listener %s: ticket keys %s", l->address.text,
+                       l->ticketer_kept ? "kept: earlier tickets still resume"
+                                        : "new: earlier tickets no longer resume");
+    }
+}
+
 static void on_sighup(uv_signal_t *h, int signum)
 {
     moat_main *m = h->data;
@@ -117,15 +135,21 @@ static void on_sighup(uv_signal_t *h, int signum)
         return;
     sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", monotonic_usec());
     px_log_msg(NULL, CFG_LOG_INFO, "SIGHUP: reloading %s", m->config_path);
-    if (cfg_load(m->config_path, &cfg, err, sizeof err) != 0) {
+    /* The running config lends its ticketers, so tickets survive the reload. */
+    px_runtime *running = px_server_runtime(m->server);
+    int rc = cfg_reload(m->config_path, running->cfg, &cfg, err, sizeof err);
+    px_runtime_unref(running);
+    if (rc != 0) {
         px_log_msg(NULL, CFG_LOG_ERROR, "reload failed, keeping the running configuration: %s",
                    err);
     } else {
-        if (px_server_reload(m->server, cfg, err, sizeof err) != 0)
+        if (px_server_reload(m->server, cfg, err, sizeof err) != 0) {
             px_log_msg(NULL, CFG_LOG_ERROR,
                        "reload failed, keeping the running configuration: %s", err);
-        else
+        } else {
+            log_ticket_keys(cfg);
             px_log_msg(NULL, CFG_LOG_INFO, "configuration reloaded");
+        }
         cfg_unref(cfg);
     }
     sd_notify(0, "READY=1");

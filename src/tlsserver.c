@@ -82,6 +82,8 @@ typedef struct {
     bool verbose;
     bool require_ems;
     bool tickets;
+    bool resumption;
+    unsigned long max_early_data;
     const char *export_label;
     unsigned long export_len;
     run_mode mode;
@@ -127,6 +129,8 @@ struct conn {
     /* Forward mode closes each direction on its own (TLS 1.3 allows half-close). */
     bool up_done;   /* client -> backend finished; the backend got FIN */
     bool down_done; /* backend -> client finished; the client got close_notify */
+    size_t early_bytes; /* 0-RTT plaintext received */
+    bool early_logged;
 };
 
 /* One uv_write and the bytes it carries, in a single allocation. */
@@ -497,7 +501,7 @@ static void log_handshake(const conn *c)
     const uint8_t *alpn = tls_conn_alpn(c->tls, &alpn_len);
     conn_log(c,
              "handshake done version=%s suite=%s group=%s sig=%s sni=%s alpn=%.*s hrr=%s "
-             "resumed=%s",
+             "resumed=%s early_data=%s(%zu bytes)",
              or_dash(tls_version_name(tls_conn_version(c->tls))),
              or_dash(tls_cipher_suite_name(tls_conn_cipher_suite(c->tls))),
              or_dash(tls_group_name(tls_conn_group(c->tls))),
@@ -506,7 +510,8 @@ static void log_handshake(const conn *c)
                          : NULL),
              or_dash(tls_conn_server_name(c->tls)), alpn != NULL ? (int)alpn_len : 1,
              alpn != NULL ? (const char *)alpn : "-", tls_conn_did_hrr(c->tls) ? "yes" : "no",
-             tls_conn_resumed(c->tls) ? "yes" : "no");
+             tls_conn_resumed(c->tls) ? "yes" : "no",
+             tls_conn_early_data_accepted(c->tls) ? "accepted" : "no", c->early_bytes);
     if (c->srv->export_label) {
         uint8_t key[255];
         char hex[2 * sizeof key + 1];
@@ -524,9 +529,36 @@ static void log_handshake(const conn *c)
  * close_notify. Draining fully is what guarantees the engine room for the next bytes. */
 static void conn_progress(conn *c)
 {
+    /* Said as soon as the engine takes 0-RTT, before the handshake can complete: the
+     * anti-replay tests replay a ClientHello that can never complete. */
+    if (!c->early_logged && tls_conn_early_data_accepted(c->tls)) {
+        c->early_logged = true;
+        conn_log(c, "0-RTT accepted");
+    }
+    bool handshake_ended = false;
     if (c->state == CS_HANDSHAKE && !tls_conn_is_handshaking(c->tls)) {
         conn_set_state(c, CS_OPEN);
         uv_timer_stop(&c->timer);
+        handshake_ended = true;
+    }
+    /* 0-RTT data comes first in the stream; tlsserver treats it like the rest (a
+     * real service must only do with it what is safe to replay) once the handshake
+     * is done, when a forward mode backend is connected. The engine holds it until
+     * then (at most --max-early-data bytes). */
+    while (c->state == CS_OPEN && tls_conn_early_data_accepted(c->tls)) {
+        size_t n = 0;
+        tls_error err =
+            tls_conn_read_early_data(c->tls, c->srv->plainbuf, sizeof c->srv->plainbuf, &n);
+        if (err != TLS_OK) {
+            conn_fail(c, err);
+            return;
+        }
+        if (n == 0)
+            break;
+        c->early_bytes += n;
+        on_plaintext(c, c->srv->plainbuf, n);
+    }
+    if (handshake_ended) {
         log_handshake(c);
         conn_update_reading(c);
     }
@@ -746,7 +778,12 @@ static const char usage_text[] =
     "    --protover VERSION  Use VERSION (1.2 or 1.3) instead of the defaults. Repeatable.\n"
     "    --max-frag-size N   Limit outgoing TLS plaintext fragments to N bytes.\n"
     "    --require-ems       Refuse TLS 1.2 clients without extended master secret.\n"
-    "    --tickets           Issue TLS 1.3 session tickets and resume sessions from them.\n"
+    "    --tickets           Issue session tickets (TLS 1.3, and RFC 5077 in TLS 1.2) and\n"
+    "                        resume sessions from them.\n"
+    "    --resumption        Keep sessions in a server-side cache: TLS 1.2 session IDs, and\n"
+    "                        TLS 1.3 single-use tickets when --tickets is not given.\n"
+    "    --max-early-data N  Accept up to N bytes of TLS 1.3 0-RTT data on resumed\n"
+    "                        connections (needs --tickets or --resumption) [default: 0].\n"
     "    --keymatexport LABEL  With --verbose, log each connection's exported keying\n"
     "                        material for LABEL (RFC 5705 / RFC 8446 section 7.5).\n"
     "    --keymatexportlen N Bytes to export [default: 20].\n"
@@ -807,6 +844,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"max-frag-size", required_argument, NULL, 'F'},
         {"require-ems", no_argument, NULL, 'E'},
         {"tickets", no_argument, NULL, 'T'},
+        {"resumption", no_argument, NULL, 'R'},
+        {"max-early-data", required_argument, NULL, 'D'},
         {"keymatexport", required_argument, NULL, 'X'},
         {"keymatexportlen", required_argument, NULL, 'L'},
         {"port", required_argument, NULL, 'p'},
@@ -839,6 +878,13 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         case 'T':
             o->tickets = true;
+            break;
+        case 'R':
+            o->resumption = true;
+            break;
+        case 'D':
+            if (!parse_ulong(optarg, 0, 1024 * 1024, &o->max_early_data))
+                rc = usage_error("--max-early-data wants 0..1048576, not '%s'", optarg);
             break;
         case 'X':
             o->export_label = optarg;
@@ -961,6 +1007,8 @@ int main(int argc, char **argv)
     params.n_groups = opt.n_groups;
     params.require_ems = opt.require_ems;
     params.tickets = opt.tickets;
+    params.session_cache_size = opt.resumption ? 10000 : 0;
+    params.max_early_data_size = (uint32_t)opt.max_early_data;
     params.alpn = opt.protos;
     params.n_alpn = opt.n_protos;
     params.certs = &ck;

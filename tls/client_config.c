@@ -80,6 +80,9 @@ static tls_error build(const tls_client_config_params *params, bool dangerous,
     if (cfg->max_fragment_size < 64 || cfg->max_fragment_size > TLS_MAX_PLAINTEXT)
         CONFIG_FAIL("max_fragment_size must be between 64 and %d", TLS_MAX_PLAINTEXT);
     cfg->disable_sni = params->disable_sni;
+    cfg->sessions = params->sessions ? tls_client_session_store_ref(params->sessions) : NULL;
+    cfg->no_tickets = params->no_tickets;
+    cfg->enable_early_data = params->enable_early_data;
     if (dangerous) {
         /* roots and verifier, if given, are not used (nor referenced): a command line's
          * --insecure may be added to whatever trust options it also has. */
@@ -129,5 +132,7 @@ void tls_client_config_unref(tls_client_config *cfg)
         tls__free(cfg->alpn[i], (size_t)cfg->alpn[i][0] + 1);
     if (cfg->roots)
         tls_root_store_unref(cfg->roots);
+    if (cfg->sessions)
+        tls_client_session_store_unref(cfg->sessions);
     tls__free(cfg, sizeof *cfg);
 }

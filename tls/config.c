@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "session_cache.h"
 #include "ticket.h"
 
 #define V13 TLS_VERSION_1_3
@@ -336,17 +337,42 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
     } else if ((err = tls__random(cfg->cookie_secret, sizeof cfg->cookie_secret)) != TLS_OK) {
         goto out;
     }
-    if (params->tickets) {
+    if (params->tickets || params->ticketer) {
         cfg->ticket_lifetime_s = params->ticket_lifetime_s ? params->ticket_lifetime_s : 7200;
         cfg->n_tickets = params->n_tickets ? params->n_tickets : 2;
         if (cfg->ticket_lifetime_s > 604800) /* RFC 8446 §4.6.1: seven days at most */
             CONFIG_FAIL("ticket lifetime must be at most 604800 seconds");
         if (cfg->n_tickets > 8)
             CONFIG_FAIL("at most 8 tickets per handshake");
-        if ((err = tls__ticketer_new(params->ticket_rotate_s ? params->ticket_rotate_s : 43200,
-                                     NULL, &cfg->ticketer)) != TLS_OK)
+        if (params->ticketer)
+            cfg->ticketer = tls_ticketer_ref(params->ticketer);
+        else if ((err = tls_ticketer_new(params->ticket_rotate_s ? params->ticket_rotate_s
+                                                                 : 43200,
+                                         &cfg->ticketer)) != TLS_OK)
             goto out;
     }
+    if (params->session_cache_size) {
+        if (!cfg->ticket_lifetime_s) { /* the tickets block did not run */
+            cfg->ticket_lifetime_s = params->ticket_lifetime_s ? params->ticket_lifetime_s : 7200;
+            cfg->n_tickets = params->n_tickets ? params->n_tickets : 2;
+            if (cfg->ticket_lifetime_s > 604800)
+                CONFIG_FAIL("ticket lifetime must be at most 604800 seconds");
+            if (cfg->n_tickets > 8)
+                CONFIG_FAIL("at most 8 tickets per handshake");
+        }
+        if (params->session_cache_size > 10000000)
+            CONFIG_FAIL("session cache size must be at most 10000000 entries");
+        if ((err = tls__session_cache_new(params->session_cache_size, NULL,
+                                          &cfg->session_cache)) != TLS_OK)
+            goto out;
+    }
+    /* Early data is buffered until the caller reads it, like 1-RTT data; beyond a
+     * few records' worth it only widens the replay window. */
+    if (params->max_early_data_size > TLS_MAX_EARLY_DATA)
+        CONFIG_FAIL("max_early_data_size must be at most %u bytes", TLS_MAX_EARLY_DATA);
+    if (params->max_early_data_size && !cfg->ticketer && !cfg->session_cache)
+        CONFIG_FAIL("0-RTT (max_early_data_size) needs session tickets or a session cache");
+    cfg->max_early_data_size = params->max_early_data_size;
 out:
     if (err != TLS_OK) {
         tls_server_config_unref(cfg);
@@ -373,6 +399,7 @@ void tls_server_config_unref(tls_server_config *cfg)
             tls_certified_key_unref(cfg->certs[i]);
     tls__free(cfg->certs, cfg->n_certs * sizeof *cfg->certs);
     tls__wipe(cfg->cookie_secret, sizeof cfg->cookie_secret);
-    tls__ticketer_unref(cfg->ticketer);
+    tls__session_cache_free(cfg->session_cache);
+    tls_ticketer_unref(cfg->ticketer);
     tls__free(cfg, sizeof *cfg);
 }

@@ -288,8 +288,26 @@ static tls_error handle_handshake_bytes(tls_conn *c, const uint8_t *body, size_t
     return TLS_OK;
 }
 
+/* Accepted 0-RTT data (server): kept apart from 1-RTT data, at most the amount the
+ * ticket allowed (§4.2.10: more is unexpected_message). */
+static tls_error handle_early_data(tls_conn *c, const uint8_t *body, size_t len)
+{
+    ENSURE(len <= c->early_data_left, TLS_ERR_TOO_MUCH_EARLY_DATA);
+    c->early_data_left -= (uint32_t)len;
+    if (len == 0)
+        return note_idle_record(c);
+    c->idle_records = 0;
+    ENSURE(buf_reserve(&c->early_in, len, TLS_MAX_EARLY_DATA), TLS_ERR_NO_MEMORY);
+    memcpy(buf_tail(&c->early_in), body, len);
+    c->early_in.len += len;
+    return TLS_OK;
+}
+
 static tls_error handle_app_data(tls_conn *c, const uint8_t *body, size_t len)
 {
+    if (!c->is_client && !c->handshake_done && c->version == TLS_VERSION_1_3 &&
+        c->hs.v13.state == HS13_EXPECT_END_OF_EARLY_DATA)
+        return handle_early_data(c, body, len);
     ENSURE(c->handshake_done, TLS_ERR_UNEXPECTED_MESSAGE);
     if (len == 0)
         return note_idle_record(c);

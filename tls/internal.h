@@ -165,6 +165,9 @@ struct tls_server_config {
     uint32_t max_early_data_size; /* 0: 0-RTT refused */
 };
 
+/* Largest max_early_data_size a server config takes (1 MiB). */
+#define TLS_MAX_EARLY_DATA (1024u * 1024u)
+
 /* Defaults shared by server and client configs, in preference order. */
 #define TLS_N_DEFAULT_VERSIONS 2
 #define TLS_N_DEFAULT_SUITES 9
@@ -211,6 +214,12 @@ struct tls_client_config {
     bool dangerous_skip_server_cert_verification;
     bool disable_sni;
     size_t max_fragment_size;
+    /* Resumption (client_sessions.h): the store (referenced), or NULL for full
+     * handshakes only. no_tickets: no RFC 5077 session_ticket extension in TLS 1.2.
+     * enable_early_data: offer 0-RTT when a stored TLS 1.3 ticket allows it. */
+    tls_client_session_store *sessions;
+    bool no_tickets;
+    bool enable_early_data;
 };
 
 /* True when version is enabled and at least one enabled suite serves it: what the

@@ -6,13 +6,20 @@
  * by a server config (reference-counted) and shared by every thread using the config:
  * sealing, opening and key rotation happen under its mutex.
  *
- * Keys: one key seals for one rotation period and still opens for the next one, so a
- * ticket sealed before one rotation opens after it and not after two. A ticket's
- * useful life is therefore the smaller of its lifetime and one to two periods.
+ * Keys, random (tls_ticketer_new): one key seals for one rotation period and still
+ * opens for the next one, so a ticket sealed before one rotation opens after it and
+ * not after two. A ticket's useful life is therefore the smaller of its lifetime and
+ * one to two periods.
+ *
+ * Keys from a fleet's file (tls_ticketer_load): the first seals, all open, none ever
+ * rotates. The key id and the AES-256-GCM key are both derived from the file's key
+ * (HKDF-SHA256, distinct labels), so every process loading the file agrees on them
+ * and the id, which travels in clear, says nothing about the AEAD key.
  *
  * Ticket = key_id (4) || nonce (12) || AEAD(plaintext, aad = key_id). Nonces are
  * random per ticket: with 96-bit random nonces a key stays safe for 2^32 tickets
- * (NIST SP 800-38D §8.3), far more than one rotation period ever seals.
+ * (NIST SP 800-38D §8.3), far more than one rotation period ever seals. A fleet key
+ * that is never rotated shares that budget across every instance: rotate it.
  */
 #ifndef MOAT_TLS_TICKET_H
 #define MOAT_TLS_TICKET_H
@@ -48,12 +55,11 @@ typedef struct {
 #define TLS_TICKET_MAX_LEN                                                                         \
     (4 + 12 + 1 + 2 + 2 + 1 + TLS_MAX_HASH_LEN + 1 + 8 + 4 + 4 + 4 + 1 + 255 + 1 + 255 + 16)
 
-/* A ticketer with a fresh random key (one reference). rotate_s >= 1. now: NULL for
- * time(NULL). TLS_ERR_NO_MEMORY, TLS_ERR_CRYPTO, TLS_ERR_INTERNAL (mutex). */
+/* tls_ticketer_new with a clock: a ticketer with a fresh random key (one reference).
+ * rotate_s >= 1. now: NULL for time(NULL). TLS_ERR_NO_MEMORY, TLS_ERR_CRYPTO,
+ * TLS_ERR_INTERNAL (rotate_s 0, mutex). References: tls_ticketer_ref/unref (tls.h). */
 TLS_MUST_CHECK tls_error tls__ticketer_new(unsigned rotate_s, tls_ticket_clock_fn now,
                                            tls_ticketer **out);
-tls_ticketer *tls__ticketer_ref(tls_ticketer *t);
-void tls__ticketer_unref(tls_ticketer *t); /* wipes the keys with the last reference */
 /* The ticketer's clock (what `issued` and ticket ages are measured against). */
 int64_t tls__ticketer_now(tls_ticketer *t);
 /* Replaces the clock and restarts the current key's period at its present time (tests
@@ -61,12 +67,14 @@ int64_t tls__ticketer_now(tls_ticketer *t);
 void tls__ticketer_set_clock(tls_ticketer *t, tls_ticket_clock_fn now);
 
 /* Seals st (st->issued is set here from the clock) into out (cap >= TLS_TICKET_MAX_LEN
- * is always enough). TLS_ERR_INTERNAL (cap too small, bad state), TLS_ERR_CRYPTO. */
+ * is always enough). TLS_ERR_INTERNAL (cap too small, or a bad state: version neither
+ * TLS 1.2 nor 1.3, psk_len 0 or over TLS_MAX_HASH_LEN, a TLS 1.2 psk that is not 48
+ * bytes), TLS_ERR_CRYPTO. */
 TLS_MUST_CHECK tls_error tls__ticketer_seal(tls_ticketer *t, tls_ticket_state *st, uint8_t *out,
                                             size_t cap, size_t *len);
 /* Opens a ticket into *st. TLS_ERR_DECRYPT for anything not sealed by a live key of
- * ours (unknown key id, tampered, too short, bad plaintext): never fatal to a
- * handshake, the caller falls back to a full one. *st is wiped on failure. */
+ * ours (unknown key id, tampered, too short, bad plaintext, an older format): never
+ * fatal to a handshake, the caller falls back to a full one. *st is wiped on failure. */
 TLS_MUST_CHECK tls_error tls__ticketer_open(tls_ticketer *t, const uint8_t *ticket, size_t len,
                                             tls_ticket_state *st);
 
@@ -77,6 +85,10 @@ TLS_MUST_CHECK tls_error tls__ticketer_open(tls_ticketer *t, const uint8_t *tick
  * the record is full of unexpired entries (0-RTT is then refused, never a replay
  * accepted). Thread-safe: every worker sharing the ticketer sees one record.
  */
+/* The record holds this many fingerprints; its ~400 KiB are allocated by the first claim,
+ * so a ticketer that never sees 0-RTT costs nothing. Also false: `expires` not after the
+ * ticketer clock's now (an expired ticket gets no early data), or no memory. */
+#define TLS_TICKET_EARLY_RECORD_SIZE 8192
 bool tls__ticketer_claim_early(tls_ticketer *t, const uint8_t fingerprint[32], int64_t expires);
 
 #endif

@@ -28,6 +28,7 @@
 
 #define GOOD_DIR "tests/config/good"
 #define BAD_DIR "tests/config/bad"
+#define KEYS_DIR "tests/config/keys"
 #define EXPECT_PREFIX "# expect: "
 #define MIN_BAD_FILES 25
 
@@ -167,18 +168,21 @@ START_TEST(test_config_load_good_full)
     ck_assert_uint_eq(cfg->groups[0], TLS_GROUP_SECP256R1);
     ck_assert_uint_eq(cfg->groups[1], TLS_GROUP_X25519);
     ck_assert_uint_eq(cfg->ticket_rotate_s, 86400);
+    ck_assert_ptr_null(cfg->ticket_key_file);
+    ck_assert_uint_eq(cfg->session_cache, 500);
+    ck_assert_uint_eq(cfg->max_early_data, 4096);
 
     ck_assert_uint_eq(cfg->n_listeners, 2);
     assert_v4(&l0->address, "127.0.0.1:8443", "127.0.0.1", 8443);
-    ck_assert_uint_eq(l0->mark.line, 14);
+    ck_assert_uint_eq(l0->mark.line, 16);
     ck_assert_uint_eq(l0->mark.column, 5);
     ck_assert_uint_eq(l0->n_certificates, 2);
     ck_assert_str_eq(l0->certificates[0].cert_path, "tests/certs/ecdsa-p256/end.fullchain");
     ck_assert_str_eq(l0->certificates[0].key_path, "tests/certs/ecdsa-p256/end.key");
-    ck_assert_uint_eq(l0->certificates[0].mark.line, 16);
+    ck_assert_uint_eq(l0->certificates[0].mark.line, 18);
     ck_assert_str_eq(l0->certificates[1].cert_path, "tests/certs/rsa2048/other.fullchain");
     ck_assert_str_eq(l0->certificates[1].key_path, "tests/certs/rsa2048/other.key");
-    ck_assert_uint_eq(l0->certificates[1].mark.line, 17);
+    ck_assert_uint_eq(l0->certificates[1].mark.line, 19);
     ck_assert(tls_certified_key_covers(l0->certificates[0].key, "testserver.com"));
     ck_assert(tls_certified_key_covers(l0->certificates[1].key, "other.test"));
     ck_assert(l0->sni_strict);
@@ -190,7 +194,7 @@ START_TEST(test_config_load_good_full)
     ck_assert_str_eq(l0->routes[0].sni, "api.example.com"); /* lower-cased, as SNI arrives */
     ck_assert_ptr_null(l0->routes[0].alpn);
     ck_assert_uint_eq(l0->routes[0].backend, 1);
-    ck_assert_uint_eq(l0->routes[0].mark.line, 23);
+    ck_assert_uint_eq(l0->routes[0].mark.line, 25);
     ck_assert_str_eq(l0->routes[1].sni, "*.wild.test");
     ck_assert_str_eq(l0->routes[1].alpn, "h2");
     ck_assert_uint_eq(l0->routes[1].backend, 1);
@@ -198,6 +202,9 @@ START_TEST(test_config_load_good_full)
     ck_assert_str_eq(l0->routes[2].alpn, "http/1.1");
     ck_assert_uint_eq(l0->routes[2].backend, 2);
     ck_assert(l0->proxy_protocol_in);
+    ck_assert(l0->early_data);
+    ck_assert_ptr_nonnull(l0->ticketer);
+    ck_assert(!l0->ticketer_kept);
     ck_assert_ptr_nonnull(l0->tls);
 
     assert_v6(&l1->address, "[::1]:8443", "::1", 8443);
@@ -209,11 +216,15 @@ START_TEST(test_config_load_good_full)
     ck_assert_uint_eq(l1->backend, 2);
     ck_assert_uint_eq(l1->n_routes, 0);
     ck_assert(!l1->proxy_protocol_in);
+    ck_assert(!l1->early_data);
+    /* Random keys: each listener has its own ticketer. */
+    ck_assert_ptr_nonnull(l1->ticketer);
+    ck_assert_ptr_ne(l1->ticketer, l0->ticketer);
     ck_assert_ptr_nonnull(l1->tls);
 
     ck_assert_uint_eq(cfg->n_backends, 3);
     ck_assert_str_eq(web->name, "web");
-    ck_assert_uint_eq(web->mark.line, 33);
+    ck_assert_uint_eq(web->mark.line, 36);
     ck_assert_uint_eq(web->mark.column, 3);
     ck_assert_uint_eq(web->n_servers, 3);
     assert_v4(&web->servers[0], "127.0.0.1:8080", "127.0.0.1", 8080);
@@ -254,6 +265,10 @@ START_TEST(test_config_load_good_minimal_gets_defaults)
     ck_assert_uint_eq(cfg->n_suites, 0); /* the engine's defaults */
     ck_assert_uint_eq(cfg->n_groups, 0);
     ck_assert_uint_eq(cfg->ticket_rotate_s, 12 * 3600);
+    ck_assert(cfg->tickets);
+    ck_assert_ptr_null(cfg->ticket_key_file);
+    ck_assert_uint_eq(cfg->session_cache, 20000);
+    ck_assert_uint_eq(cfg->max_early_data, 16384);
     ck_assert_uint_eq(cfg->n_listeners, 1);
     assert_v4(&l->address, "0.0.0.0:443", "0.0.0.0", 443);
     ck_assert_uint_eq(l->n_certificates, 1);
@@ -262,6 +277,8 @@ START_TEST(test_config_load_good_minimal_gets_defaults)
     ck_assert_ptr_null(l->alpn);
     ck_assert_uint_eq(l->n_routes, 0);
     ck_assert(!l->proxy_protocol_in);
+    ck_assert(!l->early_data);
+    ck_assert_ptr_nonnull(l->ticketer);
     ck_assert_ptr_nonnull(l->tls);
     ck_assert_uint_eq(cfg->n_backends, 1);
     ck_assert_int_eq(cfg->backends[0].balance, CFG_BALANCE_ROUND_ROBIN);
@@ -544,6 +561,155 @@ START_TEST(test_config_unref_keeps_referenced_tls)
 }
 END_TEST
 
+/* ---- ticket keys, session cache and 0-RTT ------------------------------------------------ */
+
+START_TEST(test_config_load_good_tickets_key_file_shared)
+{
+    cfg_config *cfg = load_ok(GOOD_DIR "/tickets_key_file.yaml");
+
+    ck_assert(cfg->tickets);
+    ck_assert_str_eq(cfg->ticket_key_file, KEYS_DIR "/fleet.keys");
+    ck_assert_uint_eq(cfg->session_cache, 0);
+    ck_assert_uint_eq(cfg->n_listeners, 2);
+    /* One fleet ticketer, shared by every listener. */
+    ck_assert_ptr_nonnull(cfg->listeners[0].ticketer);
+    ck_assert_ptr_eq(cfg->listeners[0].ticketer, cfg->listeners[1].ticketer);
+    cfg_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_load_good_early_data)
+{
+    cfg_config *cfg = load_ok(GOOD_DIR "/early_data.yaml");
+
+    ck_assert(!cfg->tickets);
+    ck_assert_uint_eq(cfg->session_cache, 100);
+    ck_assert_uint_eq(cfg->max_early_data, 8192);
+    ck_assert(cfg->listeners[0].early_data);
+    ck_assert(!cfg->listeners[1].early_data);
+    ck_assert_ptr_null(cfg->listeners[0].ticketer); /* tickets off */
+    ck_assert_ptr_null(cfg->listeners[1].ticketer);
+    cfg_unref(cfg);
+}
+END_TEST
+
+/* minimal_yaml with a tls section in front and the listener at ADDRESS. */
+static cfg_config *reload_yaml(const char *tls, const char *address, const cfg_config *prev)
+{
+    char yaml[1024], err[512] = "";
+    cfg_config *cfg = NULL;
+
+    snprintf(yaml, sizeof yaml,
+             "%s\nlisteners:\n"
+             "  - address: %s\n"
+             "    certificates: [{cert: tests/certs/ecdsa-p256/end.fullchain,"
+             " key: tests/certs/ecdsa-p256/end.key}]\n"
+             "    backend: b\n"
+             "  - address: 127.0.0.1:9444\n"
+             "    certificates: [{cert: tests/certs/ecdsa-p256/end.fullchain,"
+             " key: tests/certs/ecdsa-p256/end.key}]\n"
+             "    backend: b\n"
+             "backends: {b: {servers: ['127.0.0.1:1']}}\n",
+             tls, address);
+    ck_assert_msg(cfg_reload_string("f", yaml, strlen(yaml), prev, &cfg, err, sizeof err) == 0,
+                  "%s", err);
+    return cfg;
+}
+
+/* A reload keeps each listener's ticketer while its ticket settings stay the same. */
+START_TEST(test_config_reload_keeps_ticketer)
+{
+    cfg_config *a = reload_yaml("tls: {tickets: {rotate: 1h}}", "127.0.0.1:9443", NULL);
+    cfg_config *b = reload_yaml("tls: {tickets: {rotate: 1h}, session_cache: 5}", "127.0.0.1:9443",
+                                a);
+
+    ck_assert(!a->listeners[0].ticketer_kept);
+    ck_assert_ptr_eq(b->listeners[0].ticketer, a->listeners[0].ticketer);
+    ck_assert_ptr_eq(b->listeners[1].ticketer, a->listeners[1].ticketer);
+    ck_assert(b->listeners[0].ticketer_kept);
+    ck_assert(b->listeners[1].ticketer_kept);
+    /* The previous config may go first: the new one holds its own references. */
+    cfg_unref(a);
+    cfg_config *c = reload_yaml("tls: {tickets: {rotate: 1h}}", "127.0.0.1:9443", b);
+    ck_assert_ptr_eq(c->listeners[0].ticketer, b->listeners[0].ticketer);
+    cfg_unref(b);
+    cfg_unref(c);
+}
+END_TEST
+
+START_TEST(test_config_reload_new_ticketer_when_settings_change)
+{
+    cfg_config *a = reload_yaml("tls: {tickets: {rotate: 1h}}", "127.0.0.1:9443", NULL);
+    cfg_config *rotate = reload_yaml("tls: {tickets: {rotate: 2h}}", "127.0.0.1:9443", a);
+    cfg_config *moved = reload_yaml("tls: {tickets: {rotate: 1h}}", "127.0.0.1:9445", a);
+    cfg_config *off = reload_yaml("tls: {tickets: {enabled: false}}", "127.0.0.1:9443", a);
+    cfg_config *back_on = reload_yaml("tls: {tickets: {rotate: 1h}}", "127.0.0.1:9443", off);
+
+    /* Another rotate period: new keys for both listeners. */
+    ck_assert_ptr_ne(rotate->listeners[0].ticketer, a->listeners[0].ticketer);
+    ck_assert_ptr_ne(rotate->listeners[1].ticketer, a->listeners[1].ticketer);
+    ck_assert(!rotate->listeners[0].ticketer_kept);
+    /* Another address: that listener is new; the other one keeps its keys. */
+    ck_assert_ptr_ne(moved->listeners[0].ticketer, a->listeners[0].ticketer);
+    ck_assert(!moved->listeners[0].ticketer_kept);
+    ck_assert_ptr_eq(moved->listeners[1].ticketer, a->listeners[1].ticketer);
+    /* Tickets off: no ticketer; on again: fresh keys. */
+    ck_assert_ptr_null(off->listeners[0].ticketer);
+    ck_assert_ptr_nonnull(back_on->listeners[0].ticketer);
+    ck_assert(!back_on->listeners[0].ticketer_kept);
+    cfg_unref(a);
+    cfg_unref(rotate);
+    cfg_unref(moved);
+    cfg_unref(off);
+    cfg_unref(back_on);
+}
+END_TEST
+
+/* With key_file every reload reads the file again (how a fleet rotates its keys), and
+ * never keeps a ticketer made from random keys, nor the other way round. */
+START_TEST(test_config_reload_key_file_is_read_again)
+{
+    cfg_config *a = reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}",
+                                "127.0.0.1:9443", NULL);
+    cfg_config *b = reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}",
+                                "127.0.0.1:9443", a);
+    cfg_config *random_keys = reload_yaml("tls: {}", "127.0.0.1:9443", b);
+    cfg_config *file_again =
+        reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}", "127.0.0.1:9443",
+                    random_keys);
+
+    ck_assert_ptr_nonnull(b->listeners[0].ticketer);
+    ck_assert_ptr_ne(b->listeners[0].ticketer, a->listeners[0].ticketer);
+    ck_assert(!b->listeners[0].ticketer_kept);
+    ck_assert_ptr_eq(b->listeners[0].ticketer, b->listeners[1].ticketer);
+    ck_assert_ptr_ne(random_keys->listeners[0].ticketer, b->listeners[0].ticketer);
+    ck_assert(!random_keys->listeners[0].ticketer_kept);
+    ck_assert_ptr_ne(file_again->listeners[0].ticketer, random_keys->listeners[0].ticketer);
+    ck_assert(!file_again->listeners[0].ticketer_kept);
+    cfg_unref(a);
+    cfg_unref(b);
+    cfg_unref(random_keys);
+    cfg_unref(file_again);
+}
+END_TEST
+
+/* A failed reload leaves prev untouched and leaks nothing. */
+START_TEST(test_config_reload_failure_keeps_prev)
+{
+    cfg_config *a = reload_yaml("tls: {}", "127.0.0.1:9443", NULL), *b = NULL;
+    tls_ticketer *t = a->listeners[0].ticketer;
+    static const char yaml[] = "tls: {tickets: {key_file: " KEYS_DIR "/no-such.keys}}\n";
+    char err[512];
+
+    ck_assert_int_eq(cfg_reload_string("f", yaml, strlen(yaml), a, &b, err, sizeof err), -1);
+    ck_assert_ptr_null(b);
+    ck_assert_str_eq(err, "f:1:27: ticket key file refused: cannot read " KEYS_DIR
+                          "/no-such.keys: No such file or directory");
+    ck_assert_ptr_eq(a->listeners[0].ticketer, t);
+    cfg_unref(a);
+}
+END_TEST
+
 /* ---- cfg_parse_address ------------------------------------------------------------------ */
 
 static void assert_address_error(const char *text, const char *message)
@@ -802,6 +968,12 @@ START_TEST(test_config_log_level_name_all)
 }
 END_TEST
 
+static void key_file_mode(const char *path, mode_t mode)
+{
+    if (chmod(path, mode) != 0)
+        fprintf(stderr, "chmod %s: %s\n", path, strerror(errno)); /* its cases then fail */
+}
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("config");
@@ -810,12 +982,19 @@ static Suite *make_suite(void)
 
     list_dir(GOOD_DIR, &good_files);
     list_dir(BAD_DIR, &bad_files);
+    /* Git keeps no permission bits but the executable one: give the ticket key files
+     * the modes their cases are about (moat refuses keys others may read). */
+    key_file_mode(KEYS_DIR "/fleet.keys", 0600);
+    key_file_mode(KEYS_DIR "/bad_hex.keys", 0600);
+    key_file_mode(KEYS_DIR "/readable.keys", 0644);
 
     tcase_add_test(good, test_config_load_good_full);
     tcase_add_test(good, test_config_load_good_minimal_gets_defaults);
     tcase_add_loop_test(good, test_config_load_good_file, 0, good_files.n);
     tcase_add_test(good, test_config_load_good_dir_has_files);
     tcase_add_test(good, test_config_load_example_moat_yaml);
+    tcase_add_test(good, test_config_load_good_tickets_key_file_shared);
+    tcase_add_test(good, test_config_load_good_early_data);
     suite_add_tcase(s, good);
 
     tcase_add_loop_test(bad, test_config_load_bad_file, 0, bad_files.n);
@@ -835,6 +1014,10 @@ static Suite *make_suite(void)
     tcase_add_test(load, test_config_load_string_backend_defined_later);
     tcase_add_test(load, test_config_ref_unref_balance);
     tcase_add_test(load, test_config_unref_keeps_referenced_tls);
+    tcase_add_test(load, test_config_reload_keeps_ticketer);
+    tcase_add_test(load, test_config_reload_new_ticketer_when_settings_change);
+    tcase_add_test(load, test_config_reload_key_file_is_read_again);
+    tcase_add_test(load, test_config_reload_failure_keeps_prev);
     suite_add_tcase(s, load);
 
     tcase_add_test(address, test_config_parse_address_ipv4);

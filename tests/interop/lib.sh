@@ -295,6 +295,43 @@ make_payload() {
 
 # ---- clients -----------------------------------------------------------------------
 
+# _tlsv_minor: 3 for TLSV=1.3 (the default), 2 for 1.2.
+_tlsv_minor() {
+    _v=${TLSV:-1.3}
+    echo "${_v#1.}"
+}
+
+# wait_for_text FILE TEXT SECONDS: until FILE contains the fixed string TEXT.
+wait_for_text() {
+    _ticks=$(($3 * 10))
+    while [ "$_ticks" -gt 0 ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep_short
+        _ticks=$((_ticks - 1))
+    done
+    return 1
+}
+
+# s_client_session OUT SESSION_ARG... : one verified connection to the current echo
+# server (TLS $TLSV, default 1.3; CA file $SESSION_CA; name localhost), not -brief:
+# only the full output says "New," or "Reused,". It echoes a line; stdin stays open
+# until the echo is back, so the NewSessionTickets (sent before it) have arrived.
+# SERVER_PORT may be overridden for one call (a relay in front of the server).
+s_client_session() {
+    _out=$1
+    shift
+    _line="resume-$(rand_hex 8)"
+    : >"$_out"
+    # shellcheck disable=SC2094 # waiting on the output while it is written is the point
+    {
+        echo "$_line"
+        wait_for_text "$_out" "$_line" "$CLIENT_TIMEOUT"
+    } | tmo openssl s_client -connect "127.0.0.1:$SERVER_PORT" "-tls1_$(_tlsv_minor)" \
+        -servername localhost -verify_return_error -verify_hostname localhost \
+        -CAfile "$SESSION_CA" "$@" >"$_out" 2>&1
+    grep -qF -- "$_line" "$_out"
+}
+
 # feed_client PAYLOAD OUT ERR CMD...: runs CMD (bounded by tmo) with PAYLOAD on
 # its stdin, and keeps stdin open until OUT (CMD's stdout) is as long as PAYLOAD or
 # CMD has exited; then stdin reaches EOF, which makes a well-behaved client close

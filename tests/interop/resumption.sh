@@ -1,43 +1,19 @@
 #!/bin/sh
-# TLS 1.3 session resumption (RFC 8446 §2.2) against "tlsserver --tickets echo":
-# openssl s_client saves the session (-sess_out) and resumes it (-sess_in), with
-# and without a HelloRetryRequest; gnutls-cli --resume reconnects with its ticket.
-# Without --tickets no session is resumed. Each resumption is also checked in the
-# server's --verbose handshake line (resumed=yes, sig=- as no certificate is used).
+# Session resumption against tlsserver: openssl s_client saves the session
+# (-sess_out) and resumes it (-sess_in); gnutls-cli --resume reconnects with it.
+# TLS 1.3 (RFC 8446 §2.2) with stateless tickets (--tickets), with and without a
+# HelloRetryRequest, and with stateful single-use tickets (--resumption); TLS 1.2
+# with RFC 5077 tickets (--tickets) and session IDs (--resumption). Without either
+# flag no session is resumed. Each resumption is also checked in the server's
+# --verbose handshake line (resumed=yes, sig=- as no certificate is used).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/interop/lib.sh
 
 KT=ecdsa-p256
 CA=$CERTS/$KT/ca.cert
-
-# wait_for_text FILE TEXT SECONDS: until FILE contains the fixed string TEXT.
-wait_for_text() {
-    _ticks=$(($3 * 10))
-    while [ "$_ticks" -gt 0 ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep_short
-        _ticks=$((_ticks - 1))
-    done
-    return 1
-}
-
-# s_client_session OUT SESSION_ARG... : one verified TLS 1.3 connection (not -brief:
-# only the full output says "New," or "Reused,") that echoes a line; stdin stays open
-# until the echo is back, so the NewSessionTickets (sent before it) have arrived.
-s_client_session() {
-    _out=$1
-    shift
-    _line="resume-$(rand_hex 8)"
-    : >"$_out"
-    # shellcheck disable=SC2094 # waiting on the output while it is written is the point
-    {
-        echo "$_line"
-        wait_for_text "$_out" "$_line" "$CLIENT_TIMEOUT"
-    } | tmo openssl s_client -connect "127.0.0.1:$SERVER_PORT" -tls1_3 -servername localhost \
-        -verify_return_error -verify_hostname localhost -CAfile "$CA" "$@" >"$_out" 2>&1
-    grep -qF -- "$_line" "$_out"
-}
+SESSION_CA=$CA
+TLSV=1.3 # the protocol version s_client_session speaks
 
 # openssl_resume DESC WANT(yes|no) [S_CLIENT-ARGS...]: a full handshake saving the
 # session, then one offering it, which must be "Reused". WANT=no: the first must get
@@ -49,25 +25,25 @@ openssl_resume() {
     _why=""
     log_mark
     s_client_session "$WORK/s1.out" -sess_out "$WORK/sess" "$@" || _why="$_why; first echo failed"
-    grep -q '^New, TLSv1.3' "$WORK/s1.out" || _why="$_why; first connection not 'New, TLSv1.3'"
+    grep -q "^New, TLSv$TLSV" "$WORK/s1.out" || _why="$_why; first connection not 'New, TLSv$TLSV'"
     if [ "$_want" = yes ]; then
         [ -s "$WORK/sess" ] || _why="$_why; no session saved"
         cp "$WORK/sess" "$WORK/sess.keep" 2>/dev/null
         s_client_session "$WORK/s2.out" -sess_in "$WORK/sess" "$@" ||
             _why="$_why; second echo failed"
-        grep -q '^Reused, TLSv1.3' "$WORK/s2.out" || _why="$_why; second connection not 'Reused'"
-        wait_log 'handshake done .* sig=- .* resumed=yes$' ||
+        grep -q "^Reused, TLSv$TLSV" "$WORK/s2.out" || _why="$_why; second connection not 'Reused'"
+        wait_log 'handshake done .* sig=- .* resumed=yes early_data=' ||
             _why="$_why; no 'resumed=yes' handshake line"
     else
         grep -q 'New Session Ticket arrived' "$WORK/s1.out" && _why="$_why; a ticket was sent"
         # No ticket, so no session to save: offer the one another server issued.
         s_client_session "$WORK/s2.out" -sess_in "$WORK/sess.keep" "$@" ||
             _why="$_why; second echo failed"
-        grep -q '^New, TLSv1.3' "$WORK/s2.out" || _why="$_why; second connection not 'New'"
+        grep -q "^New, TLSv$TLSV" "$WORK/s2.out" || _why="$_why; second connection not 'New'"
         grep -q '^Reused' "$WORK/s2.out" && _why="$_why; second connection reused"
         log_since | grep -q 'resumed=yes' && _why="$_why; server says resumed=yes"
     fi
-    log_since | grep -q 'handshake done .* resumed=no$' ||
+    log_since | grep -q 'handshake done .* resumed=no early_data=' ||
         _why="$_why; no 'resumed=no' line for the full handshake"
     if [ -z "$_why" ]; then
         ok "$_desc"
@@ -85,7 +61,8 @@ gnutls_resume() {
     log_mark
     feed_client "$WORK/g.in" "$WORK/g.out" "$WORK/g.err" gnutls-cli --logfile="$WORK/g.info" \
         --resume --x509cafile="$CA" --port="$SERVER_PORT" --sni-hostname=localhost \
-        --verify-hostname=localhost --priority="NORMAL:-VERS-ALL:+VERS-TLS1.3" 127.0.0.1
+        --verify-hostname=localhost --priority="NORMAL:-VERS-ALL:+VERS-TLS$TLSV${GNUTLS_EXTRA:-}" \
+        127.0.0.1
     _st=$?
     _why=""
     [ "$_st" -eq 0 ] || _why="$_why; gnutls-cli exit status $_st"
@@ -93,7 +70,7 @@ gnutls_resume() {
     if [ "$_want" = yes ]; then
         grep -q 'This is a resumed session' "$WORK/g.info" "$WORK/g.err" 2>/dev/null ||
             _why="$_why; not resumed"
-        wait_log 'resumed=yes$' || _why="$_why; no 'resumed=yes' handshake line"
+        wait_log 'resumed=yes early_data=' || _why="$_why; no 'resumed=yes' handshake line"
     else
         grep -q 'This is a resumed session' "$WORK/g.info" "$WORK/g.err" 2>/dev/null &&
             _why="$_why; resumed"
@@ -122,7 +99,7 @@ if start_server --certs "$CERTS/$KT/end.fullchain" --key "$CERTS/$KT/end.key" --
     --group P-384 --verbose echo; then
     openssl_resume "openssl s_client resumes across a HelloRetryRequest" yes \
         -groups X25519:P-384
-    if log_since | grep -q 'hrr=yes resumed=yes$'; then
+    if log_since | grep -q 'hrr=yes resumed=yes early_data='; then
         ok "the resumption went through an HRR"
     else
         not_ok "the resumption went through an HRR" "$SERVER_LOG"
@@ -130,9 +107,72 @@ if start_server --certs "$CERTS/$KT/end.fullchain" --key "$CERTS/$KT/end.key" --
     stop_server
 fi
 
+# openssl_reuse_twice DESC WANT_SECOND(yes|no): a session saved, offered twice.
+# Stateful TLS 1.3 tickets are single-use: the second offer of the same ticket
+# must be a full handshake.
+openssl_reuse_twice() {
+    _desc=$1 _want=$2
+    rm -f "$WORK/sess"
+    _why=""
+    s_client_session "$WORK/t1.out" -sess_out "$WORK/sess" || _why="$_why; first echo failed"
+    s_client_session "$WORK/t2.out" -sess_in "$WORK/sess" || _why="$_why; second echo failed"
+    grep -q "^Reused, TLSv$TLSV" "$WORK/t2.out" || _why="$_why; first offer not 'Reused'"
+    s_client_session "$WORK/t3.out" -sess_in "$WORK/sess" || _why="$_why; third echo failed"
+    if [ "$_want" = yes ]; then
+        grep -q "^Reused, TLSv$TLSV" "$WORK/t3.out" || _why="$_why; second offer not 'Reused'"
+    else
+        grep -q "^New, TLSv$TLSV" "$WORK/t3.out" || _why="$_why; second offer not 'New'"
+    fi
+    if [ -z "$_why" ]; then
+        ok "$_desc"
+    else
+        not_ok "$_desc" "${_why#; }" "$WORK/t2.out" "$WORK/t3.out" "$SERVER_LOG"
+    fi
+}
+
 if start_server --certs "$CERTS/$KT/end.fullchain" --key "$CERTS/$KT/end.key" --verbose echo; then
     openssl_resume "without --tickets openssl s_client is not resumed" no
     gnutls_resume "without --tickets gnutls-cli is not resumed" no
+    stop_server
+fi
+
+# TLS 1.3 stateful tickets: a server-side session cache, each ticket used once.
+if start_server --certs "$CERTS/$KT/end.fullchain" --key "$CERTS/$KT/end.key" --resumption \
+    --verbose echo; then
+    openssl_resume "--resumption: openssl s_client resumes a stateful TLS 1.3 ticket" yes
+    gnutls_resume "--resumption: gnutls-cli --resume resumes a stateful TLS 1.3 ticket" yes
+    openssl_reuse_twice "--resumption: a stateful TLS 1.3 ticket is good once" no
+    stop_server
+fi
+
+TLSV=1.2
+# RFC 5077 tickets.
+if start_server --certs "$CERTS/$KT/end.fullchain" --key "$CERTS/$KT/end.key" --tickets \
+    --verbose echo; then
+    openssl_resume "--tickets: openssl s_client resumes a TLS 1.2 session from its ticket" yes
+    openssl_resume "--tickets: TLS 1.2 ticket resumption with ECDHE-ECDSA-CHACHA20-POLY1305" \
+        yes -cipher ECDHE-ECDSA-CHACHA20-POLY1305
+    openssl_reuse_twice "--tickets: a TLS 1.2 ticket resumes again (it is reissued)" yes
+    gnutls_resume "--tickets: gnutls-cli --resume resumes a TLS 1.2 session ticket" yes
+    openssl_resume "--tickets only: a TLS 1.2 client without tickets is not resumed" no -no_ticket
+    check_alive "server alive after TLS 1.2 resumptions"
+    stop_server
+fi
+
+# Session IDs.
+if start_server --certs "$CERTS/$KT/end.fullchain" --key "$CERTS/$KT/end.key" --resumption \
+    --verbose echo; then
+    openssl_resume "--resumption: openssl s_client -no_ticket resumes a TLS 1.2 session ID" yes \
+        -no_ticket
+    openssl_resume "--resumption: a client asking for a ticket gets a session ID instead" yes
+    openssl_reuse_twice "--resumption: a TLS 1.2 session ID resumes more than once" yes
+    GNUTLS_EXTRA=:%NO_TICKETS gnutls_resume \
+        "--resumption: gnutls-cli --resume resumes a TLS 1.2 session ID" yes
+    stop_server
+fi
+
+if start_server --certs "$CERTS/$KT/end.fullchain" --key "$CERTS/$KT/end.key" --verbose echo; then
+    openssl_resume "without --tickets or --resumption TLS 1.2 is not resumed" no
     stop_server
 fi
 

@@ -316,6 +316,35 @@ START_TEST(test_proxy_protocol_v2_write_partial_tlvs)
 }
 END_TEST
 
+/* moat's early-data TLV (0xE0, custom range) comes last, one byte 0x01; absent when
+ * the connection carried no early data. */
+START_TEST(test_proxy_protocol_v2_write_early_data_tlv)
+{
+    struct sockaddr_in s = v4("192.0.2.1", 1), d = v4("192.0.2.2", 2);
+    px_proxy_tlvs early = example_tlvs, only = {.early_data = true};
+    uint8_t out[PX_PROXY_MAX_HEADER], plain[PX_PROXY_MAX_HEADER];
+    static const uint8_t tlv[] = {PX_PP2_TYPE_EARLY_DATA, 0x00, 0x01, PX_PP2_EARLY_DATA_ACCEPTED};
+    px_proxy_header h;
+    size_t hlen;
+
+    early.early_data = true;
+    size_t n0 = px_proxy_v2_write((struct sockaddr *)&s, (struct sockaddr *)&d, &example_tlvs,
+                                  plain, sizeof plain);
+    size_t n = px_proxy_v2_write((struct sockaddr *)&s, (struct sockaddr *)&d, &early, out,
+                                 sizeof out);
+    ck_assert_uint_eq(n, n0 + sizeof tlv);
+    ck_assert_mem_eq(out + 16, plain + 16, n0 - 16); /* the rest is unchanged */
+    ck_assert_mem_eq(out + n0, tlv, sizeof tlv);
+    ck_assert_uint_eq((size_t)out[14] << 8 | out[15], n - 16);
+    ck_assert_int_eq(parse(out, n, &h, &hlen), PX_PROXY_OK);
+    ck_assert_uint_eq(hlen, n);
+
+    n = px_proxy_v2_write((struct sockaddr *)&s, (struct sockaddr *)&d, &only, out, sizeof out);
+    ck_assert_uint_eq(n, 28 + sizeof tlv);
+    ck_assert_mem_eq(out + 28, tlv, sizeof tlv);
+}
+END_TEST
+
 START_TEST(test_proxy_protocol_v2_write_cap_too_small)
 {
     struct sockaddr_in s = v4("192.0.2.1", 56324), d = v4("198.51.100.7", 443);
@@ -926,6 +955,7 @@ static Suite *make_suite(void)
     tcase_add_test(w, test_proxy_protocol_v2_write_ipv6_exact);
     tcase_add_test(w, test_proxy_protocol_v2_write_mixed_families_local);
     tcase_add_test(w, test_proxy_protocol_v2_write_partial_tlvs);
+    tcase_add_test(w, test_proxy_protocol_v2_write_early_data_tlv);
     tcase_add_test(w, test_proxy_protocol_v2_write_cap_too_small);
     suite_add_tcase(s, w);
 

@@ -11,9 +11,17 @@
  *   1.2 is offered, TLS 1.3 ones (supported_versions, key_share, psk_key_exchange_modes)
  *   only when 1.3 is. A TLS 1.3 offer uses middlebox compatibility mode (§D.4): a
  *   32-byte legacy_session_id and one dummy ChangeCipherSpec before our second flight.
- * - One key share, for the first configured group; a HelloRetryRequest may ask for
- *   another (§4.2.8). The second ClientHello is rebuilt from the same config and offer,
- *   so it differs from the first only where §4.1.2 allows: key_share and cookie.
+ * - One key share, for the first configured group (or, when a stored ticket is offered,
+ *   the group of the connection that got it, so that no HelloRetryRequest is needed);
+ *   a HelloRetryRequest may ask for another (§4.2.8). The second ClientHello is rebuilt
+ *   from the same config and offer, so it differs from the first only where §4.1.2
+ *   allows: key_share, cookie, no early_data, and pre_shared_key's age and binder.
+ * - Resumption (client_sessions.h): with a session store, the newest live TLS 1.3
+ *   ticket whose hash one of our TLS 1.3 suites has is taken out of the store and
+ *   offered (psk_dhe_ke, one identity, pre_shared_key last; its binder is written over
+ *   the zeros the encoder leaves, §4.2.11.2); the TLS 1.2 session, if any, lends its
+ *   session id to legacy_session_id (a random 32 when it has only a ticket, so that an
+ *   echo still means "resumed") and its ticket to session_ticket (RFC 5077 §3.4).
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -99,6 +107,118 @@ bool tls__client_sends_sni(const tls_conn *c)
     return !c->client_cfg->disable_sni && !is_ip_literal(c->server_name);
 }
 
+/* ---- resumption ---------------------------------------------------------------------------- */
+
+/* §4.2.11: a ticket's PSK goes with its hash; one of our TLS 1.3 suites must have it. */
+static bool ticket13_usable(const void *arg, const tls_client_ticket13 *t)
+{
+    const tls_client_config *cfg = ((const tls_conn *)arg)->client_cfg;
+    const tls_suite *ts = tls__suite_find(t->suite);
+
+    for (size_t i = 0; ts && i < cfg->n_suites; i++) {
+        const tls_suite *s = tls__suite_find(cfg->suites[i]);
+        if (s->version == TLS_VERSION_1_3 && s->hash == ts->hash)
+            return true;
+    }
+    return false;
+}
+
+/* What the store has for this server and this config may offer: the TLS 1.3 ticket
+ * leaves the store (used once), the TLS 1.2 session is copied. */
+static void take_stored_sessions(tls_conn *c)
+{
+    const tls_client_config *cfg = c->client_cfg;
+    tls_client_offer *o = &c->hs.client.offer;
+    int64_t now = tls__client_now_ms();
+
+    if (o->tls13) {
+        o->ticket13 = tls__client_sessions_take13(cfg->sessions, c->server_name, now,
+                                                  ticket13_usable, c);
+        if (o->ticket13) {
+            o->psk_suite = tls__suite_find(o->ticket13->suite);
+            o->psk_in_hello = true;
+        }
+    }
+    if (o->tls12) {
+        o->session12 = tls__client_sessions_get12(cfg->sessions, c->server_name, now);
+        /* A session of a suite we no longer offer cannot be resumed (RFC 5246 §7.4.1.3). */
+        if (o->session12 && !tls__client_offered_suite(c, o->session12->suite, TLS_VERSION_1_2)) {
+            tls__client_session12_free(o->session12);
+            o->session12 = NULL;
+        }
+        o->ticket12_ext = !cfg->no_tickets;
+    }
+}
+
+/* ALPN name (wire form) among those we offer. */
+static bool alpn_offered(const tls_client_config *cfg, const uint8_t *alpn)
+{
+    for (size_t i = 0; i < cfg->n_alpn; i++)
+        if (cfg->alpn[i][0] == alpn[0] && !memcmp(cfg->alpn[i] + 1, alpn + 1, alpn[0]))
+            return true;
+    return false;
+}
+
+/* §4.2.10: 0-RTT runs with the ticket's suite and ALPN, so this hello must offer both
+ * (the server accepts early data only when it selects them again); and it is offered
+ * only when no HelloRetryRequest is expected (our key share is for the group the
+ * ticket's connection used), since an HRR refuses it. */
+static bool early_data_possible(const tls_conn *c)
+{
+    const tls_client_config *cfg = c->client_cfg;
+    const tls_client_offer *o = &c->hs.client.offer;
+    const tls_client_ticket13 *t = o->ticket13;
+
+    if (!cfg->enable_early_data || !t || t->max_early_data == 0 ||
+        !tls__client_offered_suite(c, t->suite, TLS_VERSION_1_3) || o->kx_group != t->group)
+        return false;
+    return t->alpn[0] ? alpn_offered(cfg, t->alpn) : cfg->n_alpn == 0;
+}
+
+/* §4.2.11.1: the age in milliseconds plus ticket_age_add, modulo 2^32. */
+static uint32_t obfuscated_age(const tls_client_ticket13 *t, int64_t now_ms)
+{
+    int64_t age = now_ms - t->received_ms;
+    if (age < 0) /* the clock went back: the ticket is new, not from the future */
+        age = 0;
+    return (uint32_t)((uint64_t)age + t->age_add);
+}
+
+/* §4.2.11.2: binder = HMAC(finished_key(Derive-Secret(Early Secret, "res binder", "")),
+ * Transcript-Hash(Truncated(ClientHello))), where the transcript, after a
+ * HelloRetryRequest, starts with message_hash(ClientHello1) and the HRR (§4.1.4) — the
+ * running transcript at this point, whose hash is the PSK's (an HRR of another hash
+ * dropped the PSK). Written over the last hash_len bytes of msg. */
+static tls_error write_binder(tls_conn *c, uint8_t *msg, size_t len)
+{
+    const tls_client_offer *o = &c->hs.client.offer;
+    tls_hash_id hash = o->psk_suite->hash;
+    size_t n = tls__hash_len(hash);
+    uint8_t thash[TLS_MAX_HASH_LEN], empty[TLS_MAX_HASH_LEN], binder_key[TLS_MAX_HASH_LEN];
+    tls13_keysched early;
+    tls_hash_ctx ctx;
+
+    ENSURE(len > TLS_PSK_BINDERS_LEN(n), TLS_ERR_INTERNAL);
+    if (c->did_hrr) {
+        ENSURE(c->hs.client.v13.transcript.started && c->hs.client.v13.suite->hash == hash,
+               TLS_ERR_INTERNAL);
+        tls__hash_clone(&ctx, &c->hs.client.v13.transcript.ctx);
+    } else {
+        tls__hash_init(&ctx, hash);
+    }
+    tls__hash_update(&ctx, msg, len - TLS_PSK_BINDERS_LEN(n));
+    tls__hash_final(&ctx, thash);
+    tls__hash(hash, NULL, 0, empty);
+    tls_error err = tls13_keysched_init(&early, hash, o->ticket13->psk, o->ticket13->psk_len);
+    if (err == TLS_OK)
+        err = tls13_keysched_derive(&early, "res binder", empty, binder_key);
+    if (err == TLS_OK)
+        err = tls13_finished_mac(hash, binder_key, thash, msg + len - n);
+    tls13_keysched_clear(&early);
+    tls__wipe(binder_key, sizeof binder_key);
+    return err;
+}
+
 /* ---- the ClientHello -------------------------------------------------------------------- */
 
 tls_error tls__client_send_hello(tls_conn *c, tls_slice cookie, uint8_t **msg, size_t *len)
@@ -150,14 +270,32 @@ tls_error tls__client_send_hello(tls_conn *c, tls_slice cookie, uint8_t **msg, s
     spec.cookie = cookie;
     spec.psk_modes = o->tls13;
     spec.tls12 = o->tls12;
+    if (o->ticket12_ext) {
+        spec.session_ticket = true;
+        if (o->session12) {
+            spec.ticket12.p = o->session12->ticket;
+            spec.ticket12.len = o->session12->ticket_len;
+        }
+    }
+    /* §4.1.2: a second ClientHello never carries early_data. */
+    spec.early_data = c->early_data_offered && !c->did_hrr;
+    if (o->psk_in_hello) {
+        spec.psk_identity.p = o->ticket13->ticket;
+        spec.psk_identity.len = o->ticket13->ticket_len;
+        spec.psk_obfuscated_age = obfuscated_age(o->ticket13, tls__client_now_ms());
+        spec.psk_binder_len = tls__hash_len(o->psk_suite->hash);
+    }
 
-    /* Everything but the names, the ALPN list and the cookie fits in 1 KiB. */
-    size_t cap = 1024 + sizeof c->server_name + TLS_MAX_ALPN * 256 + cookie.len;
+    /* Everything but the names, the ALPN list, the cookie and the tickets fits in 1 KiB. */
+    size_t cap = 1024 + sizeof c->server_name + TLS_MAX_ALPN * 256 + cookie.len +
+                 spec.ticket12.len + spec.psk_identity.len + spec.psk_binder_len;
     uint8_t *buf = tls__alloc(cap);
     ENSURE(buf, TLS_ERR_NO_MEMORY);
     tls_writer_init(&w, buf, cap);
     tls__client_hello_write(&w, &spec);
     tls_error err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
+    if (err == TLS_OK && o->psk_in_hello)
+        err = write_binder(c, buf, w.len);
     if (err == TLS_OK)
         err = tls__conn_send_handshake(c, buf, w.len);
     if (err != TLS_OK) {
@@ -184,13 +322,27 @@ tls_error tls__client_start(tls_conn *c, const char *server_name)
     o->tls13 = tls__client_config_offers(cfg, TLS_VERSION_1_3);
     o->tls12 = tls__client_config_offers(cfg, TLS_VERSION_1_2);
     TRY(tls__random(o->random, sizeof o->random));
-    if (o->tls13) {
+    if (cfg->sessions)
+        take_stored_sessions(c);
+    if (o->session12 && o->session12->session_id_len) {
+        o->session_id_len = o->session12->session_id_len;
+        memcpy(o->session_id, o->session12->session_id, o->session_id_len);
+    } else if (o->tls13 || o->session12) {
         o->session_id_len = sizeof o->session_id;
         TRY(tls__random(o->session_id, sizeof o->session_id));
+    }
+    if (o->tls13) {
         o->kx_group = cfg->groups[0];
+        if (o->ticket13 && tls__client_offered_group(c, o->ticket13->group))
+            o->kx_group = o->ticket13->group;
         TRY(tls__kx_new(o->kx_group, &o->kx));
     }
-    return tls__client_send_hello(c, no_cookie, &o->hello, &o->hello_len);
+    if (early_data_possible(c)) {
+        c->early_data_offered = true;
+        c->early_data_left = o->ticket13->max_early_data;
+    }
+    TRY(tls__client_send_hello(c, no_cookie, &o->hello, &o->hello_len));
+    return c->early_data_offered ? tls__hs13_client_start_early_data(c) : TLS_OK;
 }
 
 tls_error tls__client_send_compat_ccs(tls_conn *c)
@@ -316,6 +468,8 @@ void tls__client_hs_clear(tls_client_hs *hs, uint16_t version)
         tls__hs13_client_clear(&hs->v13);
     tls__kx_free(hs->offer.kx);
     tls__free(hs->offer.hello, hs->offer.hello_len);
+    tls__client_ticket13_free(hs->offer.ticket13);
+    tls__client_session12_free(hs->offer.session12);
     tls__free(hs->end_entity, hs->end_entity_len);
     tls__wipe(hs, sizeof *hs);
 }

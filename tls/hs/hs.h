@@ -5,6 +5,7 @@
 #ifndef MOAT_TLS_HS_H
 #define MOAT_TLS_HS_H
 
+#include "../client_sessions.h"
 #include "../keysched.h"
 #include "../msgs/msgs.h"
 
@@ -28,6 +29,7 @@ void tls__transcript_clear(tls_transcript *t);
 typedef enum {
     HS13_EXPECT_CLIENT_HELLO,
     HS13_EXPECT_CLIENT_HELLO_AFTER_HRR,
+    HS13_EXPECT_END_OF_EARLY_DATA, /* 0-RTT accepted: early data, then EndOfEarlyData */
     HS13_EXPECT_FINISHED,
     HS13_CONNECTED,
 } tls13_server_state;
@@ -53,6 +55,15 @@ typedef struct {
     size_t psk_len; /* 0: full handshake */
     uint16_t psk_identity;
     bool send_tickets;
+    /* 0-RTT (§4.2.10): the first identity's ticket allowed it; accepted once the ALPN
+     * matches what the ticket was issued with and the ticket's one 0-RTT use is
+     * claimed (fingerprint: SHA-256 of the ticket; until: its expiry). */
+    bool early_candidate;
+    uint32_t early_max;
+    uint8_t early_alpn[256];
+    uint8_t early_fingerprint[32];
+    int64_t early_until;
+    bool early_single_use; /* a stateful ticket: taking it was the claim */
 } tls13_server_hs;
 
 /* TLS 1.2 server handshake state (tls12_server.c). */
@@ -60,6 +71,9 @@ typedef enum {
     HS12_EXPECT_CLIENT_KEY_EXCHANGE,
     HS12_EXPECT_CHANGE_CIPHER_SPEC,
     HS12_EXPECT_FINISHED,
+    /* Abbreviated handshake (RFC 5246 §7.3): our CCS and Finished went first. */
+    HS12_EXPECT_RESUMED_CHANGE_CIPHER_SPEC,
+    HS12_EXPECT_RESUMED_FINISHED,
     HS12_CONNECTED,
 } tls12_server_state;
 
@@ -71,6 +85,13 @@ typedef struct {
     uint8_t master[48];
     uint8_t key_block[2 * TLS_MAX_AEAD_KEY_LEN + 2 * TLS_AEAD_NONCE_LEN];
     uint8_t expected_finished[12];
+    /* Resumption: the ServerHello's session id (ours on a full handshake when the
+     * session goes into the cache; the client's echoed when resuming), and what the
+     * full handshake leaves behind: a cache entry and/or an RFC 5077 ticket. */
+    uint8_t session_id[32];
+    size_t session_id_len;
+    bool cache_session;
+    bool send_ticket;
 } tls12_server_hs;
 
 /* ---- the client --------------------------------------------------------------------- */
@@ -80,6 +101,7 @@ typedef enum {
     HS13C_EXPECT_SERVER_HELLO, /* a ServerHello, or (once) a HelloRetryRequest */
     HS13C_EXPECT_ENCRYPTED_EXTENSIONS,
     HS13C_EXPECT_CERTIFICATE_OR_REQUEST, /* a CertificateRequest may come first (§4.3.2) */
+    /* (resumed: EncryptedExtensions is followed by the Finished directly, §2.2) */
     HS13C_EXPECT_CERTIFICATE,
     HS13C_EXPECT_CERTIFICATE_VERIFY,
     HS13C_EXPECT_FINISHED,
@@ -98,6 +120,10 @@ typedef struct {
     /* A CertificateRequest came (its context is empty during the handshake, §4.3.2):
      * we have no client certificate, so we answer with an empty Certificate. */
     bool cert_requested;
+    /* resumption_master_secret (§7.1), kept while connected when a session store is
+     * configured: each NewSessionTicket's PSK derives from it (§4.6.1). */
+    uint8_t res_master[TLS_MAX_HASH_LEN];
+    bool have_res_master;
 } tls13_client_hs;
 
 /* TLS 1.2 client handshake state (tls12_client.c). The 1.3 client hands over before
@@ -106,7 +132,10 @@ typedef enum {
     HS12C_EXPECT_CERTIFICATE,
     HS12C_EXPECT_SERVER_KEY_EXCHANGE,
     HS12C_EXPECT_SERVER_HELLO_DONE,  /* CertificateRequest may come first: 5246 §7.4.4 */
-    HS12C_EXPECT_CHANGE_CIPHER_SPEC, /* our flight is out; the server's CCS, a record */
+    /* The server acknowledged session_ticket: its NewSessionTicket comes before its CCS
+     * (RFC 5077 §3.3), after our flight or, resuming, right after the ServerHello. */
+    HS12C_EXPECT_NEW_SESSION_TICKET,
+    HS12C_EXPECT_CHANGE_CIPHER_SPEC, /* our flight is out (or resuming); the server's CCS */
     HS12C_EXPECT_FINISHED,
     HS12C_CONNECTED, /* HelloRequest only, and it is refused (RFC 5746 §4.2) */
 } tls12_client_state;
@@ -119,10 +148,21 @@ typedef struct {
     uint8_t server_point[TLS_MAX_KX_PUBLIC_LEN];
     size_t server_point_len;
     bool cert_requested; /* answered with an empty Certificate (RFC 5246 §7.4.6) */
-    /* Secrets from ServerHelloDone until the server's Finished verifies; then wiped. */
+    /* Abbreviated handshake (RFC 5246 §7.3): the server echoed the session id we offered
+     * with offer.session12, whose master secret is used. */
+    bool resuming;
+    bool ticket_expected; /* the ServerHello acknowledged session_ticket (RFC 5077) */
+    /* What to store once the handshake completes: the server's session id and the
+     * ticket of its NewSessionTicket (tls__alloc'd; NULL: none, or an empty one). */
+    uint8_t session_id[32];
+    size_t session_id_len;
+    uint8_t *new_ticket;
+    size_t new_ticket_len;
+    uint32_t new_ticket_lifetime;
+    /* Secrets from ServerHelloDone (or the resuming ServerHello) until the handshake
+     * completes; then wiped. */
     uint8_t master[TLS12_MASTER_SECRET_LEN];
     uint8_t key_block[2 * TLS_MAX_AEAD_KEY_LEN + 2 * TLS_AEAD_NONCE_LEN];
-    uint8_t expected_finished[TLS12_VERIFY_DATA_LEN]; /* the server's verify_data */
 } tls12_client_hs;
 
 /* What the client offered in its first ClientHello (client_common.c). The ServerHello
@@ -138,6 +178,19 @@ typedef struct {
     uint16_t kx_group;
     bool tls13, tls12; /* the versions offered */
     bool sent_ccs;     /* the §D.4 dummy ChangeCipherSpec went out */
+    /* Resumption (client_sessions.h); entries owned here until the handshake is freed.
+     * ticket13: the TLS 1.3 ticket offered (taken out of the store: used once), psk_suite
+     * its suite; psk_in_hello: the latest ClientHello carries it (an HRR whose suite has
+     * another hash drops it, §4.1.4). early_open: 0-RTT was offered and our early
+     * traffic keys are still the write keys (until EndOfEarlyData or a refusal). */
+    tls_client_ticket13 *ticket13;
+    const tls_suite *psk_suite;
+    bool psk_in_hello;
+    bool early_open;
+    /* The TLS 1.2 session offered (a copy; its session id is session_id above), and
+     * whether the ClientHello carries the session_ticket extension. */
+    tls_client_session12 *session12;
+    bool ticket12_ext;
 } tls_client_offer;
 
 /* A client's handshake: what both versions share, then the chosen version's state
@@ -188,9 +241,12 @@ TLS_MUST_CHECK tls_error tls__client_verify_chain(struct tls_conn *conn,
 TLS_MUST_CHECK tls_error tls__client_verify_signature(struct tls_conn *conn, uint16_t scheme,
                                                       const uint8_t *msg, size_t msg_len,
                                                       tls_slice sig);
-/* 0-RTT on the client (tls13_client.c): bytes the offered ticket still lets us send
- * (0 when early data was not offered or is over), and queueing them under the early
- * traffic keys. TLS_ERR_INVALID_ARGUMENT when no early data can be sent now. */
+/* 0-RTT on the client (tls13_client.c). Right after ClientHello1 went out with
+ * early_data: the §D.4 ChangeCipherSpec, then client_early_traffic_secret (§7.1) as the
+ * write keys. Then: bytes the offered ticket still lets us send (0 when early data was
+ * not offered or is over), and queueing them under the early traffic keys.
+ * TLS_ERR_INVALID_ARGUMENT when no early data can be sent now. */
+TLS_MUST_CHECK tls_error tls__hs13_client_start_early_data(struct tls_conn *conn);
 size_t tls__client_early_data_capacity(const struct tls_conn *conn);
 TLS_MUST_CHECK tls_error tls__client_write_early_data(struct tls_conn *conn, const uint8_t *buf,
                                                       size_t len, size_t *n);
@@ -212,10 +268,12 @@ void tls__hs13_client_clear(tls13_client_hs *hs);
  * The TLS 1.2 client (tls12_client.c). tls13_client.c calls tls__hs12_client_server_hello
  * with the whole ServerHello message (header included) when it has no supported_versions
  * extension, after checking legacy_version is 0x0303, that TLS 1.2 was offered and (if
- * TLS 1.3 was offered too) the RFC 8446 §4.1.3 downgrade sentinel. At that point:
+ * TLS 1.3 was offered too) the RFC 8446 §4.1.3 downgrade sentinel, and put the write
+ * keys back to plaintext if 0-RTT had been offered. At that point:
  * conn->version is 0; conn->hs.client.offer holds our random, session id and ClientHello1
  * bytes (`hello`: take it for the transcript and set it NULL, or leave it for
- * tls__client_hs_clear) and a 1.3 key share (`kx`, useless to 1.2: free it);
+ * tls__client_hs_clear), a 1.3 key share (`kx`, useless to 1.2: free it) and the 1.2
+ * session offered, if any (`session12`, freed by tls__client_hs_clear);
  * conn->hs.client.v12 is zeroed; nothing else of the ServerHello has been judged.
  * From then on conn->version == TLS_VERSION_1_2 routes handshake messages to
  * tls__hs12_client_handle and the server's ChangeCipherSpec to tls__hs12_client_ccs.

@@ -1,8 +1,8 @@
 /*
  * tls12_client.c — the TLS 1.2 client handshake, rustls's safe subset (RFC 5246, RFC 8422,
- * RFC 7627, RFC 5746, RFC 7905): ECDHE key exchange with AEAD suites only, full handshakes
- * only (no resumption: a session id or ticket the server offers is ignored), renegotiation
- * refused. The mirror image of tls12_server.c.
+ * RFC 7627, RFC 5746, RFC 7905): ECDHE key exchange with AEAD suites only; resumption by
+ * session id and RFC 5077 ticket, of sessions with the extended master secret only;
+ * renegotiation refused. The mirror image of tls12_server.c.
  *
  * tls13_client.c hands a ServerHello without supported_versions to
  * tls__hs12_client_server_hello (see hs.h for what it has checked); from then on one
@@ -24,11 +24,25 @@
  *   server's Finished verifies (RFC 7627 §3: with EMS, the session hash runs through
  *   ClientKeyExchange, so nothing can be derived earlier).
  * - No False Start: application data waits for the server's Finished.
+ * - Resumption (RFC 5246 §7.3, RFC 5077 §3.1, RFC 7627 §5.3): the ServerHello echoing
+ *   the session id we offered (client_common.c: the stored session's, or a random one
+ *   next to its ticket) means an abbreviated handshake: same suite, same EMS, the
+ *   stored master secret with the new randoms; [NewSessionTicket], the server's CCS and
+ *   Finished, then ours. Any other session id means a full handshake, and the stored
+ *   session is forgotten. The Finished we expect is computed when it arrives, since a
+ *   NewSessionTicket may enter the transcript before it.
+ * - A completed full handshake with EMS is stored (the server's session id and/or the
+ *   ticket of its NewSessionTicket); a resumed one replaces the stored ticket with a
+ *   new one if the server sent it.
  */
 #include <string.h>
 
 #include "../conn.h"
 #include "hs.h"
+
+/* RFC 5077 §3.3: how long a ticket may be offered is the server's hint, capped. */
+#define SESSION_LIFETIME(hint)                                                                     \
+    ((hint) && (hint) < TLS_CLIENT_SESSION12_MAX_AGE_S ? (hint) : TLS_CLIENT_SESSION12_MAX_AGE_S)
 
 enum {
     TLS_HS_HELLO_REQUEST = 0,
@@ -65,6 +79,8 @@ static tls_error check_server_hello(tls_conn *c, const tls_server_hello *sh)
                        tls__ext_bit(TLS_EXT_EC_POINT_FORMATS) | tls__ext_bit(TLS_EXT_ALPN);
     if (tls__client_sends_sni(c))
         allowed |= tls__ext_bit(TLS_EXT_SERVER_NAME); /* RFC 6066 §3: an empty ack */
+    if (c->hs.client.offer.ticket12_ext)
+        allowed |= tls__ext_bit(TLS_EXT_SESSION_TICKET); /* RFC 5077 §3.2: an empty ack */
 
     /* A suite we offered for TLS 1.2 (a TLS 1.3 suite here is one we did not). */
     ENSURE(tls__client_offered_suite(c, sh->cipher_suite, TLS_VERSION_1_2),
@@ -85,11 +101,63 @@ static tls_error check_server_hello(tls_conn *c, const tls_server_hello *sh)
     return TLS_OK;
 }
 
+/* Key block layout (RFC 5246 §6.3; AEAD suites have no MAC keys). */
+static const uint8_t *client_key(const tls12_client_hs *hs)
+{
+    return hs->key_block;
+}
+
+static const uint8_t *server_key(const tls12_client_hs *hs, const tls_suite *s)
+{
+    return hs->key_block + s->key_len;
+}
+
+static const uint8_t *client_iv(const tls12_client_hs *hs, const tls_suite *s)
+{
+    return hs->key_block + 2 * s->key_len;
+}
+
+static const uint8_t *server_iv(const tls12_client_hs *hs, const tls_suite *s)
+{
+    return hs->key_block + 2 * s->key_len + s->fixed_iv_len;
+}
+
+/* key_block = PRF(master, "key expansion", server_random || client_random) (§6.3). */
+static tls_error make_key_block(tls_conn *c)
+{
+    tls12_client_hs *hs = &c->hs.client.v12;
+    const tls_suite *suite = c->suite;
+    return tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion",
+                     hs->server_random, 32, c->hs.client.offer.random, 32, hs->key_block,
+                     2 * suite->key_len + 2 * suite->fixed_iv_len);
+}
+
+/* RFC 5246 §7.4.1.3: the server echoing the session id we offered resumes that session,
+ * which must then keep its suite and (RFC 7627 §5.3) its extended master secret. An id
+ * of ours with no session behind it (a random §D.4 one) cannot be resumed at all. */
+static tls_error check_resumption(tls_conn *c, const tls_server_hello *sh, bool *resuming)
+{
+    tls_client_offer *o = &c->hs.client.offer;
+
+    *resuming = sh->session_id.len > 0 && sh->session_id.len == o->session_id_len &&
+                !memcmp(sh->session_id.p, o->session_id, o->session_id_len);
+    if (!*resuming) {
+        if (o->session12) /* declined: offering it again is pointless */
+            tls__client_sessions_forget12(c->client_cfg->sessions, c->server_name);
+        return TLS_OK;
+    }
+    ENSURE(o->session12, TLS_ERR_ILLEGAL_PARAMETER);
+    ENSURE(sh->cipher_suite == o->session12->suite, TLS_ERR_RESUMPTION_MISMATCH);
+    ENSURE(c->ems == o->session12->ems, TLS_ERR_RESUMPTION_EMS_MISMATCH);
+    return TLS_OK;
+}
+
 tls_error tls__hs12_client_server_hello(tls_conn *c, const uint8_t *msg, size_t len)
 {
     tls12_client_hs *hs = &c->hs.client.v12;
     tls_client_offer *o = &c->hs.client.offer;
     tls_server_hello sh;
+    bool resuming;
 
     /* From here on cleanup and alerts are TLS 1.2's. */
     memset(hs, 0, sizeof *hs);
@@ -103,7 +171,12 @@ tls_error tls__hs12_client_server_hello(tls_conn *c, const uint8_t *msg, size_t 
     /* RFC 7627 §5.2: we always offer it; the server's echo decides. Without it the
      * handshake goes on with the RFC 5246 master secret (no client option requires EMS). */
     c->ems = has_ext(sh.ext.seen, TLS_EXT_EXTENDED_MASTER_SECRET);
+    TRY(check_resumption(c, &sh, &resuming));
     memcpy(hs->server_random, sh.random, sizeof hs->server_random);
+    hs->session_id_len = sh.session_id.len;
+    memcpy(hs->session_id, sh.session_id.p, sh.session_id.len);
+    /* RFC 5077 §3.3: the server's session_ticket promises a NewSessionTicket. */
+    hs->ticket_expected = has_ext(sh.ext.seen, TLS_EXT_SESSION_TICKET);
 
     tls__transcript_start(&hs->transcript, c->suite->hash);
     tls__transcript_add(&hs->transcript, o->hello, o->hello_len);
@@ -111,7 +184,16 @@ tls_error tls__hs12_client_server_hello(tls_conn *c, const uint8_t *msg, size_t 
     o->hello = NULL;
     o->hello_len = 0;
     tls__transcript_add(&hs->transcript, msg, len);
-    set_state(c, HS12C_EXPECT_CERTIFICATE);
+    if (!resuming) {
+        set_state(c, HS12C_EXPECT_CERTIFICATE);
+        return TLS_OK;
+    }
+    hs->resuming = true;
+    c->resumed = true;
+    memcpy(hs->master, o->session12->master, sizeof hs->master);
+    TRY(make_key_block(c));
+    set_state(c, hs->ticket_expected ? HS12C_EXPECT_NEW_SESSION_TICKET
+                                     : HS12C_EXPECT_CHANGE_CIPHER_SPEC);
     return TLS_OK;
 }
 
@@ -290,27 +372,6 @@ static tls_error hs_expect_certificate_request(tls_conn *c, const uint8_t *msg, 
 
 /* ---- our flight --------------------------------------------------------------------------- */
 
-/* Key block layout (RFC 5246 §6.3; AEAD suites have no MAC keys). */
-static const uint8_t *client_key(const tls12_client_hs *hs)
-{
-    return hs->key_block;
-}
-
-static const uint8_t *server_key(const tls12_client_hs *hs, const tls_suite *s)
-{
-    return hs->key_block + s->key_len;
-}
-
-static const uint8_t *client_iv(const tls12_client_hs *hs, const tls_suite *s)
-{
-    return hs->key_block + 2 * s->key_len;
-}
-
-static const uint8_t *server_iv(const tls12_client_hs *hs, const tls_suite *s)
-{
-    return hs->key_block + 2 * s->key_len + s->fixed_iv_len;
-}
-
 /* RFC 5246 §7.4.9: PRF(master, label, Hash(handshake messages so far)). */
 static tls_error finished_data(const tls12_client_hs *hs, const tls_suite *suite, const char *label,
                                uint8_t out[TLS12_VERIFY_DATA_LEN])
@@ -337,8 +398,26 @@ static tls_error key_exchange(tls_conn *c, uint8_t *share, size_t *share_len, ui
     return err;
 }
 
+/* ChangeCipherSpec and Finished under the new keys: the end of our flight, in a full
+ * handshake and in an abbreviated one (RFC 5246 §7.3, §7.4.9). */
+static tls_error send_ccs_and_finished(tls_conn *c)
+{
+    tls12_client_hs *hs = &c->hs.client.v12;
+    uint8_t fin[4 + TLS12_VERIFY_DATA_LEN] = {TLS_HS_FINISHED, 0, 0, TLS12_VERIFY_DATA_LEN};
+
+    TRY(tls__conn_send_ccs(c));
+    TRY(tls__record_cipher_install12(&c->wr, c->suite, client_key(hs), client_iv(hs, c->suite)));
+    tls_error err = finished_data(hs, c->suite, "client finished", fin + 4);
+    if (err == TLS_OK) {
+        tls__transcript_add(&hs->transcript, fin, sizeof fin);
+        err = tls__conn_send_handshake(c, fin, sizeof fin);
+    }
+    tls__wipe(fin, sizeof fin);
+    return err;
+}
+
 /* [empty Certificate,] ClientKeyExchange, ChangeCipherSpec, Finished (RFC 5246 §7.3);
- * the master secret and key block on the way, and the Finished we expect back. */
+ * the master secret and key block on the way. */
 static tls_error send_client_flight(tls_conn *c)
 {
     tls12_client_hs *hs = &c->hs.client.v12;
@@ -346,7 +425,6 @@ static tls_error send_client_flight(tls_conn *c)
     const tls_suite *suite = c->suite;
     uint8_t flight[16 + TLS_MAX_KX_PUBLIC_LEN], share[TLS_MAX_KX_PUBLIC_LEN];
     uint8_t pre_master[TLS_MAX_KX_SECRET_LEN], session_hash[TLS_MAX_HASH_LEN];
-    uint8_t fin[4 + TLS12_VERIFY_DATA_LEN] = {TLS_HS_FINISHED, 0, 0, TLS12_VERIFY_DATA_LEN};
     size_t share_len = 0, pre_master_len = 0;
     tls_writer w;
 
@@ -376,18 +454,9 @@ static tls_error send_client_flight(tls_conn *c)
                               o->random, hs->server_random, hs->master);
     tls__wipe(pre_master, sizeof pre_master);
     TRY(err);
-    /* key_block = PRF(master, "key expansion", server_random || client_random) */
-    TRY(tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion", hs->server_random,
-                  32, o->random, 32, hs->key_block, 2 * suite->key_len + 2 * suite->fixed_iv_len));
-    TRY(finished_data(hs, suite, "client finished", fin + 4));
+    TRY(make_key_block(c));
     TRY(tls__conn_send_handshake(c, flight, w.len));
-    TRY(tls__conn_send_ccs(c));
-    TRY(tls__record_cipher_install12(&c->wr, suite, client_key(hs), client_iv(hs, suite)));
-    tls__transcript_add(&hs->transcript, fin, sizeof fin);
-    err = tls__conn_send_handshake(c, fin, sizeof fin);
-    tls__wipe(fin, sizeof fin);
-    TRY(err);
-    return finished_data(hs, suite, "server finished", hs->expected_finished);
+    return send_ccs_and_finished(c);
 }
 
 static tls_error hs_expect_server_hello_done(tls_conn *c, const uint8_t *msg, size_t len)
@@ -397,6 +466,27 @@ static tls_error hs_expect_server_hello_done(tls_conn *c, const uint8_t *msg, si
     ENSURE(len == 4, TLS_ERR_DECODE); /* RFC 5246 §7.4.5: an empty body */
     tls__transcript_add(&hs->transcript, msg, len);
     TRY(send_client_flight(c));
+    set_state(c, hs->ticket_expected ? HS12C_EXPECT_NEW_SESSION_TICKET
+                                     : HS12C_EXPECT_CHANGE_CIPHER_SPEC);
+    return TLS_OK;
+}
+
+/* RFC 5077 §3.3: the ticket promised by the ServerHello, before the server's CCS; part
+ * of the transcript its Finished covers. An empty ticket: the server changed its mind. */
+static tls_error hs_expect_new_session_ticket(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls12_client_hs *hs = &c->hs.client.v12;
+    tls_new_session_ticket12_msg nst;
+
+    TRY(tls__new_session_ticket12_parse(msg + 4, len - 4, &nst));
+    if (nst.ticket.len && c->client_cfg->sessions) {
+        hs->new_ticket = tls__alloc(nst.ticket.len);
+        ENSURE(hs->new_ticket, TLS_ERR_NO_MEMORY);
+        memcpy(hs->new_ticket, nst.ticket.p, nst.ticket.len);
+        hs->new_ticket_len = nst.ticket.len;
+        hs->new_ticket_lifetime = nst.lifetime_hint;
+    }
+    tls__transcript_add(&hs->transcript, msg, len);
     set_state(c, HS12C_EXPECT_CHANGE_CIPHER_SPEC);
     return TLS_OK;
 }
@@ -414,19 +504,65 @@ tls_error tls__hs12_client_ccs(tls_conn *c)
     return TLS_OK;
 }
 
+/* The session this handshake leaves for the next one (a full handshake's, or the
+ * resumed one with the server's new ticket), or NULL when there is none to keep: no
+ * EMS (RFC 7627 §5.3: we never resume without it), or neither id nor ticket. */
+static tls_client_session12 *session_to_store(const tls_conn *c)
+{
+    const tls12_client_hs *hs = &c->hs.client.v12;
+    const tls_client_offer *o = &c->hs.client.offer;
+    tls_client_session12 *s;
+
+    if (!c->ems || (hs->resuming && !hs->new_ticket) ||
+        (!hs->resuming && !hs->session_id_len && !hs->new_ticket))
+        return NULL;
+    s = tls__client_session12_new(hs->new_ticket_len);
+    if (!s)
+        return NULL; /* only a later resumption is lost */
+    s->suite = c->suite->id;
+    /* Resuming, the id is the one we offered (the server echoed it). */
+    s->session_id_len = hs->resuming ? o->session12->session_id_len : hs->session_id_len;
+    memcpy(s->session_id, hs->resuming ? o->session12->session_id : hs->session_id,
+           s->session_id_len);
+    if (hs->new_ticket_len)
+        memcpy(s->ticket, hs->new_ticket, hs->new_ticket_len);
+    s->lifetime_s = hs->new_ticket ? SESSION_LIFETIME(hs->new_ticket_lifetime)
+                                   : TLS_CLIENT_SESSION12_MAX_AGE_S;
+    memcpy(s->master, hs->master, sizeof s->master);
+    s->ems = true;
+    s->received_ms = tls__client_now_ms();
+    return s;
+}
+
 static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
 {
     tls12_client_hs *hs = &c->hs.client.v12;
+    tls_client_session_store *store = c->client_cfg->sessions;
+    uint8_t expected[TLS12_VERIFY_DATA_LEN];
 
     ENSURE(len == 4 + TLS12_VERIFY_DATA_LEN, TLS_ERR_DECODE);
-    ENSURE(tls__ct_equal(msg + 4, hs->expected_finished, TLS12_VERIFY_DATA_LEN),
-           TLS_ERR_BAD_FINISHED);
+    TRY(finished_data(hs, c->suite, "server finished", expected));
+    bool ok = tls__ct_equal(msg + 4, expected, TLS12_VERIFY_DATA_LEN);
+    tls__wipe(expected, sizeof expected);
+    ENSURE(ok, TLS_ERR_BAD_FINISHED);
+    if (hs->resuming) { /* RFC 5246 §7.3: the server went first; now our CCS and Finished */
+        tls__transcript_add(&hs->transcript, msg, len);
+        TRY(send_ccs_and_finished(c));
+    }
+    if (store) {
+        tls_client_session12 *s = session_to_store(c);
+        if (s)
+            tls__client_sessions_put12(store, c->server_name, s);
+        else if (!hs->resuming)
+            tls__client_sessions_forget12(store, c->server_name);
+    }
     /* The exporter keeps the master secret; the record ciphers hold the keys. */
     tls__conn_set_exporter12(c, hs->master, c->hs.client.offer.random, hs->server_random);
     tls__wipe(hs->master, sizeof hs->master);
     tls__wipe(hs->key_block, sizeof hs->key_block);
-    tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
     tls__transcript_clear(&hs->transcript);
+    tls__client_session12_free(c->hs.client.offer.session12);
+    c->hs.client.offer.session12 = NULL;
     set_state(c, HS12C_CONNECTED);
     return tls__conn_handshake_complete(c);
 }
@@ -463,6 +599,9 @@ tls_error tls__hs12_client_handle(tls_conn *c, const uint8_t *msg, size_t len)
             return hs_expect_certificate_request(c, msg, len);
         ENSURE(type == TLS_HS_SERVER_HELLO_DONE, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs_expect_server_hello_done(c, msg, len);
+    case HS12C_EXPECT_NEW_SESSION_TICKET:
+        ENSURE(type == TLS_HS_NEW_SESSION_TICKET, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_expect_new_session_ticket(c, msg, len);
     case HS12C_EXPECT_CHANGE_CIPHER_SPEC:
         return TLS_ERR_UNEXPECTED_HANDSHAKE; /* a Finished before the ChangeCipherSpec, say */
     case HS12C_EXPECT_FINISHED:
@@ -479,5 +618,9 @@ tls_error tls__hs12_client_handle(tls_conn *c, const uint8_t *msg, size_t len)
 void tls__hs12_client_clear(tls12_client_hs *hs)
 {
     tls__transcript_clear(&hs->transcript);
+    if (hs->new_ticket) {
+        tls__wipe(hs->new_ticket, hs->new_ticket_len);
+        tls__free(hs->new_ticket, hs->new_ticket_len);
+    }
     tls__wipe(hs, sizeof *hs);
 }

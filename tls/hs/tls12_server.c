@@ -1,7 +1,8 @@
 /*
  * tls12_server.c — the TLS 1.2 server handshake, rustls's safe subset (RFC 5246,
  * RFC 8422, RFC 7627, RFC 5746, RFC 7905): ECDHE key exchange with AEAD suites only,
- * full handshakes only (no resumption yet), renegotiation refused.
+ * resumption by session ID (the config's session cache) and by RFC 5077 ticket (the
+ * config's ticketer), renegotiation refused.
  *
  * One handler per state (hs12_expect_*), one dispatch point, one place where the
  * state changes (set_state). The client's ChangeCipherSpec arrives as a record and
@@ -14,10 +15,19 @@
  *   downgrade sentinel, so a 1.3 client pushed down to 1.2 notices.
  * - The extended master secret is used whenever the client offers it; the session
  *   hash is the transcript through ClientKeyExchange (RFC 7627 §3).
+ * - Only sessions with an extended master secret are ever stored (a session without
+ *   one is open to the triple handshake attack), so RFC 7627 §5.3 reduces to: a
+ *   client resuming one of our sessions without offering EMS is refused.
+ * - A session resumes only for the same SNI (RFC 6066 §3), with a suite the client
+ *   offers and we still enable; anything else about it not fitting means a full
+ *   handshake. A ticket wins over a session id; a full handshake issues a ticket when
+ *   the client asked for one, else a cache entry when a cache is configured.
  */
 #include <string.h>
 
 #include "../conn.h"
+#include "../session_cache.h"
+#include "../ticket.h"
 #include "hs.h"
 
 /* RFC 8446 §4.1.3: the last 8 bytes of ServerHello.random when 1.3 could have been. */
@@ -126,10 +136,11 @@ static tls_error check_tls12_hello(const tls_conn *c, const tls_client_hello *ch
 static void write_server_hello(tls_writer *w, const tls_conn *c, const tls_client_hello *ch,
                                const uint8_t *random)
 {
+    const tls12_server_hs *hs = &c->hs.v12;
     tls__hs_begin(w, TLS_HS_SERVER_HELLO);
     tls_write_u16(w, TLS_VERSION_1_2);
     tls_write_bytes(w, random, 32);
-    tls_write_vec8(w, NULL, 0); /* no session id: nothing is cached for resumption yet */
+    tls_write_vec8(w, hs->session_id, hs->session_id_len);
     tls_write_u16(w, c->suite->id);
     tls_write_u8(w, 0); /* null compression */
     tls_write_vec16_begin(w);
@@ -143,7 +154,11 @@ static void write_server_hello(tls_writer *w, const tls_conn *c, const tls_clien
         tls_write_u16(w, TLS_EXT_EXTENDED_MASTER_SECRET);
         tls_write_u16(w, 0);
     }
-    if (ch->server_name[0]) {
+    if (hs->send_ticket) { /* RFC 5077 §3.2: empty, announcing NewSessionTicket */
+        tls_write_u16(w, TLS_EXT_SESSION_TICKET);
+        tls_write_u16(w, 0);
+    }
+    if (ch->server_name[0] && !c->resumed) { /* RFC 6066 §3: not when resuming */
         tls_write_u16(w, TLS_EXT_SERVER_NAME);
         tls_write_u16(w, 0);
     }
@@ -230,6 +245,157 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     return err;
 }
 
+/* ---- resumption ------------------------------------------------------------------------ */
+
+/* The session the client offers: its ticket when it sent one and we issue tickets,
+ * else its session id in our cache. False: none that we know. */
+static bool find_session(tls_conn *c, const tls_client_hello *ch, tls_ticket_state *st)
+{
+    if (ch->has_session_ticket && ch->session_ticket.len && c->cfg->ticketer) {
+        if (tls__ticketer_open(c->cfg->ticketer, ch->session_ticket.p, ch->session_ticket.len,
+                               st) != TLS_OK)
+            return false;
+        int64_t age = tls__ticketer_now(c->cfg->ticketer) - st->issued;
+        return age >= 0 && age < (int64_t)st->lifetime;
+    }
+    return ch->session_id.len && c->cfg->session_cache &&
+           tls__session_cache_get(c->cfg->session_cache, ch->session_id.p, ch->session_id.len,
+                                  st);
+}
+
+/* Whether the offered session can be resumed by this ClientHello. */
+static tls_error session_fits(const tls_conn *c, const tls_client_hello *ch,
+                              const tls_ticket_state *st, bool *fits)
+{
+    const tls_suite *s = tls__suite_find(st->suite);
+    *fits = false;
+    if (st->version != TLS_VERSION_1_2 || !st->ems || !s || s->version != TLS_VERSION_1_2 ||
+        st->psk_len != TLS12_MASTER_SECRET_LEN || strcmp(st->sni, ch->server_name) != 0 ||
+        !tls__u16_list_has(ch->cipher_suites, st->suite))
+        return TLS_OK;
+    /* RFC 7627 §5.3: the session had an extended master secret and this hello does
+     * not offer one: abort rather than fall back, it is a downgrade attempt. */
+    ENSURE(ch->has_extended_master_secret, TLS_ERR_RESUMPTION_EMS_MISMATCH);
+    for (size_t i = 0; i < c->cfg->n_suites; i++)
+        *fits |= c->cfg->suites[i] == st->suite;
+    return TLS_OK;
+}
+
+/* Seals the session (master secret, suite, SNI) into an RFC 5077 NewSessionTicket. */
+static tls_error write_new_session_ticket(tls_writer *w, tls_conn *c)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    uint8_t ticket[TLS_TICKET_MAX_LEN];
+    size_t ticket_len;
+    tls_ticket_state st;
+
+    memset(&st, 0, sizeof st);
+    st.version = TLS_VERSION_1_2;
+    st.suite = c->suite->id;
+    memcpy(st.psk, hs->master, sizeof hs->master);
+    st.psk_len = sizeof hs->master;
+    st.ems = c->ems;
+    st.lifetime = c->cfg->ticket_lifetime_s;
+    memcpy(st.sni, c->server_name, sizeof st.sni);
+    st.sni[sizeof st.sni - 1] = '\0';
+    tls_error err = tls__ticketer_seal(c->cfg->ticketer, &st, ticket, sizeof ticket, &ticket_len);
+    tls__wipe(&st, sizeof st);
+    TRY(err);
+    tls__hs_begin(w, TLS_HS_NEW_SESSION_TICKET);
+    tls_write_u32(w, c->cfg->ticket_lifetime_s); /* ticket_lifetime_hint */
+    tls_write_vec16(w, ticket, ticket_len);
+    tls__hs_end(w);
+    return TLS_OK;
+}
+
+/* What a full handshake leaves for later (decided before the ServerHello, which
+ * announces it): a ticket if the client asked, else a cache entry. Never without EMS. */
+static tls_error plan_session(tls_conn *c, const tls_client_hello *ch)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    if (!c->ems)
+        return TLS_OK;
+    hs->send_ticket = ch->has_session_ticket && c->cfg->ticketer;
+    if (!hs->send_ticket && c->cfg->session_cache) {
+        hs->cache_session = true;
+        hs->session_id_len = sizeof hs->session_id;
+        TRY(tls__random(hs->session_id, sizeof hs->session_id));
+    }
+    return TLS_OK;
+}
+
+/* Keeps the full handshake's session: into the cache (the ticket went out before). */
+static tls_error store_session(tls_conn *c)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    tls_ticket_state st;
+    if (!hs->cache_session)
+        return TLS_OK;
+    memset(&st, 0, sizeof st);
+    st.version = TLS_VERSION_1_2;
+    st.suite = c->suite->id;
+    memcpy(st.psk, hs->master, sizeof hs->master);
+    st.psk_len = sizeof hs->master;
+    st.ems = c->ems;
+    st.lifetime = c->cfg->ticket_lifetime_s;
+    memcpy(st.sni, c->server_name, sizeof st.sni);
+    st.sni[sizeof st.sni - 1] = '\0';
+    tls_error err = tls__session_cache_put(c->cfg->session_cache, hs->session_id,
+                                           hs->session_id_len, &st);
+    tls__wipe(&st, sizeof st);
+    return err;
+}
+
+static tls_error derive_key_block(tls12_server_hs *hs, const tls_suite *suite);
+static tls_error finished_data(tls12_server_hs *hs, const tls_suite *suite, const char *label,
+                               uint8_t out[TLS12_VERIFY_DATA_LEN]);
+
+/* RFC 5246 §7.3 abbreviated handshake: ServerHello, [NewSessionTicket], our CCS and
+ * Finished; the client answers with its CCS and Finished. */
+static tls_error resume(tls_conn *c, const tls_client_hello *ch, const uint8_t *msg, size_t len,
+                        const tls_ticket_state *st)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    uint8_t flight[512 + TLS_TICKET_MAX_LEN];
+    uint8_t verify[TLS12_VERIFY_DATA_LEN + 4] = {TLS_HS_FINISHED, 0, 0, TLS12_VERIFY_DATA_LEN};
+    tls_writer w;
+
+    c->resumed = true;
+    c->suite = tls__suite_find(st->suite);
+    c->ems = true;
+    memcpy(hs->master, st->psk, sizeof hs->master);
+    /* RFC 5077 §3.4 / RFC 5246 §7.4.1.3: echo the client's session id. */
+    memcpy(hs->session_id, ch->session_id.p, ch->session_id.len);
+    hs->session_id_len = ch->session_id.len;
+    /* A ticket is reissued under the current key, so a session outlives rotations
+     * while it is in use. */
+    hs->send_ticket = ch->has_session_ticket && c->cfg->ticketer;
+    TRY(tls__server_choose_alpn(c, ch));
+    tls__transcript_start(&hs->transcript, c->suite->hash);
+    tls__transcript_add(&hs->transcript, msg, len);
+    tls_writer_init(&w, flight, sizeof flight);
+    write_server_hello(&w, c, ch, hs->server_random);
+    tls_error err = hs->send_ticket ? write_new_session_ticket(&w, c) : TLS_OK;
+    if (err == TLS_OK && !tls_writer_ok(&w))
+        err = TLS_ERR_INTERNAL;
+    if (err == TLS_OK) {
+        tls__transcript_add(&hs->transcript, flight, w.len);
+        err = tls__conn_send_handshake(c, flight, w.len);
+    }
+    TRY(err);
+    TRY(derive_key_block(hs, c->suite));
+    TRY(finished_data(hs, c->suite, "server finished", verify + 4));
+    tls__transcript_add(&hs->transcript, verify, sizeof verify);
+    TRY(tls__conn_send_ccs(c));
+    TRY(tls__record_cipher_install12(&c->wr, c->suite, hs->key_block + c->suite->key_len,
+                                     hs->key_block + 2 * c->suite->key_len +
+                                         c->suite->fixed_iv_len));
+    TRY(tls__conn_send_handshake(c, verify, sizeof verify));
+    TRY(finished_data(hs, c->suite, "client finished", hs->expected_finished));
+    set_state(c, HS12_EXPECT_RESUMED_CHANGE_CIPHER_SPEC);
+    return TLS_OK;
+}
+
 tls_error tls__hs12_server_start(tls_conn *c, const tls_client_hello *ch, const uint8_t *msg,
                                  size_t len)
 {
@@ -239,16 +405,29 @@ tls_error tls__hs12_server_start(tls_conn *c, const tls_client_hello *ch, const 
     memset(hs, 0, sizeof *hs); /* the union held the 1.3 handshake's initial state */
     c->version = TLS_VERSION_1_2;
     TRY(check_tls12_hello(c, ch));
+    memcpy(hs->client_random, ch->random, 32);
+    TRY(tls__random(hs->server_random, 32));
+    if (tls__config_has_version(c->cfg, TLS_VERSION_1_3))
+        memcpy(hs->server_random + 24, downgrade_sentinel, sizeof downgrade_sentinel);
+    {
+        tls_ticket_state st;
+        bool fits = false;
+        tls_error err = TLS_OK;
+        if (find_session(c, ch, &st))
+            err = session_fits(c, ch, &st, &fits);
+        if (err == TLS_OK && fits)
+            err = resume(c, ch, msg, len, &st);
+        tls__wipe(&st, sizeof st);
+        if (err != TLS_OK || fits)
+            return err;
+    }
     TRY(tls__server_resolve_cert(c, ch, &ck));
     TRY(choose_suite(c, ch, ck->key_type, &c->suite));
     TRY(choose_group(c, ch, &c->group));
     TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
     TRY(tls__server_choose_alpn(c, ch));
     c->ems = ch->has_extended_master_secret;
-    memcpy(hs->client_random, ch->random, 32);
-    TRY(tls__random(hs->server_random, 32));
-    if (tls__config_has_version(c->cfg, TLS_VERSION_1_3))
-        memcpy(hs->server_random + 24, downgrade_sentinel, sizeof downgrade_sentinel);
+    TRY(plan_session(c, ch));
     tls__transcript_start(&hs->transcript, c->suite->hash);
     tls__transcript_add(&hs->transcript, msg, len);
     TRY(send_server_flight(c, ch, ck));
@@ -288,6 +467,14 @@ static tls_error finished_data(tls12_server_hs *hs, const tls_suite *suite, cons
                      tls__hash_len(suite->hash), NULL, 0, out, TLS12_VERIFY_DATA_LEN);
 }
 
+/* key_block = PRF(master, "key expansion", server_random || client_random) */
+static tls_error derive_key_block(tls12_server_hs *hs, const tls_suite *suite)
+{
+    return tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion",
+                     hs->server_random, 32, hs->client_random, 32, hs->key_block,
+                     2 * suite->key_len + 2 * suite->fixed_iv_len);
+}
+
 static tls_error hs12_expect_client_key_exchange(tls_conn *c, const uint8_t *msg, size_t len)
 {
     tls12_server_hs *hs = &c->hs.v12;
@@ -310,10 +497,7 @@ static tls_error hs12_expect_client_key_exchange(tls_conn *c, const uint8_t *msg
                               hs->master);
     tls__wipe(pre_master, sizeof pre_master);
     TRY(err);
-    /* key_block = PRF(master, "key expansion", server_random || client_random) */
-    TRY(tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion",
-                  hs->server_random, 32, hs->client_random, 32, hs->key_block,
-                  2 * suite->key_len + 2 * suite->fixed_iv_len));
+    TRY(derive_key_block(hs, suite));
     TRY(finished_data(hs, suite, "client finished", hs->expected_finished));
     set_state(c, HS12_EXPECT_CHANGE_CIPHER_SPEC);
     return TLS_OK;
@@ -322,11 +506,36 @@ static tls_error hs12_expect_client_key_exchange(tls_conn *c, const uint8_t *msg
 tls_error tls__hs12_server_ccs(tls_conn *c)
 {
     tls12_server_hs *hs = &c->hs.v12;
-    ENSURE(hs->state == HS12_EXPECT_CHANGE_CIPHER_SPEC, TLS_ERR_UNEXPECTED_MESSAGE);
+    ENSURE(hs->state == HS12_EXPECT_CHANGE_CIPHER_SPEC ||
+               hs->state == HS12_EXPECT_RESUMED_CHANGE_CIPHER_SPEC,
+           TLS_ERR_UNEXPECTED_MESSAGE);
     TRY(tls__record_cipher_install12(&c->rd, c->suite, client_key(hs),
                                      client_iv(hs, c->suite)));
-    set_state(c, HS12_EXPECT_FINISHED);
+    set_state(c, hs->state == HS12_EXPECT_CHANGE_CIPHER_SPEC ? HS12_EXPECT_FINISHED
+                                                             : HS12_EXPECT_RESUMED_FINISHED);
     return TLS_OK;
+}
+
+/* The handshake is over, full or abbreviated: keep what the exporters need, wipe
+ * the rest. */
+static tls_error finish(tls_conn *c)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    tls__wipe(hs->key_block, sizeof hs->key_block);
+    tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
+    tls__conn_set_exporter12(c, hs->master, hs->client_random, hs->server_random);
+    tls__wipe(hs->master, sizeof hs->master); /* the exporter keeps its own copy */
+    set_state(c, HS12_CONNECTED);
+    return tls__conn_handshake_complete(c);
+}
+
+static tls_error hs12_expect_resumed_finished(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    ENSURE(len == 4 + TLS12_VERIFY_DATA_LEN, TLS_ERR_DECODE);
+    ENSURE(tls__ct_equal(msg + 4, hs->expected_finished, TLS12_VERIFY_DATA_LEN),
+           TLS_ERR_BAD_FINISHED);
+    return finish(c);
 }
 
 static tls_error hs12_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
@@ -339,16 +548,21 @@ static tls_error hs12_expect_finished(tls_conn *c, const uint8_t *msg, size_t le
     ENSURE(tls__ct_equal(msg + 4, hs->expected_finished, TLS12_VERIFY_DATA_LEN),
            TLS_ERR_BAD_FINISHED);
     tls__transcript_add(&hs->transcript, msg, len);
+    if (hs->send_ticket) { /* RFC 5077 §3.3: before our CCS, and in the transcript */
+        uint8_t nst[16 + TLS_TICKET_MAX_LEN];
+        tls_writer w;
+        tls_writer_init(&w, nst, sizeof nst);
+        TRY(write_new_session_ticket(&w, c));
+        ENSURE(tls_writer_ok(&w), TLS_ERR_INTERNAL);
+        tls__transcript_add(&hs->transcript, nst, w.len);
+        TRY(tls__conn_send_handshake(c, nst, w.len));
+    }
     TRY(finished_data(hs, suite, "server finished", verify + 4));
     TRY(tls__conn_send_ccs(c));
     TRY(tls__record_cipher_install12(&c->wr, suite, server_key(hs, suite), server_iv(hs, suite)));
     TRY(tls__conn_send_handshake(c, verify, sizeof verify));
-    tls__wipe(hs->key_block, sizeof hs->key_block);
-    tls__wipe(hs->expected_finished, sizeof hs->expected_finished);
-    tls__conn_set_exporter12(c, hs->master, hs->client_random, hs->server_random);
-    tls__wipe(hs->master, sizeof hs->master); /* the exporter keeps its own copy */
-    set_state(c, HS12_CONNECTED);
-    return tls__conn_handshake_complete(c);
+    TRY(store_session(c));
+    return finish(c);
 }
 
 /* RFC 5746 §4.4 / RFC 5246 §7.2.2: we never renegotiate; a warning keeps the
@@ -373,6 +587,11 @@ tls_error tls__hs12_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
     case HS12_EXPECT_FINISHED:
         ENSURE(type == TLS_HS_FINISHED, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs12_expect_finished(c, msg, len);
+    case HS12_EXPECT_RESUMED_CHANGE_CIPHER_SPEC:
+        return TLS_ERR_UNEXPECTED_HANDSHAKE;
+    case HS12_EXPECT_RESUMED_FINISHED:
+        ENSURE(type == TLS_HS_FINISHED, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs12_expect_resumed_finished(c, msg, len);
     case HS12_CONNECTED:
         ENSURE(type == TLS_HS_CLIENT_HELLO, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs12_connected(c, msg, len);

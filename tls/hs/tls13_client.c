@@ -14,12 +14,25 @@
  *   out first, §D.4, so that everything we send later, alerts included, is protected);
  *   the server's application keys after its Finished, ours after our Finished.
  * - Secrets live in this struct only while needed: the handshake secrets until our
- *   Finished, the key schedule until the application secrets are derived (no tickets
- *   or exporters yet), the application secrets for KeyUpdate until tls__hs13_client_clear.
+ *   Finished, the key schedule until our Finished (resumption_master_secret needs it),
+ *   the application secrets for KeyUpdate and, with a session store,
+ *   resumption_master_secret for NewSessionTickets until tls__hs13_client_clear.
+ * - Resumption (§2.2, §4.2.11): the ticket offered (client_common.c) makes the key
+ *   schedule start from its PSK when the ServerHello selects it; the server then proves
+ *   itself with the Finished alone (no Certificate, CertificateVerify or
+ *   CertificateRequest may come, §4.3.2). Without pre_shared_key the handshake is a
+ *   full one and the ticket is simply spent.
+ * - 0-RTT (§2.3, §4.2.10) moves the write keys: ClientHello1 in plaintext, the §D.4
+ *   CCS, then client_early_traffic_secret; they stay while early data may still be
+ *   accepted. A refusal (a ServerHello without our PSK, an HRR, EncryptedExtensions
+ *   without early_data) switches to the handshake keys (plaintext again after an HRR,
+ *   for ClientHello2); an acceptance keeps them until EndOfEarlyData, sent after the
+ *   server's Finished (§4.5), then the handshake keys carry our Finished.
  */
 #include <string.h>
 
 #include "../conn.h"
+#include "../record.h"
 #include "hs.h"
 
 /* KeyUpdates tolerated between two application data records (as the server). */
@@ -45,16 +58,32 @@ static bool is_rsa_pkcs1(uint16_t scheme)
            scheme == TLS_SIG_RSA_PKCS1_SHA512;
 }
 
+/* 0-RTT is over without having been accepted: nothing more may be sent early, and the
+ * early keys stop being the write keys. What was sent was not delivered (§4.2.10: the
+ * caller may send it again once connected). */
+static void early_data_refused(tls_conn *c)
+{
+    c->hs.client.offer.early_open = false;
+    c->early_data_left = 0;
+    c->early_data_accepted = false;
+}
+
 /* ---- the ServerHello ---------------------------------------------------------------------- */
 
 /* No supported_versions: the server speaks TLS 1.2 or older (§4.2.1). */
 static tls_error server_chose_tls12_or_older(tls_conn *c, const tls_server_hello *sh,
                                              const uint8_t *msg, size_t len)
 {
-    const tls_client_offer *o = &c->hs.client.offer;
+    tls_client_offer *o = &c->hs.client.offer;
 
     /* §4.1.4: after a HelloRetryRequest the version may not change. */
     ENSURE(!c->did_hrr, TLS_ERR_ILLEGAL_PARAMETER);
+    /* §D.3: a TLS 1.2 server does not skip 0-RTT records (it will most likely fail on
+     * them); our own messages from here on are 1.2's, in plaintext until its CCS. */
+    if (o->early_open) {
+        early_data_refused(c);
+        tls__record_cipher_clear(&c->wr);
+    }
     /* §4.1.3: a TLS 1.3 server only says 1.2 or below when a man in the middle
      * stripped our 1.3 offer, and then it marks its random to say so. */
     ENSURE(!o->tls13 || memcmp(sh->random + 24, downgrade_sentinel, sizeof downgrade_sentinel) ||
@@ -74,7 +103,10 @@ static tls_error check_tls13_server_hello(const tls_conn *c, const tls_server_he
 
     if (sh->is_hrr)
         allowed |= tls__ext_bit(TLS_EXT_COOKIE);
-    /* supported_versions answers only a TLS 1.3 offer; we offer no pre_shared_key. */
+    else if (o->psk_in_hello)
+        allowed |= tls__ext_bit(TLS_EXT_PRE_SHARED_KEY);
+    /* supported_versions answers only a TLS 1.3 offer; pre_shared_key only our offer of
+     * one, and never in a HelloRetryRequest (§4.2). */
     ENSURE(o->tls13 && !(sh->ext.seen & ~allowed), TLS_ERR_UNSOLICITED_EXTENSION);
     /* §4.2.1: a version we did not offer, or one before TLS 1.3, is illegal_parameter. */
     ENSURE(sh->ext.selected_version == TLS_VERSION_1_3, TLS_ERR_SELECTED_UNOFFERED);
@@ -133,8 +165,17 @@ static tls_error handle_hello_retry_request(tls_conn *c, const tls_server_hello 
         o->kx_group = sh->ext.key_share_group;
         TRY(tls__kx_new(o->kx_group, &o->kx));
     }
+    /* §4.2.10: an HRR refuses 0-RTT; ClientHello2 goes in plaintext. */
+    if (o->early_open) {
+        early_data_refused(c);
+        tls__record_cipher_clear(&c->wr);
+    }
+    /* §4.1.4: a PSK whose hash is not the chosen suite's is of no use any more. */
+    if (o->psk_in_hello && o->psk_suite->hash != hs->suite->hash)
+        o->psk_in_hello = false;
     TRY(tls__client_send_compat_ccs(c));
-    /* §4.1.2: the same hello but for the share and the cookie (we send no early_data). */
+    /* §4.1.2: the same hello but for the share, the cookie, no early_data and a new
+     * ticket age and binder. */
     TRY(tls__client_send_hello(c, sh->ext.cookie, &hello2, &hello2_len));
     tls__transcript_add(&hs->transcript, hello2, hello2_len);
     tls__free(hello2, hello2_len);
@@ -153,7 +194,11 @@ static tls_error derive_handshake_secrets(tls_conn *c, const tls_server_hello *s
                                   sizeof shared, &shared_len);
     tls__kx_free(o->kx);
     o->kx = NULL;
-    if (err == TLS_OK)
+    /* §7.1: the early secret is made from the PSK when the server selected it. */
+    if (err == TLS_OK && c->resumed)
+        err = tls13_keysched_init(&hs->ks, hs->suite->hash, o->ticket13->psk,
+                                  o->ticket13->psk_len);
+    else if (err == TLS_OK)
         err = tls13_keysched_init(&hs->ks, hs->suite->hash, NULL, 0);
     if (err == TLS_OK)
         err = tls13_keysched_handshake(&hs->ks, shared, shared_len);
@@ -168,8 +213,17 @@ static tls_error handle_server_hello(tls_conn *c, const tls_server_hello *sh, co
                                      size_t len)
 {
     tls13_client_hs *hs = &c->hs.client.v13;
-    const tls_client_offer *o = &c->hs.client.offer;
+    tls_client_offer *o = &c->hs.client.offer;
+    bool psk = has_ext(sh->ext.seen, TLS_EXT_PRE_SHARED_KEY);
 
+    if (psk) {
+        /* §4.2.11: we offered one identity; the suite must have the PSK's hash; and
+         * psk_dhe_ke, the only mode we offer, needs the server's key_share. */
+        ENSURE(sh->ext.psk_identity == 0, TLS_ERR_ILLEGAL_PARAMETER);
+        ENSURE(tls__suite_find(sh->cipher_suite)->hash == o->psk_suite->hash,
+               TLS_ERR_ILLEGAL_PARAMETER);
+        ENSURE(has_ext(sh->ext.seen, TLS_EXT_KEY_SHARE), TLS_ERR_ILLEGAL_PARAMETER);
+    }
     /* §4.2.8: without a PSK, (EC)DHE is the only key exchange there is. */
     ENSURE(has_ext(sh->ext.seen, TLS_EXT_KEY_SHARE), TLS_ERR_MISSING_EXTENSION);
     /* §4.2.8: for the group we sent our share for (after an HRR, the one it asked). */
@@ -178,10 +232,15 @@ static tls_error handle_server_hello(tls_conn *c, const tls_server_hello *sh, co
         start_transcript(c, sh->cipher_suite);
     tls__transcript_add(&hs->transcript, msg, len);
     c->group = sh->ext.key_share_group;
+    c->resumed = psk;
     TRY(derive_handshake_secrets(c, sh));
     TRY(tls__client_send_compat_ccs(c));
     TRY(tls__conn_set_read_secret(c, hs->suite, hs->server_hs_secret));
-    TRY(tls__conn_set_write_secret(c, hs->suite, hs->client_hs_secret));
+    /* §4.2.10: without our PSK there is no 0-RTT; with it, EncryptedExtensions says. */
+    if (o->early_open && !psk)
+        early_data_refused(c);
+    if (!o->early_open)
+        TRY(tls__conn_set_write_secret(c, hs->suite, hs->client_hs_secret));
     set_state(c, HS13C_EXPECT_ENCRYPTED_EXTENSIONS);
     return TLS_OK;
 }
@@ -203,24 +262,47 @@ static tls_error hs_expect_server_hello(tls_conn *c, const uint8_t *msg, size_t 
 
 /* ---- the server's encrypted flight ---------------------------------------------------------- */
 
+/* §4.2.10: the server took our 0-RTT: it selected our PSK (identity 0, checked at the
+ * ServerHello), and the connection must run with what the ticket's connection agreed. */
+static tls_error accept_early_data(tls_conn *c)
+{
+    const tls_client_ticket13 *t = c->hs.client.offer.ticket13;
+
+    ENSURE(c->resumed && c->suite->id == t->suite, TLS_ERR_ILLEGAL_PARAMETER);
+    ENSURE(c->alpn[0] == t->alpn[0] && !memcmp(c->alpn + 1, t->alpn + 1, t->alpn[0]),
+           TLS_ERR_ILLEGAL_PARAMETER);
+    c->early_data_accepted = true;
+    return TLS_OK;
+}
+
 static tls_error hs_expect_encrypted_extensions(tls_conn *c, const uint8_t *msg, size_t len)
 {
     tls13_client_hs *hs = &c->hs.client.v13;
+    tls_client_offer *o = &c->hs.client.offer;
     uint32_t allowed = tls__ext_bit(TLS_EXT_SERVER_NAME) | tls__ext_bit(TLS_EXT_ALPN) |
                        tls__ext_bit(TLS_EXT_SUPPORTED_GROUPS);
     tls_server_exts ee;
 
+    if (o->early_open)
+        allowed |= tls__ext_bit(TLS_EXT_EARLY_DATA);
     TRY(tls__encrypted_extensions_parse(msg + 4, len - 4, &ee));
     /* §4.3.1 and §4.2: only answers to what we offered; supported_groups is the
      * server's preference, informative only. An empty server_name (RFC 6066 §3) only
-     * acknowledges a name we sent. */
+     * acknowledges a name we sent; early_data only the early_data of this very hello. */
     ENSURE(!(ee.seen & ~allowed), TLS_ERR_UNSOLICITED_EXTENSION);
     ENSURE(!has_ext(ee.seen, TLS_EXT_SERVER_NAME) || tls__client_sends_sni(c),
            TLS_ERR_UNSOLICITED_EXTENSION);
     if (has_ext(ee.seen, TLS_EXT_ALPN))
         TRY(tls__client_accept_alpn(c, ee.alpn));
+    if (has_ext(ee.seen, TLS_EXT_EARLY_DATA)) {
+        TRY(accept_early_data(c));
+    } else if (o->early_open) {
+        early_data_refused(c);
+        TRY(tls__conn_set_write_secret(c, hs->suite, hs->client_hs_secret));
+    }
     tls__transcript_add(&hs->transcript, msg, len);
-    set_state(c, HS13C_EXPECT_CERTIFICATE_OR_REQUEST);
+    /* §2.2: a resumed server authenticates with its Finished alone. */
+    set_state(c, c->resumed ? HS13C_EXPECT_FINISHED : HS13C_EXPECT_CERTIFICATE_OR_REQUEST);
     return TLS_OK;
 }
 
@@ -276,6 +358,20 @@ static tls_error hs_expect_certificate_verify(tls_conn *c, const uint8_t *msg, s
     return TLS_OK;
 }
 
+/* §4.5: accepted 0-RTT ends with EndOfEarlyData under the early keys; then the
+ * handshake keys are ours. */
+static tls_error send_end_of_early_data(tls_conn *c)
+{
+    static const uint8_t eoed[4] = {TLS_HS_END_OF_EARLY_DATA, 0, 0, 0};
+    tls13_client_hs *hs = &c->hs.client.v13;
+
+    tls__transcript_add(&hs->transcript, eoed, sizeof eoed);
+    TRY(tls__conn_send_handshake(c, eoed, sizeof eoed));
+    c->hs.client.offer.early_open = false;
+    c->early_data_left = 0;
+    return tls__conn_set_write_secret(c, hs->suite, hs->client_hs_secret);
+}
+
 /* [empty Certificate] and Finished under our handshake keys, then our application keys
  * (§4.4, §4.4.2: a client without a certificate answers a request with an empty one). */
 static tls_error send_client_flight(tls_conn *c)
@@ -285,6 +381,8 @@ static tls_error send_client_flight(tls_conn *c)
     tls_writer w;
     size_t mark;
 
+    if (c->hs.client.offer.early_open)
+        TRY(send_end_of_early_data(c));
     tls_writer_init(&w, flight, sizeof flight);
     if (hs->cert_requested) {
         tls__hs_begin(&w, TLS_HS_CERTIFICATE);
@@ -304,7 +402,14 @@ static tls_error send_client_flight(tls_conn *c)
     ENSURE(tls_writer_ok(&w), TLS_ERR_INTERNAL);
     tls__transcript_add(&hs->transcript, flight + mark, w.len - mark);
     TRY(tls__conn_send_handshake(c, flight, w.len));
-    return tls__conn_set_write_secret(c, hs->suite, hs->client_app_secret);
+    TRY(tls__conn_set_write_secret(c, hs->suite, hs->client_app_secret));
+    /* §7.1: resumption_master_secret covers the transcript through our Finished. */
+    if (c->client_cfg->sessions) {
+        tls__transcript_current(&hs->transcript, thash);
+        TRY(tls13_keysched_derive(&hs->ks, "res master", thash, hs->res_master));
+        hs->have_res_master = true;
+    }
+    return TLS_OK;
 }
 
 static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
@@ -327,24 +432,53 @@ static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
     TRY(tls13_keysched_derive(&hs->ks, "c ap traffic", thash, hs->client_app_secret));
     TRY(tls13_keysched_derive(&hs->ks, "s ap traffic", thash, hs->server_app_secret));
     TRY(tls__conn_set_exporter13(c, &hs->ks, thash));
-    tls13_keysched_clear(&hs->ks); /* no resumption needs the master secret yet */
     TRY(tls__conn_set_read_secret(c, hs->suite, hs->server_app_secret));
     TRY(send_client_flight(c));
+    tls13_keysched_clear(&hs->ks);
     tls__wipe(hs->client_hs_secret, sizeof hs->client_hs_secret);
     tls__wipe(hs->server_hs_secret, sizeof hs->server_hs_secret);
+    /* The ticket offered is spent, accepted or not. */
+    tls__client_ticket13_free(c->hs.client.offer.ticket13);
+    c->hs.client.offer.ticket13 = NULL;
     set_state(c, HS13C_CONNECTED);
     return tls__conn_handshake_complete(c);
 }
 
 /* ---- after the handshake -------------------------------------------------------------------- */
 
-/* §4.6.1: tickets are parsed (so a malformed one is refused) and dropped until
- * resumption lands. */
+/* §4.6.1: a ticket is parsed (so a malformed one is refused) and, with a session
+ * store, kept under the name this connection was made for, with its PSK
+ * HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length)
+ * and what 0-RTT with it would have to match (suite, ALPN). A lifetime of 0 means
+ * "discard at once". */
 static tls_error hs_connected_new_session_ticket(tls_conn *c, const uint8_t *msg, size_t len)
 {
+    tls13_client_hs *hs = &c->hs.client.v13;
     tls_new_session_ticket_msg nst;
-    (void)c;
-    return tls__new_session_ticket_parse(msg + 4, len - 4, &nst);
+    tls_client_ticket13 *t;
+
+    TRY(tls__new_session_ticket_parse(msg + 4, len - 4, &nst));
+    if (!hs->have_res_master || nst.lifetime == 0)
+        return TLS_OK;
+    t = tls__client_ticket13_new(nst.ticket.len);
+    ENSURE(t, TLS_ERR_NO_MEMORY);
+    t->psk_len = tls__hash_len(hs->suite->hash);
+    tls_error err = tls13_hkdf_expand_label(hs->suite->hash, hs->res_master, "resumption",
+                                            nst.nonce.p, nst.nonce.len, t->psk, t->psk_len);
+    if (err != TLS_OK) {
+        tls__client_ticket13_free(t);
+        return err;
+    }
+    t->suite = hs->suite->id;
+    t->group = c->group;
+    memcpy(t->ticket, nst.ticket.p, nst.ticket.len);
+    t->age_add = nst.age_add;
+    t->lifetime_s = nst.lifetime;
+    t->max_early_data = nst.has_early_data ? nst.max_early_data : 0;
+    t->received_ms = tls__client_now_ms();
+    memcpy(t->alpn, c->alpn, (size_t)c->alpn[0] + 1);
+    tls__client_sessions_put13(c->client_cfg->sessions, c->server_name, t);
+    return TLS_OK;
 }
 
 tls_error tls__hs13_client_send_key_update(tls_conn *c, bool update_requested)
@@ -412,19 +546,90 @@ void tls__hs13_client_clear(tls13_client_hs *hs)
 {
     tls__transcript_clear(&hs->transcript);
     tls13_keysched_clear(&hs->ks);
-    tls__wipe(hs, sizeof *hs);
+    tls__wipe(hs, sizeof *hs); /* the traffic and resumption secrets with it */
 }
 
-/* 0-RTT is not offered yet: nothing may be sent early. */
+/* ---- 0-RTT ---------------------------------------------------------------------------------- */
+
+/* How many TLS bytes may wait in conn->out before early data stops being taken (as
+ * conn.c bounds application writes). */
+#define EARLY_OUT_LIMIT (64 * 1024)
+
+tls_error tls__hs13_client_start_early_data(tls_conn *c)
+{
+    tls_client_offer *o = &c->hs.client.offer;
+    const tls_suite *suite = o->psk_suite;
+    uint8_t thash[TLS_MAX_HASH_LEN], secret[TLS_MAX_HASH_LEN];
+    tls13_keysched early;
+
+    /* §7.1: client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic",
+     * ClientHello1), with the ticket's suite (§4.2.10). */
+    tls__hash(suite->hash, o->hello, o->hello_len, thash);
+    tls_error err = tls13_keysched_init(&early, suite->hash, o->ticket13->psk,
+                                        o->ticket13->psk_len);
+    if (err == TLS_OK)
+        err = tls13_keysched_derive(&early, "c e traffic", thash, secret);
+    tls13_keysched_clear(&early);
+    /* §D.4: the compatibility CCS goes right after ClientHello1 when 0-RTT follows. */
+    if (err == TLS_OK)
+        err = tls__client_send_compat_ccs(c);
+    if (err == TLS_OK)
+        err = tls__conn_set_write_secret(c, suite, secret);
+    tls__wipe(secret, sizeof secret);
+    TRY(err);
+    o->early_open = true;
+    return TLS_OK;
+}
+
 size_t tls__client_early_data_capacity(const tls_conn *c)
 {
-    (void)c;
-    return 0;
+    return c->hs.client.offer.early_open && !c->close_sent ? c->early_data_left : 0;
+}
+
+/* Appends one application_data record under the current (early) write keys to
+ * conn->out. conn.c frames only handshake messages, CCS and alerts for the handshake,
+ * and its application writes wait for the handshake to complete; 0-RTT records are
+ * framed here, into conn->out as conn.c grows it: on demand, the old memory wiped. */
+static tls_error queue_early_record(tls_conn *c, const uint8_t *data, size_t n)
+{
+    tls_buf *b = &c->out;
+    size_t size = tls__record_size(&c->wr, n, 0), written = 0;
+
+    if (b->off + b->len + size > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + size)
+            cap *= 2;
+        uint8_t *p = tls__alloc(cap);
+        ENSURE(p, TLS_ERR_NO_MEMORY);
+        if (b->len)
+            memcpy(p, b->p + b->off, b->len);
+        if (b->p) {
+            tls__wipe(b->p, b->cap);
+            tls__free(b->p, b->cap);
+        }
+        b->p = p;
+        b->cap = cap;
+        b->off = 0;
+    }
+    TRY(tls__record_seal(&c->wr, TLS_CT_APPLICATION_DATA, data, n, 0, b->p + b->off + b->len,
+                         size, &written));
+    b->len += written;
+    return TLS_OK;
 }
 
 tls_error tls__client_write_early_data(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
 {
-    (void)c, (void)buf, (void)len;
     *n = 0;
-    return TLS_ERR_INVALID_ARGUMENT;
+    ENSURE(tls__client_early_data_capacity(c) > 0, TLS_ERR_INVALID_ARGUMENT);
+    if (len > c->early_data_left)
+        len = c->early_data_left;
+    while (*n < len && c->out.len < EARLY_OUT_LIMIT) {
+        size_t chunk = len - *n;
+        if (chunk > c->max_fragment_size)
+            chunk = c->max_fragment_size;
+        TRY(queue_early_record(c, buf + *n, chunk));
+        *n += chunk;
+        c->early_data_left -= (uint32_t)chunk;
+    }
+    return TLS_OK;
 }

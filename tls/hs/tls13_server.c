@@ -21,11 +21,18 @@
  *   used; its binder must then verify or the handshake fails (decrypt_error). Tickets
  *   that do not open, or do not fit, just mean a full handshake. After a
  *   HelloRetryRequest the binders cover message_hash(CH1) || HRR || CH2-truncated,
- *   which the running transcript gives us for free.
+ *   which the running transcript gives us for free. Without a ticketer, a session
+ *   cache makes stateful tickets: the ticket is a random key into the cache, and
+ *   taking the entry out makes each ticket single-use.
+ * - 0-RTT (§2.3, §4.2.10, §8): accepted only when the config allows it, for the first
+ *   identity, with the ticket's suite and ALPN, without HRR, and once per ticket
+ *   (the ticketer's anti-replay record, or the single-use stateful ticket). Early
+ *   data goes to conn->early_in, apart from 1-RTT data, until EndOfEarlyData.
  */
 #include <string.h>
 
 #include "../conn.h"
+#include "../session_cache.h"
 #include "../ticket.h"
 #include "hs.h"
 
@@ -223,6 +230,10 @@ static void write_encrypted_extensions(tls_writer *w, const tls_conn *c, bool ac
 {
     tls__hs_begin(w, TLS_HS_ENCRYPTED_EXTENSIONS);
     tls_write_vec16_begin(w);
+    if (c->early_data_accepted) { /* §4.2.10: empty, in EncryptedExtensions */
+        tls_write_u16(w, TLS_EXT_EARLY_DATA);
+        tls_write_u16(w, 0);
+    }
     if (ack_sni) { /* RFC 6066 §3: an empty server_name says the name was used */
         tls_write_u16(w, TLS_EXT_SERVER_NAME);
         tls_write_u16(w, 0);
@@ -341,6 +352,8 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
     tls_kx *kx = NULL;
     tls_writer w;
 
+    uint8_t hello_hash[TLS_MAX_HASH_LEN], early_secret[TLS_MAX_HASH_LEN];
+    tls__transcript_current(&hs->transcript, hello_hash); /* for "c e traffic" */
     tls_error err = tls__random(random, sizeof random);
     if (err == TLS_OK)
         err = tls__kx_new(group, &kx);
@@ -367,15 +380,25 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
         err = tls13_keysched_init(&hs->ks, hs->suite->hash, hs->psk_len ? hs->psk : NULL,
                                   hs->psk_len);
     tls__wipe(hs->psk, sizeof hs->psk);
+    /* §7.1: client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic",
+     * ClientHello); early data is read under it until EndOfEarlyData. */
+    if (err == TLS_OK && c->early_data_accepted)
+        err = tls13_keysched_derive(&hs->ks, "c e traffic", hello_hash, early_secret);
     if (err == TLS_OK)
         err = tls13_keysched_handshake(&hs->ks, shared, shared_len);
     tls__wipe(shared, sizeof shared);
-    TRY(err);
-    c->group = group;
-    tls__transcript_current(&hs->transcript, thash);
-    TRY(derive_and_install(c, thash, "c hs traffic", "s hs traffic", hs->client_hs_secret,
-                           hs->server_hs_secret));
-    return tls__conn_set_read_secret(c, hs->suite, hs->client_hs_secret);
+    if (err == TLS_OK) {
+        c->group = group;
+        tls__transcript_current(&hs->transcript, thash);
+        err = derive_and_install(c, thash, "c hs traffic", "s hs traffic", hs->client_hs_secret,
+                                 hs->server_hs_secret);
+    }
+    if (err == TLS_OK)
+        err = tls__conn_set_read_secret(c, hs->suite, c->early_data_accepted
+                                                          ? early_secret
+                                                          : hs->client_hs_secret);
+    tls__wipe(early_secret, sizeof early_secret);
+    return err;
 }
 
 /* EncryptedExtensions, Certificate, CertificateVerify, Finished, then the
@@ -474,11 +497,27 @@ static tls_error compute_binder(const tls13_server_hs *hs, const uint8_t *psk, s
     return err;
 }
 
+/* The clock tickets are issued and aged by: the ticketer's, else the cache's. */
+static int64_t ticket_clock(const tls_conn *c)
+{
+    return c->cfg->ticketer ? tls__ticketer_now(c->cfg->ticketer)
+                            : tls__session_cache_now(c->cfg->session_cache);
+}
+
+/* The session an offered identity names: a sealed ticket, or (stateful) a key into
+ * the session cache, taken out so it is used once. */
+static bool open_identity(const tls_conn *c, const uint8_t *id, size_t len, tls_ticket_state *st)
+{
+    if (c->cfg->ticketer)
+        return tls__ticketer_open(c->cfg->ticketer, id, len, st) == TLS_OK;
+    return tls__session_cache_take(c->cfg->session_cache, id, len, st);
+}
+
 /* The client's age of the ticket (obfuscated_ticket_age - ticket_age_add, §4.2.11.1)
  * against ours, and ours against the lifetime. */
-static bool ticket_age_ok(tls_ticketer *tk, const tls_ticket_state *st, uint32_t obfuscated)
+static bool ticket_age_ok(const tls_conn *c, const tls_ticket_state *st, uint32_t obfuscated)
 {
-    int64_t ours = tls__ticketer_now(tk) - st->issued;
+    int64_t ours = ticket_clock(c) - st->issued;
     int64_t theirs_ms = (int64_t)(uint32_t)(obfuscated - st->age_add);
     if (ours < 0)
         ours = 0;
@@ -488,20 +527,51 @@ static bool ticket_age_ok(tls_ticketer *tk, const tls_ticket_state *st, uint32_t
     return diff >= -TICKET_AGE_TOLERANCE_MS && diff <= TICKET_AGE_TOLERANCE_MS;
 }
 
+/* §4.2.10: what the ticket itself must allow for 0-RTT; the ALPN check and the
+ * single-use claim come once the ALPN is chosen (accept_early_data). */
+static void note_early_candidate(tls_conn *c, const tls_client_hello *ch,
+                                 const tls_ticket_state *st, const uint8_t *ticket,
+                                 size_t ticket_len, uint16_t index)
+{
+    tls13_server_hs *hs = &c->hs.v13;
+    if (!ch->has_early_data || c->did_hrr || index != 0 || !c->cfg->max_early_data_size ||
+        !st->max_early_data || st->suite != hs->suite->id)
+        return;
+    hs->early_candidate = true;
+    hs->early_max = st->max_early_data < c->cfg->max_early_data_size
+                        ? st->max_early_data
+                        : c->cfg->max_early_data_size;
+    memcpy(hs->early_alpn, st->alpn, sizeof hs->early_alpn);
+    hs->early_single_use = !c->cfg->ticketer;
+    tls__hash(TLS_HASH_SHA256, ticket, ticket_len, hs->early_fingerprint);
+    hs->early_until = st->issued + (int64_t)st->lifetime;
+}
+
+static void accept_early_data(tls_conn *c)
+{
+    tls13_server_hs *hs = &c->hs.v13;
+    if (!hs->early_candidate ||
+        memcmp(hs->early_alpn, c->alpn, (size_t)c->alpn[0] + 1) != 0 ||
+        (!hs->early_single_use &&
+         !tls__ticketer_claim_early(c->cfg->ticketer, hs->early_fingerprint, hs->early_until)))
+        return;
+    c->early_data_accepted = true;
+    c->early_data_left = hs->early_max;
+}
+
 /* Picks the PSK to resume with (hs->psk, hs->psk_identity, c->resumed), or none. Must
  * run before `hello` (the whole message) joins the transcript. Errors: TLS_ERR_BAD_FINISHED
  * (decrypt_error: a binder that does not verify for a ticket we accepted). */
 static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8_t *hello)
 {
     tls13_server_hs *hs = &c->hs.v13;
-    tls_ticketer *tk = c->cfg->ticketer;
     uint8_t binder[TLS_MAX_HASH_LEN];
     tls_reader ids, binders, id, offered;
     tls_ticket_state st;
     uint32_t obfuscated;
     tls_error err = TLS_OK;
 
-    if (!tk || !ch->has_psk || !psk_dhe_offered(ch))
+    if ((!c->cfg->ticketer && !c->cfg->session_cache) || !ch->has_psk || !psk_dhe_offered(ch))
         return TLS_OK;
     tls_reader_init(&ids, ch->psk_identities.p, ch->psk_identities.len);
     tls_reader_init(&binders, ch->psk_binders.p, ch->psk_binders.len);
@@ -510,7 +580,7 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
         ENSURE(tls_read_vec16(&ids, 1, 0xffff, &id) && tls_read_u32(&ids, &obfuscated) &&
                    tls_read_vec8(&binders, 32, 255, &offered),
                TLS_ERR_INTERNAL);
-        if (tls__ticketer_open(tk, id.p, tls_reader_left(&id), &st) != TLS_OK)
+        if (!open_identity(c, id.p, tls_reader_left(&id), &st))
             continue;
         const tls_suite *ts = tls__suite_find(st.suite);
         /* §4.2.11: the PSK's hash must be the suite's; §4.6.1 and RFC 6066 §3: a
@@ -518,7 +588,7 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
         bool fits = st.version == TLS_VERSION_1_3 && ts && ts->version == TLS_VERSION_1_3 &&
                     ts->hash == hs->suite->hash &&
                     st.psk_len == hs->ks.hash_len && !strcmp(st.sni, ch->server_name) &&
-                    ticket_age_ok(tk, &st, obfuscated);
+                    ticket_age_ok(c, &st, obfuscated);
         if (fits) {
             err = compute_binder(hs, st.psk, st.psk_len, hello, 4 + ch->psk_binders_offset,
                                  binder);
@@ -530,6 +600,7 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
                 hs->psk_len = st.psk_len;
                 hs->psk_identity = i;
                 c->resumed = true;
+                note_early_candidate(c, ch, &st, id.p, tls_reader_left(&id), i);
             }
         }
         tls__wipe(&st, sizeof st);
@@ -538,6 +609,19 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
             return err;
     }
     return TLS_OK;
+}
+
+/* A stateless ticket from the ticketer, or a stateful one: 32 random bytes naming
+ * the session in the cache. */
+static tls_error seal_ticket(tls_conn *c, tls_ticket_state *st, uint8_t *out, size_t cap,
+                             size_t *len)
+{
+    if (c->cfg->ticketer)
+        return tls__ticketer_seal(c->cfg->ticketer, st, out, cap, len);
+    ENSURE(cap >= TLS_SESSION_ID_MAX, TLS_ERR_INTERNAL);
+    TRY(tls__random(out, TLS_SESSION_ID_MAX));
+    *len = TLS_SESSION_ID_MAX;
+    return tls__session_cache_put(c->cfg->session_cache, out, TLS_SESSION_ID_MAX, st);
 }
 
 /* §4.6.1: n_tickets NewSessionTickets, each with its own nonce and PSK
@@ -572,7 +656,8 @@ static tls_error send_new_session_tickets(tls_conn *c)
         if (err == TLS_OK) {
             st.age_add = (uint32_t)age_add[0] << 24 | (uint32_t)age_add[1] << 16 |
                          (uint32_t)age_add[2] << 8 | age_add[3];
-            err = tls__ticketer_seal(c->cfg->ticketer, &st, ticket, sizeof ticket, &ticket_len);
+            st.max_early_data = c->cfg->max_early_data_size;
+            err = seal_ticket(c, &st, ticket, sizeof ticket, &ticket_len);
         }
         if (err == TLS_OK) {
             tls_writer_init(&w, msg, sizeof msg);
@@ -581,7 +666,13 @@ static tls_error send_new_session_tickets(tls_conn *c)
             tls_write_u32(&w, st.age_add);
             tls_write_vec8(&w, &nonce, 1);
             tls_write_vec16(&w, ticket, ticket_len);
-            tls_write_u16(&w, 0); /* no extensions: no early data */
+            tls_write_vec16_begin(&w);
+            if (st.max_early_data) { /* §4.2.10: max_early_data_size */
+                tls_write_u16(&w, TLS_EXT_EARLY_DATA);
+                tls_write_u16(&w, 4);
+                tls_write_u32(&w, st.max_early_data);
+            }
+            tls_writer_end(&w);
             tls__hs_end(&w);
             err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
         }
@@ -598,15 +689,21 @@ static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_
                                 tls_slice share)
 {
     const tls_certified_key *ck = NULL;
-    c->hs.v13.send_tickets = c->cfg->ticketer && c->cfg->n_tickets && psk_dhe_offered(ch);
+    c->hs.v13.send_tickets = (c->cfg->ticketer || c->cfg->session_cache) && c->cfg->n_tickets &&
+                             psk_dhe_offered(ch);
     if (!c->resumed) {
         TRY(tls__server_resolve_cert(c, ch, &ck));
         TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
     }
     TRY(tls__server_choose_alpn(c, ch));
+    accept_early_data(c);
     TRY(send_server_hello(c, group, share));
     TRY(send_server_flight(c, ch, ck));
-    /* A client that offered 0-RTT sends it under keys we never derive: skip it. */
+    if (c->early_data_accepted) {
+        set_state(c, HS13_EXPECT_END_OF_EARLY_DATA);
+        return TLS_OK;
+    }
+    /* A client whose 0-RTT we refuse sends it under keys we never derive: skip it. */
     c->skip_undecryptable = ch->has_early_data && !c->did_hrr;
     set_state(c, HS13_EXPECT_FINISHED);
     return TLS_OK;
@@ -681,6 +778,22 @@ static tls_error hs_expect_client_hello_after_hrr(tls_conn *c, const uint8_t *ms
     return complete_hello(c, &ch, hs->hrr_group, share);
 }
 
+/* §4.5: the end of accepted early data, under the early keys; the client's Finished
+ * then covers it, and its handshake keys take over. */
+static tls_error hs_expect_end_of_early_data(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls13_server_hs *hs = &c->hs.v13;
+    uint8_t thash[TLS_MAX_HASH_LEN];
+
+    ENSURE(len == 4, TLS_ERR_DECODE);
+    tls__transcript_add(&hs->transcript, msg, len);
+    tls__transcript_current(&hs->transcript, thash);
+    TRY(tls13_finished_mac(hs->ks.hash, hs->client_hs_secret, thash, hs->expected_finished));
+    TRY(tls__conn_set_read_secret(c, hs->suite, hs->client_hs_secret));
+    set_state(c, HS13_EXPECT_FINISHED);
+    return TLS_OK;
+}
+
 static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
 {
     tls13_server_hs *hs = &c->hs.v13;
@@ -735,6 +848,9 @@ tls_error tls__hs13_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
     case HS13_EXPECT_CLIENT_HELLO_AFTER_HRR:
         ENSURE(type == TLS_HS_CLIENT_HELLO, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs_expect_client_hello_after_hrr(c, msg, len);
+    case HS13_EXPECT_END_OF_EARLY_DATA:
+        ENSURE(type == TLS_HS_END_OF_EARLY_DATA, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_expect_end_of_early_data(c, msg, len);
     case HS13_EXPECT_FINISHED:
         ENSURE(type == TLS_HS_FINISHED, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs_expect_finished(c, msg, len);

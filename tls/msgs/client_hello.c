@@ -363,6 +363,10 @@ void tls__client_hello_write(tls_writer *w, const tls_client_hello_spec *s)
         tls_write_u16(w, 1);
         tls_write_u8(w, 0);
     }
+    if (s->session_ticket) { /* RFC 5077 §3.2: the ticket itself, or empty */
+        tls_write_u16(w, TLS_EXT_SESSION_TICKET);
+        tls_write_vec16(w, s->ticket12.p, s->ticket12.len);
+    }
     if (s->n_versions) {
         tls_write_u16(w, TLS_EXT_SUPPORTED_VERSIONS);
         tls_write_vec16_begin(w);
@@ -391,6 +395,26 @@ void tls__client_hello_write(tls_writer *w, const tls_client_hello_spec *s)
         tls_write_u16(w, TLS_EXT_COOKIE);
         tls_write_vec16_begin(w);
         tls_write_vec16(w, s->cookie.p, s->cookie.len);
+        tls_writer_end(w);
+    }
+    if (s->early_data) {
+        tls_write_u16(w, TLS_EXT_EARLY_DATA);
+        tls_write_u16(w, 0);
+    }
+    if (s->psk_identity.len) { /* §4.2.11: MUST be the last extension */
+        tls_write_u16(w, TLS_EXT_PRE_SHARED_KEY);
+        tls_write_vec16_begin(w);
+        tls_write_vec16_begin(w); /* identities */
+        tls_write_vec16(w, s->psk_identity.p, s->psk_identity.len);
+        tls_write_u32(w, s->psk_obfuscated_age);
+        tls_writer_end(w);
+        tls_write_vec16_begin(w); /* binders: zeros, filled in by the caller */
+        tls_write_vec8_begin(w);
+        uint8_t *binder = tls_write_reserve(w, s->psk_binder_len);
+        if (binder)
+            memset(binder, 0, s->psk_binder_len);
+        tls_writer_end(w);
+        tls_writer_end(w);
         tls_writer_end(w);
     }
     tls_writer_end(w);

@@ -89,7 +89,22 @@ typedef struct {
     tls_slice cookie; /* from a HelloRetryRequest; len 0: no cookie extension */
     bool psk_modes;   /* psk_key_exchange_modes [psk_dhe_ke] */
     bool tls12;       /* extended_master_secret, renegotiation_info, ec_point_formats */
+    /* RFC 5077 §3.2: session_ticket carrying `ticket12` (len 0: asking for one). */
+    bool session_ticket;
+    tls_slice ticket12;
+    bool early_data; /* §4.2.10: an empty early_data */
+    /* §4.2.11: pre_shared_key, last, with one PskIdentity (none when psk_identity.len is
+     * 0) and one binder of psk_binder_len zero bytes: the caller computes the binder over
+     * the message minus its last TLS_PSK_BINDERS_LEN(psk_binder_len) bytes (the
+     * truncated ClientHello, §4.2.11.2) and writes it over the message's last
+     * psk_binder_len bytes. */
+    tls_slice psk_identity;
+    uint32_t psk_obfuscated_age;
+    size_t psk_binder_len;
 } tls_client_hello_spec;
+
+/* The binders vector of a one-binder pre_shared_key: u16 length, u8 length, binder. */
+#define TLS_PSK_BINDERS_LEN(binder_len) (2 + 1 + (binder_len))
 
 /* Appends a whole ClientHello message (header included). Overflow latches in w. */
 void tls__client_hello_write(tls_writer *w, const tls_client_hello_spec *spec);
@@ -187,6 +202,17 @@ TLS_MUST_CHECK tls_error tls__new_session_ticket_parse(const uint8_t *body, size
                                                        tls_new_session_ticket_msg *nst);
 
 /* ---- TLS 1.2 server messages (server_msgs.c) ------------------------------------------- */
+
+/* NewSessionTicket of RFC 5077 §3.3 (handshake type 4 in TLS 1.2 too). The ticket may
+ * be empty: the server promised one in its ServerHello and then chose not to issue it. */
+typedef struct {
+    uint32_t lifetime_hint; /* seconds; 0: unspecified */
+    tls_slice ticket;
+} tls_new_session_ticket12_msg;
+
+/* Errors: TLS_ERR_DECODE, TLS_ERR_TRAILING_DATA. */
+TLS_MUST_CHECK tls_error tls__new_session_ticket12_parse(const uint8_t *body, size_t len,
+                                                         tls_new_session_ticket12_msg *nst);
 
 /* ServerKeyExchange for the ECDHE suites (RFC 8422 §5.4): ServerECDHParams, then a
  * DigitallySigned (RFC 5246 §4.7), which has CertificateVerify's syntax. */

@@ -1,7 +1,7 @@
 /*
  * server_msgs.c — decoding of the server's authentication and post-handshake messages:
  * Certificate (RFC 8446 §4.4.2; RFC 5246 §7.4.2), CertificateVerify (§4.4.3),
- * CertificateRequest (§4.3.2) and NewSessionTicket (§4.6.1).
+ * CertificateRequest (§4.3.2) and NewSessionTicket (§4.6.1; RFC 5077 §3.3 for TLS 1.2).
  *
  * Syntax only, as everywhere under msgs/: whether a scheme was offered or a chain is
  * trusted is the handshake's business.
@@ -134,6 +134,20 @@ tls_error tls__new_session_ticket_parse(const uint8_t *body, size_t len,
 }
 
 /* ---- TLS 1.2 ------------------------------------------------------------------------------ */
+
+tls_error tls__new_session_ticket12_parse(const uint8_t *body, size_t len,
+                                          tls_new_session_ticket12_msg *nst)
+{
+    tls_reader r, ticket;
+
+    memset(nst, 0, sizeof *nst);
+    tls_reader_init(&r, body, len);
+    ENSURE(tls_read_u32(&r, &nst->lifetime_hint) && tls_read_vec16(&r, 0, 0xffff, &ticket),
+           TLS_ERR_DECODE);
+    ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
+    nst->ticket = slice_of(&ticket);
+    return TLS_OK;
+}
 
 /* RFC 8422 §5.4: ECCurveType named_curve. */
 #define EC_CURVE_TYPE_NAMED_CURVE 3
