@@ -18,6 +18,12 @@
  *   resolver that never answers), so what the engine refuses is reported at the node
  *   that asked for it; each listener's real config is built once everything else
  *   has passed.
+ * - Session tickets: tls.tickets.key_file is loaded where it is read (one ticketer,
+ *   shared by every listener); otherwise each listener gets a ticketer of random keys
+ *   when its TLS config is built, or, on a reload (cfg_reload), keeps the one of the
+ *   previous config's listener at the same address if the ticket settings match.
+ *   Rules that join the tls section and the listeners (early_data) are checked after
+ *   the walk, since either may come first in the file.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -647,6 +653,11 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         if (e != TLS_OK)
             ok = cfg__fail(&ld->doc, (seen[CA] ? seen[CA] : map)->start_mark, "%s", err);
     }
+    /* Connections to the backend resume TLS sessions (tickets or IDs the backend
+     * issues), which spares both sides the certificate signature. */
+    tls_client_session_store *sessions = NULL;
+    if (ok && tls_client_session_store_new(64, &sessions) != TLS_OK)
+        ok = cfg__fail(&ld->doc, map->start_mark, "out of memory");
     if (ok) {
         tls_client_config_params params = {
             .versions = ld->cfg->versions,
@@ -654,10 +665,13 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
             .alpn = (const char *const *)alpn,
             .n_alpn = n_alpn,
             .roots = roots,
+            .sessions = sessions,
         };
         if (tls_client_config_new(&params, &b->tls, err, sizeof err) != TLS_OK)
             ok = cfg__fail(&ld->doc, map->start_mark, "backend TLS settings refused: %s", err);
     }
+    if (sessions)
+        tls_client_session_store_unref(sessions);
     tls_root_store_unref(roots);
     for (size_t i = 0; i < n_alpn; i++)
         free(alpn[i]);

@@ -25,6 +25,14 @@
  *    truncation (rustls's reader reports UnexpectedEof): "TLS error: unexpected EOF".
  *  - Plaintext goes to stdout with blocking writes: a slow consumer slows the
  *    connection down, which is the backpressure we want for a one-connection tool.
+ *  - --cache FILE: a session store loaded before connecting and saved (mode 0600,
+ *    atomically) when the process ends, whatever the outcome: a ticket offered is
+ *    spent either way, and tickets that arrived are worth keeping.
+ *  - --early-data FILE: the file is read whole before connecting; as much as the stored
+ *    ticket allows goes out as 0-RTT right behind the ClientHello. Standard input (or
+ *    --http's request) waits until the file has been handed over: once the handshake
+ *    is done, the part not sent early (all of it if the server refused 0-RTT) goes
+ *    first, so the server always sees the file, then the rest, in order.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +60,8 @@
 #define DRAIN_TIMEOUT_MS 2000    /* how long we wait for the server's FIN at the end */
 #define MAX_LIST 32              /* repeats of --suite, --group, --proto, --protover */
 #define HOST_MAX 256
+#define CACHE_SERVERS 64                   /* server names a --cache file keeps */
+#define EARLY_DATA_MAX (16u * 1024 * 1024) /* largest --early-data FILE */
 
 typedef enum {
     ST_RESOLVING,  /* uv_getaddrinfo runs */
@@ -70,13 +80,13 @@ typedef enum {
 } input_kind;
 
 typedef struct {
-    const char *hostname, *connect, *cafile;
+    const char *hostname, *connect, *cafile, *cache, *early_data;
     uint16_t suites[MAX_LIST], groups[MAX_LIST], versions[MAX_LIST];
     size_t n_suites, n_groups, n_versions;
     const char *protos[MAX_LIST];
     size_t n_protos;
     unsigned long port, max_frag;
-    bool http, no_sni, insecure, verbose;
+    bool http, no_sni, insecure, verbose, no_tickets;
 } options;
 
 typedef struct {
@@ -107,6 +117,11 @@ typedef struct {
     input_kind in_kind;
     bool in_reading, in_eof, close_sent;
     size_t in_off, in_len;
+    /* --early-data: the file; how much of it went as 0-RTT, and how much of the rest the
+     * engine has taken since the handshake (early_done: all of it). */
+    uint8_t *early;
+    size_t early_len, early_sent, early_off;
+    bool early_done;
     uint8_t inbuf[64 * 1024];
     char readbuf[64 * 1024];
     uint8_t plainbuf[16 * 1024];
@@ -269,16 +284,44 @@ static size_t flush_tls(client *c)
 static void maybe_close_input(client *c)
 {
     if (c->in_kind == IN_HTTP || !c->in_eof || c->in_len > 0 || c->close_sent ||
-        c->state != ST_OPEN)
+        c->state != ST_OPEN || !c->early_done)
         return;
     c->close_sent = true;
     tls_conn_send_close_notify(c->tls);
     vlog(c, "end of input: sent close_notify");
 }
 
+/* Hands the --early-data file's unsent part to the engine once the handshake is over;
+ * true when all of it is in. */
+static bool push_early_rest(client *c)
+{
+    while (!c->early_done && c->state == ST_OPEN && !c->close_sent) {
+        size_t n = 0;
+        tls_error err;
+        if (c->early_off == c->early_len) {
+            c->early_done = true;
+            break;
+        }
+        err = tls_conn_write(c->tls, c->early + c->early_off, c->early_len - c->early_off, &n);
+        if (err != TLS_OK) {
+            tls_fail(c, err);
+            return false;
+        }
+        c->early_off += n;
+        if (n == 0 && flush_tls(c) == 0)
+            break;
+    }
+    return c->early_done;
+}
+
 /* Hands buffered input to the engine, flushing whenever its send buffer fills. */
 static void push_input(client *c)
 {
+    if (!c->early_done && !push_early_rest(c)) {
+        flush_tls(c);
+        update_reading(c);
+        return;
+    }
     while (c->in_len > 0 && c->state <= ST_OPEN && !c->close_sent) {
         size_t n = 0;
         tls_error err = tls_conn_write(c->tls, c->inbuf + c->in_off, c->in_len, &n);
@@ -360,7 +403,7 @@ static void on_stdin_file_read(uv_fs_t *req)
 static bool stdin_wanted(const client *c)
 {
     size_t queued;
-    if (c->in_eof || c->in_len > 0 || c->close_sent || c->state >= ST_DRAINING)
+    if (c->in_eof || c->in_len > 0 || c->close_sent || c->state >= ST_DRAINING || !c->early_done)
         return false;
     if (c->state < ST_HANDSHAKE)
         return true; /* the engine's own buffer bounds what we read ahead */
@@ -470,10 +513,21 @@ static void log_handshake(const client *c)
     vlog(c, "handshake done version=%s suite=%s group=%s sig=%s alpn=%.*s hrr=%s",
          or_dash(tls_version_name(tls_conn_version(c->tls))),
          or_dash(tls_cipher_suite_name(tls_conn_cipher_suite(c->tls))),
-         or_dash(tls_group_name(tls_conn_group(c->tls))),
-         or_dash(tls_sig_scheme_name(tls_conn_sig_scheme(c->tls))),
+         tls_conn_group(c->tls) ? tls_group_name(tls_conn_group(c->tls)) : "-",
+         /* a resumed handshake has no signature */
+         tls_conn_sig_scheme(c->tls) ? tls_sig_scheme_name(tls_conn_sig_scheme(c->tls)) : "-",
          alpn != NULL ? (int)alpn_len : 1, alpn != NULL ? (const char *)alpn : "-",
          tls_conn_did_hrr(c->tls) ? "yes" : "no");
+    vlog(c, "%s", tls_conn_resumed(c->tls) ? "resumed" : "full handshake");
+    if (c->opt->early_data == NULL)
+        return;
+    if (c->early_sent == 0)
+        vlog(c, "early data not sent (no ticket allows it); %zu bytes sent after the handshake",
+             c->early_len);
+    else if (tls_conn_early_data_accepted(c->tls))
+        vlog(c, "early data accepted (%zu bytes)", c->early_sent);
+    else
+        vlog(c, "early data not accepted; %zu bytes sent again after the handshake", c->early_sent);
 }
 
 /* After each tls_conn_process: notice the handshake ending, drain all plaintext to
@@ -483,6 +537,9 @@ static void progress(client *c)
     if (c->state == ST_HANDSHAKE && !tls_conn_is_handshaking(c->tls)) {
         set_state(c, ST_OPEN);
         log_handshake(c);
+        /* §4.2.10: refused early data was not delivered; it goes again, first. */
+        if (!c->early_done && !tls_conn_early_data_accepted(c->tls))
+            c->early_off = 0;
         push_input(c);
     }
     while (c->state < ST_DRAINING) {
@@ -718,6 +775,10 @@ static const char usage_text[] =
     "    --no-sni            Do not send server name indication.\n"
     "    --insecure          Disable certificate verification. Dangerous.\n"
     "    --max-frag-size M   Limit outgoing TLS plaintext fragments to M bytes.\n"
+    "    --cache FILE        Resume sessions: load them from FILE, save them there at exit.\n"
+    "    --no-tickets        Resume TLS 1.2 sessions by session ID only (no RFC 5077 tickets).\n"
+    "    --early-data FILE   Send FILE as TLS 1.3 0-RTT data when a cached ticket allows it\n"
+    "                        (else, or if refused, right after the handshake), then stdin.\n"
     "    --verbose           Log connection progress and negotiated parameters to stderr.\n"
     "    --version, -v       Show tool version.\n"
     "    --help, -h          Show this screen.\n";
@@ -788,6 +849,9 @@ static int parse_args(int argc, char **argv, options *o)
         {"no-sni", no_argument, NULL, 'N'},
         {"insecure", no_argument, NULL, 'I'},
         {"max-frag-size", required_argument, NULL, 'F'},
+        {"cache", required_argument, NULL, 'K'},
+        {"no-tickets", no_argument, NULL, 'T'},
+        {"early-data", required_argument, NULL, 'E'},
         {"verbose", no_argument, NULL, 'B'},
         {"version", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -815,6 +879,15 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         case 'B':
             o->verbose = true;
+            break;
+        case 'K':
+            o->cache = optarg;
+            break;
+        case 'T':
+            o->no_tickets = true;
+            break;
+        case 'E':
+            o->early_data = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -864,16 +937,43 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("HOSTNAME must be 1 to %d bytes", HOST_MAX - 1);
     if (o->connect != NULL && o->connect[0] == '\0')
         return usage_error("--connect wants an address or a name");
+    if (o->cache != NULL && o->cache[0] == '\0')
+        return usage_error("--cache wants a file name");
     return -1;
 }
 
+/* The --cache store, loaded; returns 0, or the exit status. */
+static int load_cache(const options *o, tls_client_session_store **store)
+{
+    char err[512] = "";
+    tls_error rc;
+    if (o->cache == NULL)
+        return 0;
+    rc = tls_client_session_store_new(CACHE_SERVERS, store);
+    if (rc == TLS_OK)
+        rc = tls_client_session_store_load(*store, o->cache, err, sizeof err);
+    if (rc != TLS_OK) {
+        /* Not saved over at exit either: a file we cannot read may still be wanted. */
+        fprintf(stderr, "tlsclient: %s\n", err[0] ? err : tls_error_name(rc));
+        if (*store != NULL)
+            tls_client_session_store_unref(*store);
+        *store = NULL;
+        return 1;
+    }
+    return 0;
+}
+
 /* Builds the client config; returns 0, or the exit status. */
-static int make_config(const options *o, tls_root_store **roots, tls_client_config **cfg)
+static int make_config(const options *o, tls_client_session_store *store, tls_root_store **roots,
+                       tls_client_config **cfg)
 {
     tls_client_config_params params;
     char err[512] = "";
     tls_error rc;
     memset(&params, 0, sizeof params);
+    params.sessions = store;
+    params.no_tickets = o->no_tickets;
+    params.enable_early_data = o->early_data != NULL;
     params.versions = o->versions;
     params.n_versions = o->n_versions;
     params.cipher_suites = o->suites;
@@ -902,6 +1002,54 @@ static int make_config(const options *o, tls_root_store **roots, tls_client_conf
         fprintf(stderr, "tlsclient: %s\n", err[0] ? err : "invalid TLS configuration");
         return 2;
     }
+    return 0;
+}
+
+/* Reads the --early-data file and sends what the engine takes of it as 0-RTT; returns
+ * 0, or the exit status. */
+static int start_early_data(client *c)
+{
+    const char *path = c->opt->early_data;
+    FILE *f;
+    size_t cap = 0, n;
+    c->early_done = path == NULL;
+    if (path == NULL)
+        return 0;
+    if ((f = fopen(path, "rb")) == NULL) {
+        fprintf(stderr, "tlsclient: cannot read %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    for (;;) {
+        if (c->early_len == cap) {
+            uint8_t *p;
+            cap = cap ? 2 * cap : 64 * 1024;
+            if (cap > EARLY_DATA_MAX + 1 || (p = realloc(c->early, cap)) == NULL) {
+                fprintf(stderr, "tlsclient: %s: too large for --early-data\n", path);
+                fclose(f);
+                return 1;
+            }
+            c->early = p;
+        }
+        n = fread(c->early + c->early_len, 1, cap - c->early_len, f);
+        c->early_len += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "tlsclient: cannot read %s: %s\n", path, strerror(errno));
+        fclose(f);
+        return 1;
+    }
+    fclose(f);
+    if (tls_conn_early_data_capacity(c->tls) > 0 && c->early_len > 0) {
+        tls_error err = tls_conn_write_early_data(c->tls, c->early, c->early_len, &c->early_sent);
+        if (err != TLS_OK) {
+            fprintf(stderr, "TLS error: %s\n", tls_error_name(err));
+            return 1;
+        }
+        vlog(c, "sending %zu bytes of early data", c->early_sent);
+    }
+    c->early_off = c->early_sent;
     return 0;
 }
 
@@ -954,6 +1102,7 @@ static int setup_input(client *c)
 int main(int argc, char **argv)
 {
     options opt;
+    tls_client_session_store *store = NULL;
     tls_root_store *roots = NULL;
     tls_client_config *cfg = NULL;
     client *c = NULL;
@@ -964,7 +1113,8 @@ int main(int argc, char **argv)
         return status;
     /* A server that resets mid-write must cost us an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
-    if ((status = make_config(&opt, &roots, &cfg)) != 0)
+    if ((status = load_cache(&opt, &store)) != 0 ||
+        (status = make_config(&opt, store, &roots, &cfg)) != 0)
         goto out;
     status = 1;
     c = calloc(1, sizeof *c);
@@ -979,6 +1129,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "TLS error: %s\n", tls_error_name(terr));
         goto out;
     }
+    if (start_early_data(c) != 0)
+        goto out;
     if (uv_loop_init(&c->loop) != 0) {
         fprintf(stderr, "tlsclient: cannot create the event loop\n");
         goto out;
@@ -1013,6 +1165,15 @@ out:
         if (c->ai_list != NULL)
             uv_freeaddrinfo(c->ai_list);
         tls_conn_free(c->tls);
+        free(c->early);
+    }
+    if (store != NULL) {
+        char err[512] = "";
+        if (tls_client_session_store_save(store, opt.cache, err, sizeof err) != TLS_OK) {
+            fprintf(stderr, "tlsclient: %s\n", err);
+            status = status ? status : 1;
+        }
+        tls_client_session_store_unref(store);
     }
     /* tls.h does not promise that unref(NULL) is a no-op. */
     if (cfg != NULL)

@@ -10,6 +10,9 @@
  * says what it does, builds one that checks no chain; that config still checks
  * CertificateVerify and Finished, so the server must hold the key of the certificate
  * it sends and nobody can splice a handshake.
+ *
+ * A session store (client_sessions.h) is referenced, not copied: connections of many
+ * configs may share one, and it outlives none of them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -57,17 +60,18 @@ static tls_error build(const tls_client_config_params *params, bool dangerous,
         return TLS_ERR_NO_MEMORY;
     atomic_init(&cfg->refs, 1);
     if (!tls__copy_id_list(cfg->versions, &cfg->n_versions, COUNT(cfg->versions), params->versions,
-                   params->n_versions, tls__default_versions, TLS_N_DEFAULT_VERSIONS, tls__known_version,
-                   &bad))
+                           params->n_versions, tls__default_versions, TLS_N_DEFAULT_VERSIONS,
+                           tls__known_version, &bad))
         CONFIG_FAIL("protocol version 0x%04x is not supported (or repeated); this engine "
                     "implements TLS 1.2 and TLS 1.3",
                     bad);
     if (!tls__copy_id_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites), params->cipher_suites,
-                   params->n_cipher_suites, tls__default_suites, TLS_N_DEFAULT_SUITES, tls__known_suite,
-                   &bad))
+                           params->n_cipher_suites, tls__default_suites, TLS_N_DEFAULT_SUITES,
+                           tls__known_suite, &bad))
         CONFIG_FAIL("cipher suite 0x%04x is not supported (or repeated)", bad);
     if (!tls__copy_id_list(cfg->groups, &cfg->n_groups, COUNT(cfg->groups), params->groups,
-                   params->n_groups, tls__default_groups, TLS_N_DEFAULT_GROUPS, tls__known_group, &bad))
+                           params->n_groups, tls__default_groups, TLS_N_DEFAULT_GROUPS,
+                           tls__known_group, &bad))
         CONFIG_FAIL("key exchange group 0x%04x is not supported (or repeated)", bad);
     if (!tls__client_config_offers(cfg, TLS_VERSION_1_3) &&
         !tls__client_config_offers(cfg, TLS_VERSION_1_2))

@@ -138,15 +138,25 @@ static tls_client_session12 *session12_copy(const tls_client_session12 *s)
     return copy;
 }
 
+/* An entry "received" more than this far in the future (a clock set back, or a file
+ * not ours) is not trusted to be young: it is dropped. */
+#define FUTURE_SLACK_MS (24 * 3600 * 1000LL)
+
+static bool age_ok(int64_t received_ms, uint32_t lifetime_s, int64_t now_ms)
+{
+    int64_t age = now_ms - received_ms;
+    return age > -FUTURE_SLACK_MS && age < (int64_t)lifetime_s * 1000;
+}
+
 /* §4.2.11.1: never offered once older than its lifetime. */
 bool tls__client_ticket13_live(const tls_client_ticket13 *t, int64_t now_ms)
 {
-    return now_ms - t->received_ms < (int64_t)t->lifetime_s * 1000;
+    return age_ok(t->received_ms, t->lifetime_s, now_ms);
 }
 
 bool tls__client_session12_live(const tls_client_session12 *s, int64_t now_ms)
 {
-    return now_ms - s->received_ms < (int64_t)s->lifetime_s * 1000;
+    return age_ok(s->received_ms, s->lifetime_s, now_ms);
 }
 
 static bool entry_empty(const server_entry *e)
@@ -294,11 +304,10 @@ void tls_client_session_store_unref(tls_client_session_store *st)
     tls__free(st, sizeof *st);
 }
 
-tls_client_ticket13 *tls__client_sessions_take13(tls_client_session_store *st, const char *name,
-                                                 int64_t now_ms,
-                                                 bool (*usable)(const void *arg,
-                                                                const tls_client_ticket13 *t),
-                                                 const void *arg)
+tls_client_ticket13 *
+tls__client_sessions_take13(tls_client_session_store *st, const char *name, int64_t now_ms,
+                            bool (*usable)(const void *arg, const tls_client_ticket13 *t),
+                            const void *arg)
 {
     tls_client_ticket13 *found = NULL;
 
@@ -379,8 +388,8 @@ void tls__client_sessions_forget12(tls_client_session_store *st, const char *nam
     pthread_mutex_unlock(&st->lock);
 }
 
-bool tls__client_sessions_peek(tls_client_session_store *st, const char *name,
-                               size_t *n_tickets13, bool *has_session12)
+bool tls__client_sessions_peek(tls_client_session_store *st, const char *name, size_t *n_tickets13,
+                               bool *has_session12)
 {
     pthread_mutex_lock(&st->lock);
     server_entry *e = find(st, name);
@@ -510,9 +519,8 @@ static tls_client_ticket13 *read_ticket13(tls_reader *r)
 
     if (!tls_read_u16(r, &suite_id) || !tls_read_u16(r, &group) ||
         !tls_read_vec8(r, 32, TLS_MAX_HASH_LEN, &psk) || !tls_read_vec16(r, 1, 0xffff, &ticket) ||
-        !tls_read_u32(r, &age_add) || !tls_read_u32(r, &lifetime) ||
-        !tls_read_u32(r, &max_early) || !read_u64(r, &received) ||
-        !tls_read_vec8(r, 0, 255, &alpn))
+        !tls_read_u32(r, &age_add) || !tls_read_u32(r, &lifetime) || !tls_read_u32(r, &max_early) ||
+        !read_u64(r, &received) || !tls_read_vec8(r, 0, 255, &alpn))
         return NULL;
     const tls_suite *suite = tls__suite_find(suite_id);
     if (!suite || suite->version != TLS_VERSION_1_3 ||
@@ -678,8 +686,8 @@ tls_error tls_client_session_store_load(tls_client_session_store *st, const char
         errbuf[0] = '\0';
     if (stat(path, &sb) != 0 && errno == ENOENT)
         return TLS_OK; /* nothing saved yet */
-    tls_error err = tls__read_file(path, MAX_FILE_SIZE, &data, &cap, &len, sentence,
-                                   sizeof sentence);
+    tls_error err =
+        tls__read_file(path, MAX_FILE_SIZE, &data, &cap, &len, sentence, sizeof sentence);
     if (err != TLS_OK) {
         tls__set_err(errbuf, errlen, "%s", sentence);
         return err == TLS_ERR_NO_MEMORY ? err : TLS_ERR_SESSION_FILE;

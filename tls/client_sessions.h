@@ -65,17 +65,16 @@ bool tls__client_session12_live(const tls_client_session12 *s, int64_t now_ms);
 
 /* Takes out the newest live TLS 1.3 ticket for name that usable(arg, ticket) accepts
  * (expired ones met on the way are dropped), or NULL. */
-tls_client_ticket13 *tls__client_sessions_take13(tls_client_session_store *store, const char *name,
-                                                 int64_t now_ms,
-                                                 bool (*usable)(const void *arg,
-                                                                const tls_client_ticket13 *t),
-                                                 const void *arg);
+tls_client_ticket13 *
+tls__client_sessions_take13(tls_client_session_store *store, const char *name, int64_t now_ms,
+                            bool (*usable)(const void *arg, const tls_client_ticket13 *t),
+                            const void *arg);
 /* Adds a ticket for name (ownership passes; the oldest of a full set goes). */
 void tls__client_sessions_put13(tls_client_session_store *store, const char *name,
                                 tls_client_ticket13 *t);
 /* A copy of the live TLS 1.2 session for name, or NULL. */
-tls_client_session12 *tls__client_sessions_get12(tls_client_session_store *store,
-                                                 const char *name, int64_t now_ms);
+tls_client_session12 *tls__client_sessions_get12(tls_client_session_store *store, const char *name,
+                                                 int64_t now_ms);
 /* Replaces name's TLS 1.2 session (ownership passes). */
 void tls__client_sessions_put12(tls_client_session_store *store, const char *name,
                                 tls_client_session12 *s);

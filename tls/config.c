@@ -372,6 +372,11 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
         CONFIG_FAIL("max_early_data_size must be at most %u bytes", TLS_MAX_EARLY_DATA);
     if (params->max_early_data_size && !cfg->ticketer && !cfg->session_cache)
         CONFIG_FAIL("0-RTT (max_early_data_size) needs session tickets or a session cache");
+    /* RFC 8446 §8: the anti-replay record is this process's; tickets that other
+     * processes (or this one after a restart) also open could be replayed there. */
+    if (params->max_early_data_size && cfg->ticketer && tls__ticketer_is_shared(cfg->ticketer))
+        CONFIG_FAIL("0-RTT (max_early_data_size) cannot be used with ticket keys loaded from a "
+                    "file: every instance sharing them would accept a replayed ClientHello");
     cfg->max_early_data_size = params->max_early_data_size;
 out:
     if (err != TLS_OK) {

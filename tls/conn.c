@@ -124,6 +124,17 @@ tls_error tls__conn_send_handshake(tls_conn *c, const uint8_t *msgs, size_t len)
     return send_records(c, TLS_CT_HANDSHAKE, msgs, len);
 }
 
+tls_error tls__conn_send_early_data(tls_conn *c, const uint8_t *data, size_t len)
+{
+    ENSURE(c->is_client && tls__record_cipher_active(&c->wr), TLS_ERR_INTERNAL);
+    return len ? send_records(c, TLS_CT_APPLICATION_DATA, data, len) : TLS_OK;
+}
+
+void tls__conn_clear_write_secret(tls_conn *c)
+{
+    tls__record_cipher_clear(&c->wr);
+}
+
 tls_error tls__conn_send_ccs(tls_conn *c)
 {
     static const uint8_t one = 1;

@@ -79,6 +79,12 @@ struct tls_conn {
  * current write keys. */
 TLS_MUST_CHECK tls_error tls__conn_send_handshake(struct tls_conn *conn, const uint8_t *msgs,
                                                   size_t len);
+/* Client 0-RTT: application data records under the early write keys (§4.2.10),
+ * framed like everything else, before the handshake completes. */
+TLS_MUST_CHECK tls_error tls__conn_send_early_data(struct tls_conn *conn, const uint8_t *data,
+                                                   size_t len);
+/* Back to plaintext writing: 0-RTT was refused by an HRR or a TLS 1.2 ServerHello. */
+void tls__conn_clear_write_secret(struct tls_conn *conn);
 /* The middlebox-compatibility ChangeCipherSpec record (RFC 8446 §D.4). */
 TLS_MUST_CHECK tls_error tls__conn_send_ccs(struct tls_conn *conn);
 /* Installs new keys for receiving. Fails with TLS_ERR_KEY_EPOCH_WITH_PENDING_FRAGMENT

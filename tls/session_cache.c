@@ -130,6 +130,8 @@ tls_error tls__session_cache_put(tls_session_cache *c, const uint8_t *id, size_t
     e->id_len = id_len;
     pthread_mutex_lock(&c->lock);
     st->issued = c->now();
+    if (!st->origin)
+        st->origin = st->issued;
     e->st = *st;
     entry **slot = find_slot(c, id, id_len);
     if (*slot)
@@ -156,7 +158,7 @@ static bool lookup(tls_session_cache *c, const uint8_t *id, size_t id_len, tls_t
     if (*slot) {
         entry *e = *slot;
         int64_t age = c->now() - e->st.issued;
-        if (age >= 0 && age < (int64_t)e->st.lifetime) {
+        if (tls__ticket_state_live(&e->st, c->now())) {
             *st = e->st;
             found = true;
             if (!take) {
@@ -164,7 +166,8 @@ static bool lookup(tls_session_cache *c, const uint8_t *id, size_t id_len, tls_t
                 push_newest(c, e);
             }
         }
-        if (take || !found)
+        /* An entry from the future (the clock stepped back) is missed, not dropped. */
+        if (take || (!found && age >= 0))
             remove_at(c, slot);
     }
     pthread_mutex_unlock(&c->lock);

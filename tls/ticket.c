@@ -16,10 +16,10 @@
  *   "moat ticket aead key", 32). Changing a label changes every fleet's ids: don't.
  * - The mbedTLS GCM context keeps per-operation state, so the AEADs are used under
  *   the mutex too; a seal or an open is a few microseconds.
- * - Plaintext (format 2): u8 format, u16 protocol version, u16 suite, vec8 psk (1..64),
- *   u8 ems (0/1), u32 issued_hi, u32 issued_lo, u32 age_add, u32 lifetime, u32
- *   max_early_data, vec8 sni, vec8 alpn name. Format 1 tickets (no version, ems,
- *   max_early_data) no longer open: their clients do one full handshake. The
+ * - Plaintext (format 3): u8 format, u16 protocol version, u16 suite, vec8 psk (1..64),
+ *   u8 ems (0/1), u32 issued_hi, u32 issued_lo, u32 origin_hi, u32 origin_lo, u32
+ *   age_add, u32 lifetime, u32 max_early_data, vec8 sni, vec8 alpn name. Older
+ *   formats no longer open: their clients do one full handshake. The
  *   plaintext lives in a stack buffer wiped before return.
  * - The 0-RTT record is a chained hash table over a fixed pool of
  *   TLS_TICKET_EARLY_RECORD_SIZE nodes: buckets by the fingerprint's first bytes (a
@@ -40,11 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICKET_VERSION 2
+#define TICKET_VERSION 3
 #define KEY_ID_LEN 4
 #define KEY_LEN 32
-#define MAX_KEYS 16             /* in a key file; tls.h promises 1 to 16 */
-#define KEY_FILE_MAX 65536      /* bytes: 16 keys and plenty of comments */
+#define MAX_KEYS 16        /* in a key file; tls.h promises 1 to 16 */
+#define KEY_FILE_MAX 65536 /* bytes: 16 keys and plenty of comments */
 #define TLS12_MASTER_SECRET_LEN 48
 
 #define EARLY_N TLS_TICKET_EARLY_RECORD_SIZE
@@ -172,7 +172,7 @@ tls_error tls__ticketer_new(unsigned rotate_s, tls_ticket_clock_fn now, tls_tick
 {
     tls_ticketer *t;
     *out = NULL;
-    ENSURE(rotate_s >= 1, TLS_ERR_INTERNAL);
+    ENSURE(rotate_s >= 1, TLS_ERR_INVALID_ARGUMENT);
     TRY(ticketer_alloc(now, &t));
     t->rotate_s = rotate_s;
     t->n_keys = 2; /* cur and prev */
@@ -284,8 +284,7 @@ static tls_error read_key_file(const char *path, uint8_t *buf, size_t cap, size_
             break;
         used += (size_t)r;
         if (used == cap) {
-            tls__set_err(errbuf, errlen, "%s: file too large (over %zu bytes)", path,
-                         cap - 1);
+            tls__set_err(errbuf, errlen, "%s: file too large (over %zu bytes)", path, cap - 1);
             err = TLS_ERR_TICKET_KEY_FILE;
             goto out;
         }
@@ -297,21 +296,49 @@ out:
     return err;
 }
 
-#define PARSE_FAIL(line, ...)                                                                      \
-    do {                                                                                           \
-        char what_[160];                                                                           \
-        snprintf(what_, sizeof what_, __VA_ARGS__);                                                \
-        tls__set_err(errbuf, errlen, "%s:%u: %s", path, (line), what_);                            \
-        err = TLS_ERR_TICKET_KEY_PARSE;                                                            \
-        goto out;                                                                                  \
-    } while (0)
+/* One key line, blanks already trimmed (col0: the column of s[0], from 1): its 32 bytes,
+ * or false with what is wrong in `what`. */
+static bool parse_key(const uint8_t *s, size_t len, size_t col0, uint8_t key[KEY_LEN], char *what,
+                      size_t cap)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (hex_value(s[i]) >= 0)
+            continue;
+        if (is_blank(s[i]) || s[i] == '#')
+            snprintf(what, cap,
+                     "'%c' (column %zu) is not a hex digit (one key per line; comments go on "
+                     "lines of their own)",
+                     s[i], col0 + i);
+        else if (s[i] >= 0x20 && s[i] <= 0x7e)
+            snprintf(what, cap, "'%c' (column %zu) is not a hex digit", s[i], col0 + i);
+        else
+            snprintf(what, cap, "byte 0x%02x (column %zu) is not a hex digit", s[i], col0 + i);
+        return false;
+    }
+    if (len != 2 * KEY_LEN) {
+        snprintf(what, cap,
+                 "a key is %d hex digits (32 random bytes: openssl rand -hex 32), not %zu",
+                 2 * KEY_LEN, len);
+        return false;
+    }
+    for (size_t i = 0; i < KEY_LEN; i++)
+        key[i] = (uint8_t)(hex_value(s[2 * i]) << 4 | hex_value(s[2 * i + 1]));
+    return true;
+}
 
+/*
+ * The key file's rules (tls.h): lines end at '\n'; blanks (space, tab, CR, VT, FF)
+ * around a line are ignored; a line that is then empty or starts with '#' is skipped;
+ * every other line is exactly one key of 64 hex digits, either case. 1 to 16 keys, no
+ * two alike. Errors name the line (an empty or key-less file: its last line).
+ */
 tls_error tls_ticketer_load(const char *path, tls_ticketer **out, char *errbuf, size_t errlen)
 {
     uint8_t *text = NULL;
-    uint8_t raw[MAX_KEYS][KEY_LEN];
+    uint8_t raw[MAX_KEYS][KEY_LEN], key[KEY_LEN];
     unsigned key_line[MAX_KEYS];
-    size_t len = 0, n = 0;
+    char what[192] = "";
+    size_t len = 0, n = 0, pos = 0;
     unsigned line = 0;
     tls_ticketer *t = NULL;
     tls_error err;
@@ -325,10 +352,9 @@ tls_error tls_ticketer_load(const char *path, tls_ticketer **out, char *errbuf, 
     err = read_key_file(path, text, KEY_FILE_MAX + 1, &len, errbuf, errlen);
     if (err != TLS_OK)
         goto out;
-    for (size_t pos = 0; pos < len || line == 0;) {
-        size_t line_start = pos, start = pos, end;
+    do {
         const uint8_t *nl = memchr(text + pos, '\n', len - pos);
-        end = nl ? (size_t)(nl - text) : len;
+        size_t line_start = pos, start = pos, end = nl ? (size_t)(nl - text) : len;
         pos = nl ? end + 1 : len;
         line++;
         while (start < end && is_blank(text[start]))
@@ -337,37 +363,30 @@ tls_error tls_ticketer_load(const char *path, tls_ticketer **out, char *errbuf, 
             end--;
         if (start == end || text[start] == '#')
             continue;
-        for (size_t i = start; i < end; i++) {
-            if (hex_value(text[i]) >= 0)
-                continue;
-            if (is_blank(text[i]) || text[i] == '#')
-                PARSE_FAIL(line,
-                           "'%c' (column %zu) is not a hex digit (one key per line; comments "
-                           "go on lines of their own)",
-                           text[i], i - line_start + 1);
-            if (text[i] >= 0x20 && text[i] <= 0x7e)
-                PARSE_FAIL(line, "'%c' (column %zu) is not a hex digit", text[i],
-                           i - line_start + 1);
-            PARSE_FAIL(line, "byte 0x%02x (column %zu) is not a hex digit", text[i],
-                       i - line_start + 1);
+        if (!parse_key(text + start, end - start, start - line_start + 1, key, what, sizeof what)) {
+            err = TLS_ERR_TICKET_KEY_PARSE;
+        } else if (n == MAX_KEYS) {
+            snprintf(what, sizeof what, "more than %d keys", MAX_KEYS);
+            err = TLS_ERR_TICKET_KEY_PARSE;
         }
-        if (end - start != 2 * KEY_LEN)
-            PARSE_FAIL(line,
-                       "a key is %d hex digits (32 random bytes: openssl rand -hex 32), "
-                       "not %zu",
-                       2 * KEY_LEN, end - start);
-        if (n == MAX_KEYS)
-            PARSE_FAIL(line, "more than %d keys", MAX_KEYS);
-        for (size_t i = 0; i < KEY_LEN; i++)
-            raw[n][i] = (uint8_t)(hex_value(text[start + 2 * i]) << 4 |
-                                  hex_value(text[start + 2 * i + 1]));
-        for (size_t i = 0; i < n; i++)
-            if (!memcmp(raw[i], raw[n], KEY_LEN))
-                PARSE_FAIL(line, "the same key as line %u", key_line[i]);
+        for (size_t i = 0; err == TLS_OK && i < n; i++)
+            if (!memcmp(raw[i], key, KEY_LEN)) {
+                snprintf(what, sizeof what, "the same key as line %u", key_line[i]);
+                err = TLS_ERR_TICKET_KEY_PARSE;
+            }
+        if (err != TLS_OK)
+            break;
+        memcpy(raw[n], key, KEY_LEN);
         key_line[n++] = line;
+    } while (pos < len);
+    if (err == TLS_OK && n == 0) {
+        snprintf(what, sizeof what, "no key (one per line, 64 hex digits: openssl rand -hex 32)");
+        err = TLS_ERR_TICKET_KEY_PARSE;
     }
-    if (n == 0)
-        PARSE_FAIL(line, "no key (one per line, 64 hex digits: openssl rand -hex 32)");
+    if (err != TLS_OK) {
+        tls__set_err(errbuf, errlen, "%s:%u: %s", path, line, what);
+        goto out;
+    }
     if ((err = ticketer_alloc(NULL, &t)) != TLS_OK) {
         tls__set_err(errbuf, errlen, "%s: %s", path, tls_error_name(err));
         goto out;
@@ -376,8 +395,7 @@ tls_error tls_ticketer_load(const char *path, tls_ticketer **out, char *errbuf, 
     for (size_t i = 0; i < n && err == TLS_OK; i++)
         err = key_derive(&t->keys[i], raw[i]);
     if (err != TLS_OK) {
-        tls__set_err(errbuf, errlen, "%s: cannot set up the keys (%s)", path,
-                     tls_error_name(err));
+        tls__set_err(errbuf, errlen, "%s: cannot set up the keys (%s)", path, tls_error_name(err));
         goto out;
     }
     *out = t;
@@ -385,6 +403,7 @@ tls_error tls_ticketer_load(const char *path, tls_ticketer **out, char *errbuf, 
 out:
     tls_ticketer_unref(t);
     tls__wipe(raw, sizeof raw);
+    tls__wipe(key, sizeof key);
     tls__wipe(text, KEY_FILE_MAX + 1);
     tls__free(text, KEY_FILE_MAX + 1);
     return err;
@@ -411,6 +430,8 @@ static void encode_state(tls_writer *w, const tls_ticket_state *st)
     tls_write_u8(w, st->ems ? 1 : 0);
     tls_write_u32(w, (uint32_t)(issued >> 32));
     tls_write_u32(w, (uint32_t)issued);
+    tls_write_u32(w, (uint32_t)((uint64_t)st->origin >> 32));
+    tls_write_u32(w, (uint32_t)(uint64_t)st->origin);
     tls_write_u32(w, st->age_add);
     tls_write_u32(w, st->lifetime);
     tls_write_u32(w, st->max_early_data);
@@ -421,15 +442,15 @@ static void encode_state(tls_writer *w, const tls_ticket_state *st)
 static bool decode_state(tls_reader *r, tls_ticket_state *st)
 {
     uint8_t format, ems;
-    uint32_t hi, lo;
+    uint32_t hi, lo, origin_hi, origin_lo;
     tls_reader psk, sni, alpn;
-    if (!tls_read_u8(r, &format) || format != TICKET_VERSION ||
-        !tls_read_u16(r, &st->version) || !tls_read_u16(r, &st->suite) ||
-        !tls_read_vec8(r, 1, TLS_MAX_HASH_LEN, &psk) || !tls_read_u8(r, &ems) || ems > 1 ||
-        !tls_read_u32(r, &hi) || !tls_read_u32(r, &lo) || !tls_read_u32(r, &st->age_add) ||
-        !tls_read_u32(r, &st->lifetime) || !tls_read_u32(r, &st->max_early_data) ||
-        !tls_read_vec8(r, 0, 255, &sni) || !tls_read_vec8(r, 0, 255, &alpn) ||
-        !tls_reader_done(r))
+    if (!tls_read_u8(r, &format) || format != TICKET_VERSION || !tls_read_u16(r, &st->version) ||
+        !tls_read_u16(r, &st->suite) || !tls_read_vec8(r, 1, TLS_MAX_HASH_LEN, &psk) ||
+        !tls_read_u8(r, &ems) || ems > 1 || !tls_read_u32(r, &hi) || !tls_read_u32(r, &lo) ||
+        !tls_read_u32(r, &origin_hi) || !tls_read_u32(r, &origin_lo) ||
+        !tls_read_u32(r, &st->age_add) || !tls_read_u32(r, &st->lifetime) ||
+        !tls_read_u32(r, &st->max_early_data) || !tls_read_vec8(r, 0, 255, &sni) ||
+        !tls_read_vec8(r, 0, 255, &alpn) || !tls_reader_done(r))
         return false;
     st->psk_len = tls_reader_left(&psk);
     memcpy(st->psk, psk.p, st->psk_len);
@@ -437,6 +458,7 @@ static bool decode_state(tls_reader *r, tls_ticket_state *st)
     if (!state_ok(st) || memchr(sni.p, '\0', tls_reader_left(&sni)))
         return false;
     st->issued = (int64_t)(((uint64_t)hi << 32) | lo);
+    st->origin = (int64_t)(((uint64_t)origin_hi << 32) | origin_lo);
     memcpy(st->sni, sni.p, tls_reader_left(&sni));
     st->sni[tls_reader_left(&sni)] = '\0';
     st->alpn[0] = (uint8_t)tls_reader_left(&alpn);
@@ -454,6 +476,8 @@ tls_error tls__ticketer_seal(tls_ticketer *t, tls_ticket_state *st, uint8_t *out
     *len = 0;
     ENSURE(state_ok(st), TLS_ERR_INTERNAL);
     st->issued = t->now();
+    if (!st->origin)
+        st->origin = st->issued;
     tls_writer_init(&w, plain, sizeof plain);
     encode_state(&w, st);
     if (!tls_writer_ok(&w) || cap < KEY_ID_LEN + TLS_AEAD_NONCE_LEN + w.len + TLS_AEAD_TAG_LEN) {
@@ -577,4 +601,16 @@ bool tls__ticketer_claim_early(tls_ticketer *t, const uint8_t fingerprint[32], i
 out:
     pthread_mutex_unlock(&t->lock);
     return claimed;
+}
+
+bool tls__ticket_state_live(const tls_ticket_state *st, int64_t now)
+{
+    int64_t age = now - st->issued, session_age = now - st->origin;
+    return age >= 0 && age < (int64_t)st->lifetime && session_age >= 0 &&
+           session_age < TLS_SESSION_MAX_AGE_S;
+}
+
+bool tls__ticketer_is_shared(const tls_ticketer *t)
+{
+    return t->rotate_s == 0;
 }

@@ -43,6 +43,10 @@ typedef struct {
     size_t psk_len;
     bool ems;
     int64_t issued; /* the ticketer clock at sealing */
+    /* When the full handshake this session comes from was made (0 when sealing or
+     * storing it means "now"). Tickets reissued on resumption keep it, so a session
+     * cannot be stretched forever (RFC 8446 §4.6.1: seven days at most). */
+    int64_t origin;
     uint32_t age_add, lifetime;
     uint32_t max_early_data; /* TLS 1.3: what the NewSessionTicket allowed; 0: no 0-RTT */
     char sni[256];
@@ -50,10 +54,18 @@ typedef struct {
 } tls_ticket_state;
 
 /* Largest sealed ticket (sni and alpn at their longest): key id, nonce, format
- * version, protocol version, suite, psk, ems, issued, age_add, lifetime,
+ * version, protocol version, suite, psk, ems, issued, origin, age_add, lifetime,
  * max_early_data, sni, alpn, tag. */
 #define TLS_TICKET_MAX_LEN                                                                         \
-    (4 + 12 + 1 + 2 + 2 + 1 + TLS_MAX_HASH_LEN + 1 + 8 + 4 + 4 + 4 + 1 + 255 + 1 + 255 + 16)
+    (4 + 12 + 1 + 2 + 2 + 1 + TLS_MAX_HASH_LEN + 1 + 8 + 8 + 4 + 4 + 4 + 1 + 255 + 1 + 255 + 16)
+
+/* The longest a session lives, counted from its full handshake, however often it is
+ * resumed and its ticket reissued (RFC 8446 §4.6.1). */
+#define TLS_SESSION_MAX_AGE_S 604800
+
+/* True while `now` is within the session's lifetime since it was issued and within
+ * TLS_SESSION_MAX_AGE_S of its full handshake; false for a clock that went back. */
+bool tls__ticket_state_live(const tls_ticket_state *st, int64_t now);
 
 /* tls_ticketer_new with a clock: a ticketer with a fresh random key (one reference).
  * rotate_s >= 1. now: NULL for time(NULL). TLS_ERR_NO_MEMORY, TLS_ERR_CRYPTO,
@@ -66,7 +78,11 @@ int64_t tls__ticketer_now(tls_ticketer *t);
  * only; before the ticketer is shared). */
 void tls__ticketer_set_clock(tls_ticketer *t, tls_ticket_clock_fn now);
 
-/* Seals st (st->issued is set here from the clock) into out (cap >= TLS_TICKET_MAX_LEN
+/* True for a ticketer whose keys came from a file (tls_ticketer_load): other
+ * processes, and this one after a restart, open its tickets too. */
+bool tls__ticketer_is_shared(const tls_ticketer *t);
+
+/* Seals st (st->issued is set here from the clock, and st->origin when it is 0) into out (cap >= TLS_TICKET_MAX_LEN
  * is always enough). TLS_ERR_INTERNAL (cap too small, or a bad state: version neither
  * TLS 1.2 nor 1.3, psk_len 0 or over TLS_MAX_HASH_LEN, a TLS 1.2 psk that is not 48
  * bytes), TLS_ERR_CRYPTO. */

@@ -259,8 +259,9 @@ bool tls_certified_key_covers(const tls_certified_key *ck, const char *name);
  */
 typedef struct tls_ticketer tls_ticketer;
 
-/* Random keys, a new one every rotate_s seconds (>= 1): a ticket opens under the key
- * that sealed it and the next one, so it survives one rotation and not two. */
+/* Random keys, a new one every rotate_s seconds (>= 1, else TLS_ERR_INVALID_ARGUMENT):
+ * a ticket opens under the key that sealed it and the next one, so it survives one
+ * rotation and not two. TLS_ERR_NO_MEMORY, TLS_ERR_CRYPTO (no randomness). */
 TLS_MUST_CHECK tls_error tls_ticketer_new(unsigned rotate_s, tls_ticketer **out);
 /*
  * Keys shared by a fleet (every instance behind one load balancer loads the same
@@ -333,9 +334,10 @@ typedef struct {
      * sessions (0: none). It serves TLS 1.2 session IDs and, when tickets are off,
      * TLS 1.3 tickets that name a stored session (each usable once). */
     size_t session_cache_size;
-    /* TLS 1.3 0-RTT: accept up to this many bytes of early data on a resumed
-     * connection (0: refuse early data; it is then skipped and the client resends).
-     * Needs tickets or a session cache. A ticket is good for 0-RTT once. */
+    /* TLS 1.3 0-RTT: accept up to this many bytes (at most 1 MiB) of early data on a
+     * resumed connection (0: refuse early data; it is then skipped and the client
+     * resends). Needs tickets or a session cache, and not a ticketer loaded from a
+     * file (other instances would accept a replay). A ticket is good for 0-RTT once. */
     uint32_t max_early_data_size;
 } tls_server_config_params;
 

@@ -165,6 +165,7 @@ void t12_client_free(t12_client *c)
     b_free(&c->hs_in);
     b_free(&c->app);
     free(c->end_entity);
+    free(c->new_ticket);
     free(c->ch);
     tls__transcript_clear(&c->transcript);
     tls__record_cipher_clear(&c->rd);
@@ -237,7 +238,7 @@ static void write_client_hello(t12_client *c, tls_writer *w, bool renegotiation)
     tls__hs_begin(w, TLS_HS_CLIENT_HELLO);
     tls_write_u16(w, o->legacy_version ? o->legacy_version : TLS_VERSION_1_2);
     tls_write_bytes(w, random, 32);
-    tls_write_vec8(w, NULL, 0);
+    tls_write_vec8(w, o->session_id, o->session_id_len);
     tls_write_vec16_begin(w);
     for (size_t i = 0; i < o->n_suites; i++)
         tls_write_u16(w, o->suites[i]);
@@ -284,6 +285,10 @@ static void write_client_hello(t12_client *c, tls_writer *w, bool renegotiation)
         tls_write_u16(w, TLS_EXT_EXTENDED_MASTER_SECRET);
         tls_write_u16(w, 0);
     }
+    if (o->session_ticket && !renegotiation) {
+        tls_write_u16(w, TLS_EXT_SESSION_TICKET);
+        tls_write_vec16(w, o->ticket, o->ticket_len);
+    }
     if (renegotiation) {
         tls_write_u16(w, TLS_EXT_RENEGOTIATION_INFO);
         tls_write_vec16_begin(w);
@@ -314,7 +319,7 @@ static void write_client_hello(t12_client *c, tls_writer *w, bool renegotiation)
 
 static size_t build_client_hello(t12_client *c, uint8_t **out, bool renegotiation)
 {
-    size_t cap = 4096 + c->opts.extra_exts_len;
+    size_t cap = 4096 + c->opts.extra_exts_len + c->opts.ticket_len;
     uint8_t *msg = malloc(cap);
     tls_writer w;
 
@@ -371,6 +376,13 @@ static void handle_server_hello_ext(t12_client *c, uint16_t type, tls_reader *bo
         }
         c->reneg_info = true;
         c->reneg_info_len = tls_reader_left(&list);
+        return;
+    case TLS_EXT_SESSION_TICKET: /* RFC 5077 §3.2: empty, announcing NewSessionTicket */
+        if (!o->session_ticket || tls_reader_left(body)) {
+            t12_fail(c, "bad or unsolicited session_ticket");
+            return;
+        }
+        c->session_ticket_acked = true;
         return;
     case TLS_EXT_EXTENDED_MASTER_SECRET:
         if (o->omit_ems || tls_reader_left(body)) {
@@ -625,6 +637,29 @@ static void handle_server_finished(t12_client *c, const uint8_t *msg, size_t len
     c->state = T12_STATE_CONNECTED;
 }
 
+/* RFC 5077 §3.3: after our Finished, before the server's CCS; in the transcript. */
+static void handle_new_session_ticket(t12_client *c, const uint8_t *msg, size_t len)
+{
+    tls_reader r, ticket;
+    uint32_t lifetime_hint;
+
+    tls_reader_init(&r, msg + 4, len - 4);
+    if (!tls_read_u32(&r, &lifetime_hint) || !tls_read_vec16(&r, 0, 0xffff, &ticket) ||
+        !tls_reader_done(&r)) {
+        t12_fail(c, "malformed NewSessionTicket");
+        return;
+    }
+    free(c->new_ticket);
+    c->new_ticket_len = tls_reader_left(&ticket);
+    c->new_ticket = malloc(c->new_ticket_len ? c->new_ticket_len : 1);
+    if (!c->new_ticket)
+        abort();
+    if (c->new_ticket_len)
+        memcpy(c->new_ticket, ticket.p, c->new_ticket_len);
+    c->new_tickets++;
+    tls__transcript_add(&c->transcript, msg, len);
+}
+
 static void handle_server_message(t12_client *c, const uint8_t *msg, size_t len)
 {
     uint8_t type = msg[0];
@@ -658,9 +693,13 @@ static void handle_server_message(t12_client *c, const uint8_t *msg, size_t len)
             break;
         handle_server_finished(c, msg, len);
         return;
+    case T12_STATE_WAIT_SERVER_CCS:
+        if (type != TLS_HS_NEW_SESSION_TICKET || !c->session_ticket_acked || c->new_tickets)
+            break;
+        handle_new_session_ticket(c, msg, len);
+        return;
     case T12_STATE_START:
     case T12_STATE_SERVER_DONE:
-    case T12_STATE_WAIT_SERVER_CCS:
     case T12_STATE_CONNECTED:
     default:
         break;

@@ -14,7 +14,8 @@
  * ClientKeyExchange, ChangeCipherSpec, Finished; or one of the misordered flights; or
  * nothing (T12_FLIGHT_MANUAL: the test calls t12_send_client_key_exchange,
  * t12_send_ccs and t12_send_finished itself, in any order). It then checks the server's
- * ChangeCipherSpec and Finished and is connected: application data flows both ways.
+ * ChangeCipherSpec and Finished (after a NewSessionTicket, when it offered session_ticket
+ * and the server acknowledged it) and is connected: application data flows both ways.
  *
  * Everything the server sent is recorded in the public fields (negotiated values, the
  * ServerHello extensions, the downgrade sentinel, alerts with whether they were
@@ -97,6 +98,13 @@ typedef struct {
     const uint8_t *extra_exts;  /* raw extensions appended last */
     size_t extra_exts_len;
     size_t record_size;         /* most handshake bytes per record; 0: 16384 */
+    /* Resumption offers (RFC 5246 §7.4.1.2, RFC 5077 §3.1). This client cannot run an
+     * abbreviated handshake: these are for tests of how the server treats the offer. */
+    const uint8_t *session_id;  /* legacy_session_id; NULL/0: empty */
+    size_t session_id_len;      /* at most 32 */
+    bool session_ticket;        /* send the session_ticket extension (after EMS) ... */
+    const uint8_t *ticket;      /* ... with this ticket; NULL/0: empty (asking for one) */
+    size_t ticket_len;
 
     /* Second flight. */
     t12_flight flight;
@@ -128,6 +136,10 @@ typedef struct {
     bool sentinel_tls11;  /* ... with "DOWNGRD\x00" */
     size_t session_id_len;
     uint16_t sh_ext_types[32]; /* ServerHello extensions, in order */
+    bool session_ticket_acked; /* session_ticket in ServerHello (only if we sent it) */
+    uint8_t *new_ticket;       /* the NewSessionTicket's ticket (owned; RFC 5077 §3.3) */
+    size_t new_ticket_len;
+    unsigned new_tickets;      /* NewSessionTickets received */
     size_t n_sh_exts;
     bool ems;              /* extended_master_secret acknowledged (and used) */
     bool reneg_info;       /* renegotiation_info present in ServerHello */

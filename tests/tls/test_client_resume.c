@@ -91,7 +91,7 @@ static tls_server_config *ticket_server(tls_ticketer *tk)
 }
 
 /* One connection between two configs the caller keeps (they are referenced here). */
-static void connect(engine_pair *p, tls_client_config *cc, tls_server_config *sc)
+static void connect_pair(engine_pair *p, tls_client_config *cc, tls_server_config *sc)
 {
     engine_pair_init(p, tls_client_config_ref(cc), tls_server_config_ref(sc), NAME);
     engine_shuttle(p);
@@ -120,13 +120,46 @@ static bool session12_for(tls_client_session_store *st, const char *name)
 static void assert_exporters_match(engine_pair *p)
 {
     uint8_t a[32], b[32];
-    ck_assert_int_eq(tls_conn_export_keying_material(p->c, "EXPERIMENTAL test", NULL, 0, false,
-                                                     a, sizeof a),
-                     TLS_OK);
-    ck_assert_int_eq(tls_conn_export_keying_material(p->s, "EXPERIMENTAL test", NULL, 0, false,
-                                                     b, sizeof b),
-                     TLS_OK);
+    ck_assert_int_eq(
+        tls_conn_export_keying_material(p->c, "EXPERIMENTAL test", NULL, 0, false, a, sizeof a),
+        TLS_OK);
+    ck_assert_int_eq(
+        tls_conn_export_keying_material(p->s, "EXPERIMENTAL test", NULL, 0, false, b, sizeof b),
+        TLS_OK);
     ck_assert(!memcmp(a, b, sizeof a));
+}
+
+/* A ticket made by hand (psk and ticket filled with bytes derived from `fill`). */
+static tls_client_ticket13 *fake_ticket(uint16_t suite, uint16_t group, uint32_t lifetime,
+                                        int64_t received, uint8_t fill, size_t len)
+{
+    tls_client_ticket13 *t = tls__client_ticket13_new(len);
+    ck_assert_ptr_nonnull(t);
+    t->suite = suite;
+    t->group = group;
+    t->psk_len = tls__hash_len(tls__suite_find(suite)->hash);
+    memset(t->psk, fill ^ 0x55, t->psk_len);
+    memset(t->ticket, fill, len);
+    t->age_add = 0x01020304u * fill;
+    t->lifetime_s = lifetime;
+    t->received_ms = received;
+    return t;
+}
+
+static bool any_ticket(const void *arg, const tls_client_ticket13 *t)
+{
+    (void)arg, (void)t;
+    return true;
+}
+
+/* Takes the stored ticket, lets it claim 0-RTT permission, and puts it back. */
+static void allow_early_data(tls_client_session_store *st, uint32_t max)
+{
+    tls_client_ticket13 *t =
+        tls__client_sessions_take13(st, NAME, tls__client_now_ms(), any_ticket, NULL);
+    ck_assert_ptr_nonnull(t);
+    t->max_early_data = max;
+    tls__client_sessions_put13(st, NAME, t);
 }
 
 /* ---- TLS 1.3 resumption against the engine server ----------------------------------------- */
@@ -139,12 +172,12 @@ START_TEST(test_client_resume_tls13_ticket)
     tls_server_config *sc = engine_server_config(&sp);
     engine_pair p;
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(!tls_conn_resumed(p.c) && !tls_conn_resumed(p.s));
     ck_assert_uint_eq(tickets_for(st, NAME), 2); /* the server's default: two tickets */
     engine_pair_free(&p);
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(tls_conn_resumed(p.c) && tls_conn_resumed(p.s));
     ck_assert_uint_eq(tls_conn_version(p.c), TLS_VERSION_1_3);
     ck_assert_uint_eq(tls_conn_sig_scheme(p.c), 0); /* no CertificateVerify */
@@ -179,7 +212,7 @@ START_TEST(test_client_resume_tls13_each_ticket_once)
     size_t n1, n2;
     engine_pair p;
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     engine_pair_free(&p);
     ck_assert_uint_eq(tickets_for(st, NAME), 1);
     /* Two connections at once: only the first can offer the one ticket. */
@@ -194,7 +227,7 @@ START_TEST(test_client_resume_tls13_each_ticket_once)
     tls_conn_free(a);
     tls_conn_free(b);
     /* The next full handshake's ticket is another one. */
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(!tls_conn_resumed(p.c));
     engine_pair_free(&p);
     ck_assert_int_eq(tls_client_conn_new(cc, NAME, &a), TLS_OK);
@@ -222,7 +255,7 @@ START_TEST(test_client_resume_tls13_hello)
     tls_record rec;
     bool complete;
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     engine_pair_free(&p);
     tls_conn *c;
     ck_assert_int_eq(tls_client_conn_new(cc, NAME, &c), TLS_OK);
@@ -237,27 +270,29 @@ START_TEST(test_client_resume_tls13_hello)
     ck_assert_int_eq(tls__client_hello_parse(rec.body + 4, rec.len - 4, &ch), TLS_OK);
     ck_assert(ch.has_psk && ch.has_psk_modes);
     ck_assert(ch.psk_modes.len == 1 && ch.psk_modes.p[0] == 1); /* psk_dhe_ke */
-    ck_assert(!ch.has_early_data); /* not enabled */
+    ck_assert(!ch.has_early_data);                              /* not enabled */
     /* One identity: the ticket, and an age of a few milliseconds at most. */
     ck_assert_uint_eq(ch.psk_identities.len, 2 + t->ticket_len + 4);
     ck_assert(!memcmp(ch.psk_identities.p + 2, t->ticket, t->ticket_len));
     const uint8_t *a = ch.psk_identities.p + 2 + t->ticket_len;
-    uint32_t age = ((uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]) -
-                   t->age_add;
+    uint32_t age =
+        ((uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]) - t->age_add;
     ck_assert_uint_lt(age, 10000);
-    ck_assert_uint_eq(ch.psk_binders.len, 1 + 32);
+    /* The default suites put AES-256-GCM-SHA384 first: a SHA-384 PSK and binder. */
+    ck_assert_uint_eq(t->suite, TLS_AES_256_GCM_SHA384);
+    ck_assert_uint_eq(ch.psk_binders.len, 1 + 48);
     /* The key share is for the group of the ticket's connection. */
     ck_assert_uint_eq(c->hs.client.offer.kx_group, t->group);
     /* The server's side verifies the binder: see the resumptions above. Here, that the
      * binder is the one RFC 8446 §4.2.11.2 defines over the truncated hello. */
-    uint8_t thash[32], empty[32], key[32], want[32];
+    uint8_t thash[48], empty[48], key[48], want[48];
     tls13_keysched ks;
-    tls__hash(TLS_HASH_SHA256, rec.body, rec.len - TLS_PSK_BINDERS_LEN(32), thash);
-    tls__hash(TLS_HASH_SHA256, NULL, 0, empty);
-    ck_assert_int_eq(tls13_keysched_init(&ks, TLS_HASH_SHA256, t->psk, t->psk_len), TLS_OK);
+    tls__hash(TLS_HASH_SHA384, rec.body, rec.len - TLS_PSK_BINDERS_LEN(48), thash);
+    tls__hash(TLS_HASH_SHA384, NULL, 0, empty);
+    ck_assert_int_eq(tls13_keysched_init(&ks, TLS_HASH_SHA384, t->psk, t->psk_len), TLS_OK);
     ck_assert_int_eq(tls13_keysched_derive(&ks, "res binder", empty, key), TLS_OK);
-    ck_assert_int_eq(tls13_finished_mac(TLS_HASH_SHA256, key, thash, want), TLS_OK);
-    ck_assert(!memcmp(ch.psk_binders.p + 1, want, 32));
+    ck_assert_int_eq(tls13_finished_mac(TLS_HASH_SHA384, key, thash, want), TLS_OK);
+    ck_assert(!memcmp(ch.psk_binders.p + 1, want, 48));
     tls13_keysched_clear(&ks);
     tls_conn_free(c);
 
@@ -276,15 +311,15 @@ START_TEST(test_client_resume_tls13_new_ticketer_full_handshake)
     tls_server_config *sc2 = engine_server_config(&sp); /* its own ticketer */
     engine_pair p;
 
-    connect(&p, cc, sc1);
+    connect_pair(&p, cc, sc1);
     engine_pair_free(&p);
-    connect(&p, cc, sc2);
+    connect_pair(&p, cc, sc2);
     ck_assert(!tls_conn_resumed(p.c) && !tls_conn_resumed(p.s));
     ck_assert_uint_ne(tls_conn_sig_scheme(p.c), 0); /* the certificate was checked */
     engine_transfer(&p, p.c, p.s, 100, 3);
     engine_pair_free(&p);
     /* The second server's tickets resume with it. */
-    connect(&p, cc, sc2);
+    connect_pair(&p, cc, sc2);
     ck_assert(tls_conn_resumed(p.c));
     engine_pair_free(&p);
 
@@ -305,12 +340,12 @@ START_TEST(test_client_resume_tls13_server_without_tickets)
     tls_server_config *without = engine_server_config(&sp);
     engine_pair p;
 
-    connect(&p, cc, without);
+    connect_pair(&p, cc, without);
     ck_assert_uint_eq(tickets_for(st, NAME), 0);
     engine_pair_free(&p);
-    connect(&p, cc, with);
+    connect_pair(&p, cc, with);
     engine_pair_free(&p);
-    connect(&p, cc, without); /* the ticket is offered and ignored */
+    connect_pair(&p, cc, without); /* the ticket is offered and ignored */
     ck_assert(!tls_conn_resumed(p.c));
     engine_pair_free(&p);
 
@@ -334,12 +369,12 @@ START_TEST(test_client_resume_tls13_binder_after_hrr)
     tls_server_config *p384 = engine_server_config(&sp);
     engine_pair p;
 
-    connect(&p, cc, any); /* X25519: the ticket's group */
+    connect_pair(&p, cc, any); /* X25519: the ticket's group */
     ck_assert_uint_eq(tls_conn_group(p.c), TLS_GROUP_X25519);
     engine_pair_free(&p);
     /* The X25519 share makes the P-384-only server ask again; the second ClientHello's
      * binder covers message_hash(ClientHello1) || HelloRetryRequest. */
-    connect(&p, cc, p384);
+    connect_pair(&p, cc, p384);
     ck_assert(tls_conn_did_hrr(p.c));
     ck_assert(tls_conn_resumed(p.c) && tls_conn_resumed(p.s));
     ck_assert_uint_eq(tls_conn_group(p.c), TLS_GROUP_SECP384R1);
@@ -347,7 +382,7 @@ START_TEST(test_client_resume_tls13_binder_after_hrr)
     engine_transfer(&p, p.c, p.s, 1000, 4);
     engine_pair_free(&p);
     /* Its tickets remember P-384: no HelloRetryRequest any more. */
-    connect(&p, cc, p384);
+    connect_pair(&p, cc, p384);
     ck_assert(!tls_conn_did_hrr(p.c));
     ck_assert(tls_conn_resumed(p.c));
     engine_pair_free(&p);
@@ -373,7 +408,7 @@ START_TEST(test_client_resume_tls13_suite_hash)
     engine_pair p;
     tls_conn *c;
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert_uint_eq(tls_conn_cipher_suite(p.c), TLS_AES_256_GCM_SHA384);
     engine_pair_free(&p);
     ck_assert_uint_eq(tickets_for(st, NAME), 2);
@@ -382,7 +417,7 @@ START_TEST(test_client_resume_tls13_suite_hash)
     ck_assert(!c->hs.client.offer.psk_in_hello);
     tls_conn_free(c);
     ck_assert_uint_eq(tickets_for(st, NAME), 2);
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(tls_conn_resumed(p.c));
     engine_pair_free(&p);
 
@@ -404,12 +439,12 @@ START_TEST(test_client_resume_tls13_after_save_load)
     tls_server_config *sc = engine_server_config(&sp);
     engine_pair p;
 
-    connect(&p, cc1, sc);
+    connect_pair(&p, cc1, sc);
     engine_pair_free(&p);
     ck_assert_int_eq(tls_client_session_store_save(st1, path, err, sizeof err), TLS_OK);
     ck_assert_int_eq(tls_client_session_store_load(st2, path, err, sizeof err), TLS_OK);
     ck_assert_uint_eq(tickets_for(st2, NAME), 2);
-    connect(&p, cc2, sc);
+    connect_pair(&p, cc2, sc);
     ck_assert(tls_conn_resumed(p.c));
     engine_pair_free(&p);
 
@@ -431,8 +466,8 @@ START_TEST(test_client_resume_tls13_certificate_after_psk)
 {
     static const uint8_t ee[] = {TLS_HS_ENCRYPTED_EXTENSIONS, 0, 0, 2, 0, 0};
     static const uint8_t cert[] = {TLS_HS_CERTIFICATE, 0, 0, 4, 0, 0, 0, 0};
-    static const uint8_t cr[] = {TLS_HS_CERTIFICATE_REQUEST, 0, 0, 11, 0, 0, 8,
-                                 0, 13, 0, 4, 0, 2, 4, 3};
+    static const uint8_t cr[] = {
+        TLS_HS_CERTIFICATE_REQUEST, 0, 0, 11, 0, 0, 8, 0, 13, 0, 4, 0, 2, 4, 3};
     const uint8_t *bad[] = {cert, cr};
     const size_t bad_len[] = {sizeof cert, sizeof cr};
     tls_client_session_store *st = new_store(8);
@@ -442,7 +477,7 @@ START_TEST(test_client_resume_tls13_certificate_after_psk)
 
     for (size_t i = 0; i < COUNT(bad); i++) {
         engine_pair p;
-        connect(&p, cc, sc);
+        connect_pair(&p, cc, sc);
         engine_pair_free(&p);
         engine_pair_init(&p, tls_client_config_ref(cc), tls_server_config_ref(sc), NAME);
         size_t len = 0, used = 0;
@@ -509,33 +544,19 @@ START_TEST(test_client_early_data_needs_ticket_permission)
     ck_assert(tls_conn_resumed(p.c) && !tls_conn_early_data_accepted(p.c));
     engine_pair_free(&p);
     /* A ticket that would allow it, without enable_early_data. */
-    tls_client_ticket13 *t = tls__client_sessions_take13(st, NAME, tls__client_now_ms(),
-                                                         NULL, NULL);
-    (void)t;
+    allow_early_data(st, 1000);
+    engine_pair_init(&p, tls_client_config_ref(plain), tls_server_config_ref(sc), NAME);
+    ck_assert_uint_eq(tls_conn_early_data_capacity(p.c), 0);
+    ck_assert(!p.c->early_data_offered);
+    engine_shuttle(&p);
+    engine_assert_ok(&p);
+    engine_pair_free(&p);
     tls_client_config_unref(plain);
     tls_client_config_unref(early);
     tls_server_config_unref(sc);
     tls_client_session_store_unref(st);
 }
 END_TEST
-
-/* Ticket permission: a ticket with max_early_data, made into the store by hand (the
- * server's 0-RTT acceptance is tested where the server supports it). */
-static tls_client_ticket13 *fake_ticket(uint16_t suite, uint16_t group, uint32_t lifetime,
-                                        int64_t received, uint8_t fill, size_t len)
-{
-    tls_client_ticket13 *t = tls__client_ticket13_new(len);
-    ck_assert_ptr_nonnull(t);
-    t->suite = suite;
-    t->group = group;
-    t->psk_len = tls__hash_len(tls__suite_find(suite)->hash);
-    memset(t->psk, fill ^ 0x55, t->psk_len);
-    memset(t->ticket, fill, len);
-    t->age_add = 0x01020304u * fill;
-    t->lifetime_s = lifetime;
-    t->received_ms = received;
-    return t;
-}
 
 START_TEST(test_client_early_data_offered)
 {
@@ -552,8 +573,8 @@ START_TEST(test_client_early_data_offered)
     tls_conn *c;
 
     engine_fill_pattern(data, sizeof data, 7);
-    tls_client_ticket13 *t = fake_ticket(TLS_AES_128_GCM_SHA256, TLS_GROUP_X25519, 3600, now,
-                                         1, 40);
+    tls_client_ticket13 *t =
+        fake_ticket(TLS_AES_128_GCM_SHA256, TLS_GROUP_X25519, 3600, now, 1, 40);
     t->max_early_data = 50;
     tls__client_sessions_put13(st, NAME, t);
     ck_assert_int_eq(tls_client_conn_new(cc, NAME, &c), TLS_OK);
@@ -616,6 +637,49 @@ START_TEST(test_client_early_data_offered)
 }
 END_TEST
 
+/* A server with 0-RTT: the early data arrives as early data, before the handshake
+ * completes, and both sides say it was accepted. */
+START_TEST(test_client_early_data_accepted)
+{
+    tls_client_session_store *st = new_store(8);
+    tls_client_config_params cp = client_params(st);
+    cp.enable_early_data = true;
+    tls_client_config *cc = engine_client_config(&cp);
+    tls_server_config_params sp = server_params();
+    sp.max_early_data_size = 16384;
+    tls_server_config *sc = engine_server_config(&sp);
+    uint8_t data[1000], got[2000];
+    engine_pair p;
+    size_t n = 0;
+
+    connect_pair(&p, cc, sc);
+    engine_pair_free(&p);
+    engine_pair_init(&p, tls_client_config_ref(cc), tls_server_config_ref(sc), NAME);
+    ck_assert_uint_eq(tls_conn_early_data_capacity(p.c), 16384);
+    engine_fill_pattern(data, sizeof data, 15);
+    ck_assert_int_eq(tls_conn_write_early_data(p.c, data, sizeof data, &n), TLS_OK);
+    ck_assert_uint_eq(n, sizeof data);
+    engine_shuttle(&p);
+    engine_assert_ok(&p);
+    ck_assert(!tls_conn_is_handshaking(p.c));
+    ck_assert(tls_conn_resumed(p.c));
+    ck_assert(tls_conn_early_data_accepted(p.c));
+    ck_assert(tls_conn_early_data_accepted(p.s));
+    ck_assert_int_eq(tls_conn_read_early_data(p.s, got, sizeof got, &n), TLS_OK);
+    ck_assert_uint_eq(n, sizeof data);
+    ck_assert(!memcmp(got, data, sizeof data));
+    ck_assert_int_eq(tls_conn_read(p.s, got, sizeof got, &n), TLS_OK);
+    ck_assert_uint_eq(n, 0); /* nothing twice */
+    engine_transfer(&p, p.c, p.s, 2000, 16);
+    engine_transfer(&p, p.s, p.c, 2000, 17);
+    engine_pair_free(&p);
+
+    tls_client_config_unref(cc);
+    tls_server_config_unref(sc);
+    tls_client_session_store_unref(st);
+}
+END_TEST
+
 /* The server (without 0-RTT) resumes but refuses early data: it skips the records, the
  * client reports it undelivered, and the handshake completes. */
 START_TEST(test_client_early_data_refused_by_server)
@@ -630,14 +694,10 @@ START_TEST(test_client_early_data_refused_by_server)
     uint8_t data[300];
     size_t n = 0;
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     engine_pair_free(&p);
     /* Make the next ticket claim 0-RTT permission the server will not honour. */
-    tls_client_ticket13 *t = tls__client_sessions_take13(st, NAME, tls__client_now_ms(),
-                                                         NULL, NULL);
-    ck_assert_ptr_nonnull(t);
-    t->max_early_data = 1000;
-    tls__client_sessions_put13(st, NAME, t);
+    allow_early_data(st, 1000);
     engine_pair_init(&p, tls_client_config_ref(cc), tls_server_config_ref(sc), NAME);
     ck_assert_uint_eq(tls_conn_early_data_capacity(p.c), 1000);
     engine_fill_pattern(data, sizeof data, 9);
@@ -678,12 +738,9 @@ START_TEST(test_client_early_data_refused_full_handshake)
     uint8_t data[64] = {0};
     size_t n = 0;
 
-    connect(&p, cc, sc1);
+    connect_pair(&p, cc, sc1);
     engine_pair_free(&p);
-    tls_client_ticket13 *t = tls__client_sessions_take13(st, NAME, tls__client_now_ms(),
-                                                         NULL, NULL);
-    t->max_early_data = 1000;
-    tls__client_sessions_put13(st, NAME, t);
+    allow_early_data(st, 1000);
     engine_pair_init(&p, tls_client_config_ref(cc), tls_server_config_ref(sc2), NAME);
     ck_assert_int_eq(tls_conn_write_early_data(p.c, data, sizeof data, &n), TLS_OK);
     engine_shuttle(&p);
@@ -718,12 +775,9 @@ START_TEST(test_client_early_data_refused_by_hrr)
     uint8_t data[64] = {0};
     size_t n = 0;
 
-    connect(&p, cc, any);
+    connect_pair(&p, cc, any);
     engine_pair_free(&p);
-    tls_client_ticket13 *t = tls__client_sessions_take13(st, NAME, tls__client_now_ms(),
-                                                         NULL, NULL);
-    t->max_early_data = 1000;
-    tls__client_sessions_put13(st, NAME, t);
+    allow_early_data(st, 1000);
     engine_pair_init(&p, tls_client_config_ref(cc), tls_server_config_ref(p384), NAME);
     ck_assert_int_eq(tls_conn_write_early_data(p.c, data, sizeof data, &n), TLS_OK);
     ck_assert_uint_eq(n, sizeof data);
@@ -756,12 +810,6 @@ START_TEST(test_client_sessions_new_bad_args)
     tls_client_session_store_unref(NULL);
 }
 END_TEST
-
-static bool any_ticket(const void *arg, const tls_client_ticket13 *t)
-{
-    (void)arg, (void)t;
-    return true;
-}
 
 START_TEST(test_client_sessions_lru)
 {
@@ -801,8 +849,7 @@ START_TEST(test_client_sessions_four_tickets_newest_first)
     int64_t now = tls__client_now_ms();
 
     for (uint8_t i = 1; i <= 6; i++)
-        tls__client_sessions_put13(st, "a",
-                                   fake_ticket(TLS_AES_128_GCM_SHA256, 29, 60, now, i, 8));
+        tls__client_sessions_put13(st, "a", fake_ticket(TLS_AES_128_GCM_SHA256, 29, 60, now, i, 8));
     ck_assert_uint_eq(tickets_for(st, "a"), TLS_CLIENT_TICKETS_PER_SERVER);
     for (uint8_t want = 6; want >= 3; want--) {
         tls_client_ticket13 *t = tls__client_sessions_take13(st, "a", now, any_ticket, NULL);
@@ -827,11 +874,13 @@ START_TEST(test_client_sessions_expired_not_offered)
                                fake_ticket(TLS_AES_128_GCM_SHA256, 29, 60, now - 60000, 1, 8));
     tls__client_sessions_put13(st, "a",
                                fake_ticket(TLS_AES_128_GCM_SHA256, 29, 60, now - 59000, 2, 8));
-    tls__client_sessions_put13(st, "a",
-                               fake_ticket(TLS_AES_128_GCM_SHA256, 29, 0, now, 3, 8));
+    tls__client_sessions_put13(st, "a", fake_ticket(TLS_AES_128_GCM_SHA256, 29, 0, now, 3, 8));
+    /* "Received" two days from now: a clock set back, or a forged file. */
+    tls__client_sessions_put13(
+        st, "a", fake_ticket(TLS_AES_128_GCM_SHA256, 29, 604800, now + 2 * 86400000LL, 4, 8));
     tls_client_ticket13 *t = tls__client_sessions_take13(st, "a", now, any_ticket, NULL);
     ck_assert_ptr_nonnull(t);
-    ck_assert_uint_eq(t->ticket[0], 2); /* the 0-lifetime one went on the way */
+    ck_assert_uint_eq(t->ticket[0], 2); /* the future and 0-lifetime ones went on the way */
     tls__client_ticket13_free(t);
     ck_assert_ptr_null(tls__client_sessions_take13(st, "a", now, any_ticket, NULL));
     ck_assert(!tls__client_sessions_peek(st, "a", &n, &has12));
@@ -948,8 +997,8 @@ static size_t read_bytes(const char *path, uint8_t *p, size_t cap)
 static tls_client_session_store *sample_store(int64_t now)
 {
     tls_client_session_store *st = new_store(4);
-    tls_client_ticket13 *t = fake_ticket(TLS_AES_128_GCM_SHA256, TLS_GROUP_SECP256R1, 3600,
-                                         now, 7, 16);
+    tls_client_ticket13 *t =
+        fake_ticket(TLS_AES_128_GCM_SHA256, TLS_GROUP_SECP256R1, 3600, now, 7, 16);
     t->max_early_data = 16384;
     t->alpn[0] = 2, t->alpn[1] = 'h', t->alpn[2] = '2';
     tls__client_sessions_put13(st, "a.example", t);
@@ -1009,8 +1058,7 @@ START_TEST(test_client_sessions_save_load_round_trip)
 
     ck_assert_int_eq(tls_client_session_store_load(back, tf.path, err, sizeof err), TLS_OK);
     tls_client_ticket13 *a = tls__client_sessions_take13(st, "a.example", now, any_ticket, NULL);
-    tls_client_ticket13 *b = tls__client_sessions_take13(back, "a.example", now, any_ticket,
-                                                         NULL);
+    tls_client_ticket13 *b = tls__client_sessions_take13(back, "a.example", now, any_ticket, NULL);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
     ck_assert_uint_eq(a->suite, b->suite);
@@ -1047,12 +1095,10 @@ START_TEST(test_client_sessions_load_missing_file)
 {
     tls_client_session_store *st = new_store(4);
     char err[256] = "x";
-    ck_assert_int_eq(tls_client_session_store_load(st, "/nonexistent/moat/cache", err,
-                                                   sizeof err),
+    ck_assert_int_eq(tls_client_session_store_load(st, "/nonexistent/moat/cache", err, sizeof err),
                      TLS_OK);
     ck_assert_str_eq(err, "");
-    ck_assert_int_eq(tls_client_session_store_save(st, "/nonexistent/moat/cache", err,
-                                                   sizeof err),
+    ck_assert_int_eq(tls_client_session_store_save(st, "/nonexistent/moat/cache", err, sizeof err),
                      TLS_ERR_SESSION_FILE);
     ck_assert(strstr(err, "/nonexistent/moat/cache") != NULL);
     /* A directory is not a session file. */
@@ -1215,19 +1261,19 @@ START_TEST(test_client_resume_tls12_ticket)
     tls_server_config *sc = engine_server_config(&sp);
     engine_pair p;
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert_uint_eq(tls_conn_version(p.c), TLS_VERSION_1_2);
     ck_assert(!tls_conn_resumed(p.c) && tls_conn_ems(p.c));
     ck_assert(session12_for(st, NAME));
     engine_pair_free(&p);
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(tls_conn_resumed(p.c) && tls_conn_resumed(p.s));
     assert_exporters_match(&p);
     engine_transfer(&p, p.c, p.s, 3000, 12);
     engine_transfer(&p, p.s, p.c, 3000, 13);
     engine_pair_free(&p);
     /* The session (with whatever ticket came last) resumes again. */
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(tls_conn_resumed(p.c));
     engine_pair_free(&p);
 
@@ -1247,11 +1293,11 @@ START_TEST(test_client_resume_tls12_session_id)
     tls_server_config *sc = engine_server_config(&sp);
     engine_pair p;
 
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(!tls_conn_resumed(p.c));
     ck_assert(session12_for(st, NAME));
     engine_pair_free(&p);
-    connect(&p, cc, sc);
+    connect_pair(&p, cc, sc);
     ck_assert(tls_conn_resumed(p.c) && tls_conn_resumed(p.s));
     assert_exporters_match(&p);
     engine_transfer(&p, p.c, p.s, 1000, 14);
@@ -1274,13 +1320,13 @@ START_TEST(test_client_resume_tls12_declined)
     tls_server_config *sc2 = engine_server_config(&sp);
     engine_pair p;
 
-    connect(&p, cc, sc1);
+    connect_pair(&p, cc, sc1);
     engine_pair_free(&p);
-    connect(&p, cc, sc2);
+    connect_pair(&p, cc, sc2);
     ck_assert(!tls_conn_resumed(p.c));
     ck_assert_uint_ne(tls_conn_sig_scheme(p.c), 0);
     engine_pair_free(&p);
-    connect(&p, cc, sc2);
+    connect_pair(&p, cc, sc2);
     ck_assert(tls_conn_resumed(p.c));
     engine_pair_free(&p);
 
@@ -1328,7 +1374,8 @@ START_TEST(test_client_hello_session_ticket_ext)
 }
 END_TEST
 
-/* ---- the scripted server ----------------------------------------------------------------------- */
+/* ---- the scripted server -----------------------------------------------------------------------
+ */
 
 static tls_error accept_all(void *arg, const uint8_t *const *chain, const size_t *lens, size_t n,
                             const char *name, int64_t now)
@@ -1542,8 +1589,8 @@ START_TEST(test_client_new_session_ticket_stored)
     pump(&sc);
     ck_assert_int_eq(sc.err, TLS_OK);
     ck_assert_uint_eq(tickets_for(sc.st, NAME), 1);
-    tls_client_ticket13 *t = tls__client_sessions_take13(sc.st, NAME, tls__client_now_ms(),
-                                                         any_ticket, NULL);
+    tls_client_ticket13 *t =
+        tls__client_sessions_take13(sc.st, NAME, tls__client_now_ms(), any_ticket, NULL);
     ck_assert_ptr_nonnull(t);
     ck_assert(t->ticket_len == 3 && !memcmp(t->ticket, "tkt", 3));
     ck_assert_uint_eq(t->age_add, 0x01020304);
@@ -1551,13 +1598,14 @@ START_TEST(test_client_new_session_ticket_stored)
     ck_assert_uint_eq(t->max_early_data, 12345);
     ck_assert_uint_eq(t->suite, tls_conn_cipher_suite(sc.c));
     ck_assert_uint_eq(t->group, tls_conn_group(sc.c));
-    ck_assert_uint_eq(t->psk_len, 32);
+    ck_assert_uint_eq(t->suite, TLS_AES_256_GCM_SHA384); /* the first one we offer */
+    ck_assert_uint_eq(t->psk_len, 48);
     /* §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", nonce). */
-    uint8_t want[32], nonce = 0;
-    ck_assert_int_eq(tls13_hkdf_expand_label(TLS_HASH_SHA256, sc.c->hs.client.v13.res_master,
-                                             "resumption", &nonce, 1, want, 32),
+    uint8_t want[48], nonce = 0;
+    ck_assert_int_eq(tls13_hkdf_expand_label(TLS_HASH_SHA384, sc.c->hs.client.v13.res_master,
+                                             "resumption", &nonce, 1, want, 48),
                      TLS_OK);
-    ck_assert(!memcmp(t->psk, want, 32));
+    ck_assert(!memcmp(t->psk, want, 48));
     tls__client_ticket13_free(t);
     scripted_free(&sc);
 }
@@ -1725,6 +1773,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_client_early_data_needs_ticket_permission);
     tcase_add_test(tc, test_client_early_data_offered);
+    tcase_add_test(tc, test_client_early_data_accepted);
     tcase_add_test(tc, test_client_early_data_refused_by_server);
     tcase_add_test(tc, test_client_early_data_refused_full_handshake);
     tcase_add_test(tc, test_client_early_data_refused_by_hrr);

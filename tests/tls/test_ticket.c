@@ -476,7 +476,7 @@ static void derive(const char *hex, uint8_t id[4], tls_aead **aead)
     ck_assert(memcmp(id, key, 4) != 0);
 }
 
-/* A ticket under K1 with a hand-made plaintext (ticket.c's format 2). */
+/* A ticket under K1 with a hand-made plaintext (ticket.c's format 3). */
 typedef struct {
     uint8_t format;
     uint16_t version;
@@ -501,7 +501,9 @@ static size_t seal_by_hand(const plain_spec *ps, uint8_t *out)
     tls_write_vec8(&w, psk, ps->psk_len);
     tls_write_u8(&w, ps->ems);
     tls_write_u32(&w, 0);
-    tls_write_u32(&w, (uint32_t)fake_now);
+    tls_write_u32(&w, (uint32_t)fake_now); /* issued */
+    tls_write_u32(&w, 0);
+    tls_write_u32(&w, (uint32_t)fake_now); /* origin */
     tls_write_u32(&w, 7);    /* age_add */
     tls_write_u32(&w, 7200); /* lifetime */
     tls_write_u32(&w, 1024); /* max_early_data */
@@ -528,7 +530,7 @@ START_TEST(test_ticketer_load_derivation_pinned)
     tls__aead_free(aead);
     ck_assert(!memcmp(ticket, id, 4));
     /* And the AEAD key: a ticket made by hand opens, every field where it was put. */
-    plain_spec ok = {2, TLS_VERSION_1_3, 32, 0, "example.org", 11, false};
+    plain_spec ok = {3, TLS_VERSION_1_3, 32, 0, "example.org", 11, false};
     size_t len = seal_by_hand(&ok, ticket);
     ck_assert_int_eq(tls__ticketer_open(t, ticket, len, &got), TLS_OK);
     ck_assert_uint_eq(got.version, TLS_VERSION_1_3);
@@ -550,23 +552,24 @@ END_TEST
 START_TEST(test_ticketer_open_bad_plaintext)
 {
     static const plain_spec bad[] = {
-        {1, TLS_VERSION_1_3, 32, 0, "a", 1, false},      /* the old format */
-        {3, TLS_VERSION_1_3, 32, 0, "a", 1, false},      /* a future one */
-        {2, TLS_VERSION_1_1, 32, 0, "a", 1, false},      /* neither 1.2 nor 1.3 */
-        {2, 0x0305, 32, 0, "a", 1, false},
-        {2, 0, 32, 0, "a", 1, false},
-        {2, TLS_VERSION_1_3, 0, 0, "a", 1, false},       /* no psk */
-        {2, TLS_VERSION_1_2, 0, 1, "a", 1, false},
-        {2, TLS_VERSION_1_2, 32, 1, "a", 1, false},      /* a 1.2 master secret is 48 bytes */
-        {2, TLS_VERSION_1_3, 32, 2, "a", 1, false},      /* ems is a boolean */
-        {2, TLS_VERSION_1_3, 32, 0, "a\0b", 3, false},   /* a NUL inside the name */
-        {2, TLS_VERSION_1_3, 32, 0, "a", 1, true},       /* trailing byte */
+        {1, TLS_VERSION_1_3, 32, 0, "a", 1, false},      /* old formats */
+        {2, TLS_VERSION_1_3, 32, 0, "a", 1, false},
+        {4, TLS_VERSION_1_3, 32, 0, "a", 1, false},      /* a future one */
+        {3, TLS_VERSION_1_1, 32, 0, "a", 1, false},      /* neither 1.2 nor 1.3 */
+        {3, 0x0305, 32, 0, "a", 1, false},
+        {3, 0, 32, 0, "a", 1, false},
+        {3, TLS_VERSION_1_3, 0, 0, "a", 1, false},       /* no psk */
+        {3, TLS_VERSION_1_2, 0, 1, "a", 1, false},
+        {3, TLS_VERSION_1_2, 32, 1, "a", 1, false},      /* a 1.2 master secret is 48 bytes */
+        {3, TLS_VERSION_1_3, 32, 2, "a", 1, false},      /* ems is a boolean */
+        {3, TLS_VERSION_1_3, 32, 0, "a\0b", 3, false},   /* a NUL inside the name */
+        {3, TLS_VERSION_1_3, 32, 0, "a", 1, true},       /* trailing byte */
     };
     static const plain_spec good[] = {
-        {2, TLS_VERSION_1_3, 32, 0, "a", 1, false},
-        {2, TLS_VERSION_1_3, 48, 1, "", 0, false},
-        {2, TLS_VERSION_1_2, 48, 1, "a", 1, false},
-        {2, TLS_VERSION_1_2, 48, 0, "a", 1, false},
+        {3, TLS_VERSION_1_3, 32, 0, "a", 1, false},
+        {3, TLS_VERSION_1_3, 48, 1, "", 0, false},
+        {3, TLS_VERSION_1_2, 48, 1, "a", 1, false},
+        {3, TLS_VERSION_1_2, 48, 0, "a", 1, false},
     };
     tls_ticketer *t = load_text(K1 "\n");
     uint8_t ticket[TLS_TICKET_MAX_LEN];

@@ -132,8 +132,8 @@ static void take_stored_sessions(tls_conn *c)
     int64_t now = tls__client_now_ms();
 
     if (o->tls13) {
-        o->ticket13 = tls__client_sessions_take13(cfg->sessions, c->server_name, now,
-                                                  ticket13_usable, c);
+        o->ticket13 =
+            tls__client_sessions_take13(cfg->sessions, c->server_name, now, ticket13_usable, c);
         if (o->ticket13) {
             o->psk_suite = tls__suite_find(o->ticket13->suite);
             o->psk_in_hello = true;
@@ -443,8 +443,8 @@ tls_error tls__client_verify_signature(tls_conn *c, uint16_t scheme, const uint8
     tls_client_hs *hs = &c->hs.client;
 
     ENSURE(hs->end_entity, TLS_ERR_INTERNAL);
-    tls_error err = tls__verify(hs->end_entity, hs->end_entity_len, scheme, msg, msg_len, sig.p,
-                                sig.len);
+    tls_error err =
+        tls__verify(hs->end_entity, hs->end_entity_len, scheme, msg, msg_len, sig.p, sig.len);
     /* The key is proven (or not): the certificate is not needed any more. */
     tls__free(hs->end_entity, hs->end_entity_len);
     hs->end_entity = NULL;

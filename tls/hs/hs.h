@@ -54,6 +54,7 @@ typedef struct {
     uint8_t psk[TLS_MAX_HASH_LEN];
     size_t psk_len; /* 0: full handshake */
     uint16_t psk_identity;
+    int64_t psk_origin; /* the resumed session's full-handshake time; 0: full handshake */
     bool send_tickets;
     /* 0-RTT (§4.2.10): the first identity's ticket allowed it; accepted once the ALPN
      * matches what the ticket was issued with and the ticket's one 0-RTT use is
@@ -92,6 +93,7 @@ typedef struct {
     size_t session_id_len;
     bool cache_session;
     bool send_ticket;
+    int64_t origin; /* a resumed session's full-handshake time (reissued tickets keep it) */
 } tls12_server_hs;
 
 /* ---- the client --------------------------------------------------------------------- */

@@ -127,8 +127,8 @@ static tls_error make_key_block(tls_conn *c)
 {
     tls12_client_hs *hs = &c->hs.client.v12;
     const tls_suite *suite = c->suite;
-    return tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion",
-                     hs->server_random, 32, c->hs.client.offer.random, 32, hs->key_block,
+    return tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion", hs->server_random,
+                     32, c->hs.client.offer.random, 32, hs->key_block,
                      2 * suite->key_len + 2 * suite->fixed_iv_len);
 }
 
@@ -526,8 +526,8 @@ static tls_client_session12 *session_to_store(const tls_conn *c)
            s->session_id_len);
     if (hs->new_ticket_len)
         memcpy(s->ticket, hs->new_ticket, hs->new_ticket_len);
-    s->lifetime_s = hs->new_ticket ? SESSION_LIFETIME(hs->new_ticket_lifetime)
-                                   : TLS_CLIENT_SESSION12_MAX_AGE_S;
+    s->lifetime_s =
+        hs->new_ticket ? SESSION_LIFETIME(hs->new_ticket_lifetime) : TLS_CLIENT_SESSION12_MAX_AGE_S;
     memcpy(s->master, hs->master, sizeof s->master);
     s->ems = true;
     s->received_ms = tls__client_now_ms();

@@ -251,12 +251,12 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
  * else its session id in our cache. False: none that we know. */
 static bool find_session(tls_conn *c, const tls_client_hello *ch, tls_ticket_state *st)
 {
-    if (ch->has_session_ticket && ch->session_ticket.len && c->cfg->ticketer) {
-        if (tls__ticketer_open(c->cfg->ticketer, ch->session_ticket.p, ch->session_ticket.len,
-                               st) != TLS_OK)
-            return false;
-        int64_t age = tls__ticketer_now(c->cfg->ticketer) - st->issued;
-        return age >= 0 && age < (int64_t)st->lifetime;
+    if (ch->has_session_ticket && ch->session_ticket.len && c->cfg->ticketer &&
+        tls__ticketer_open(c->cfg->ticketer, ch->session_ticket.p, ch->session_ticket.len, st) ==
+            TLS_OK) {
+        if (tls__ticket_state_live(st, tls__ticketer_now(c->cfg->ticketer)))
+            return true;
+        tls__wipe(st, sizeof *st);
     }
     return ch->session_id.len && c->cfg->session_cache &&
            tls__session_cache_get(c->cfg->session_cache, ch->session_id.p, ch->session_id.len,
@@ -264,20 +264,26 @@ static bool find_session(tls_conn *c, const tls_client_hello *ch, tls_ticket_sta
 }
 
 /* Whether the offered session can be resumed by this ClientHello. */
-static tls_error session_fits(const tls_conn *c, const tls_client_hello *ch,
+static tls_error session_fits(tls_conn *c, const tls_client_hello *ch,
                               const tls_ticket_state *st, bool *fits)
 {
     const tls_suite *s = tls__suite_find(st->suite);
+    const tls_certified_key *ck;
+    bool enabled = false;
     *fits = false;
-    if (st->version != TLS_VERSION_1_2 || !st->ems || !s || s->version != TLS_VERSION_1_2 ||
-        st->psk_len != TLS12_MASTER_SECRET_LEN || strcmp(st->sni, ch->server_name) != 0 ||
-        !tls__u16_list_has(ch->cipher_suites, st->suite))
+    for (size_t i = 0; i < c->cfg->n_suites; i++)
+        enabled |= c->cfg->suites[i] == st->suite;
+    /* The resolver must still serve the name here (another config sharing the
+     * ticketer may have issued the ticket, or the name left the config). */
+    if (!enabled || st->version != TLS_VERSION_1_2 || !st->ems || !s ||
+        s->version != TLS_VERSION_1_2 || st->psk_len != TLS12_MASTER_SECRET_LEN ||
+        strcmp(st->sni, ch->server_name) != 0 || !tls__u16_list_has(ch->cipher_suites, st->suite) ||
+        tls__server_resolve_cert(c, ch, &ck) != TLS_OK)
         return TLS_OK;
     /* RFC 7627 §5.3: the session had an extended master secret and this hello does
      * not offer one: abort rather than fall back, it is a downgrade attempt. */
     ENSURE(ch->has_extended_master_secret, TLS_ERR_RESUMPTION_EMS_MISMATCH);
-    for (size_t i = 0; i < c->cfg->n_suites; i++)
-        *fits |= c->cfg->suites[i] == st->suite;
+    *fits = true;
     return TLS_OK;
 }
 
@@ -291,6 +297,7 @@ static tls_error write_new_session_ticket(tls_writer *w, tls_conn *c)
 
     memset(&st, 0, sizeof st);
     st.version = TLS_VERSION_1_2;
+    st.origin = hs->origin; /* a reissued ticket keeps the session's age */
     st.suite = c->suite->id;
     memcpy(st.psk, hs->master, sizeof hs->master);
     st.psk_len = sizeof hs->master;
@@ -361,6 +368,7 @@ static tls_error resume(tls_conn *c, const tls_client_hello *ch, const uint8_t *
     tls_writer w;
 
     c->resumed = true;
+    hs->origin = st->origin;
     c->suite = tls__suite_find(st->suite);
     c->ems = true;
     memcpy(hs->master, st->psk, sizeof hs->master);

@@ -82,7 +82,7 @@ static tls_error server_chose_tls12_or_older(tls_conn *c, const tls_server_hello
      * them); our own messages from here on are 1.2's, in plaintext until its CCS. */
     if (o->early_open) {
         early_data_refused(c);
-        tls__record_cipher_clear(&c->wr);
+        tls__conn_clear_write_secret(c);
     }
     /* §4.1.3: a TLS 1.3 server only says 1.2 or below when a man in the middle
      * stripped our 1.3 offer, and then it marks its random to say so. */
@@ -168,7 +168,7 @@ static tls_error handle_hello_retry_request(tls_conn *c, const tls_server_hello 
     /* §4.2.10: an HRR refuses 0-RTT; ClientHello2 goes in plaintext. */
     if (o->early_open) {
         early_data_refused(c);
-        tls__record_cipher_clear(&c->wr);
+        tls__conn_clear_write_secret(c);
     }
     /* §4.1.4: a PSK whose hash is not the chosen suite's is of no use any more. */
     if (o->psk_in_hello && o->psk_suite->hash != hs->suite->hash)
@@ -196,8 +196,7 @@ static tls_error derive_handshake_secrets(tls_conn *c, const tls_server_hello *s
     o->kx = NULL;
     /* §7.1: the early secret is made from the PSK when the server selected it. */
     if (err == TLS_OK && c->resumed)
-        err = tls13_keysched_init(&hs->ks, hs->suite->hash, o->ticket13->psk,
-                                  o->ticket13->psk_len);
+        err = tls13_keysched_init(&hs->ks, hs->suite->hash, o->ticket13->psk, o->ticket13->psk_len);
     else if (err == TLS_OK)
         err = tls13_keysched_init(&hs->ks, hs->suite->hash, NULL, 0);
     if (err == TLS_OK)
@@ -350,8 +349,8 @@ static tls_error hs_expect_certificate_verify(tls_conn *c, const uint8_t *msg, s
     memset(content, 0x20, 64);
     memcpy(content + 64, context, sizeof context);
     tls__transcript_current(&hs->transcript, content + 64 + sizeof context);
-    TRY(tls__client_verify_signature(c, cv.scheme, content,
-                                     64 + sizeof context + hs->ks.hash_len, cv.signature));
+    TRY(tls__client_verify_signature(c, cv.scheme, content, 64 + sizeof context + hs->ks.hash_len,
+                                     cv.signature));
     c->sig_scheme = cv.scheme;
     tls__transcript_add(&hs->transcript, msg, len);
     set_state(c, HS13C_EXPECT_FINISHED);
@@ -565,8 +564,8 @@ tls_error tls__hs13_client_start_early_data(tls_conn *c)
     /* §7.1: client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic",
      * ClientHello1), with the ticket's suite (§4.2.10). */
     tls__hash(suite->hash, o->hello, o->hello_len, thash);
-    tls_error err = tls13_keysched_init(&early, suite->hash, o->ticket13->psk,
-                                        o->ticket13->psk_len);
+    tls_error err =
+        tls13_keysched_init(&early, suite->hash, o->ticket13->psk, o->ticket13->psk_len);
     if (err == TLS_OK)
         err = tls13_keysched_derive(&early, "c e traffic", thash, secret);
     tls13_keysched_clear(&early);
@@ -586,37 +585,6 @@ size_t tls__client_early_data_capacity(const tls_conn *c)
     return c->hs.client.offer.early_open && !c->close_sent ? c->early_data_left : 0;
 }
 
-/* Appends one application_data record under the current (early) write keys to
- * conn->out. conn.c frames only handshake messages, CCS and alerts for the handshake,
- * and its application writes wait for the handshake to complete; 0-RTT records are
- * framed here, into conn->out as conn.c grows it: on demand, the old memory wiped. */
-static tls_error queue_early_record(tls_conn *c, const uint8_t *data, size_t n)
-{
-    tls_buf *b = &c->out;
-    size_t size = tls__record_size(&c->wr, n, 0), written = 0;
-
-    if (b->off + b->len + size > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + size)
-            cap *= 2;
-        uint8_t *p = tls__alloc(cap);
-        ENSURE(p, TLS_ERR_NO_MEMORY);
-        if (b->len)
-            memcpy(p, b->p + b->off, b->len);
-        if (b->p) {
-            tls__wipe(b->p, b->cap);
-            tls__free(b->p, b->cap);
-        }
-        b->p = p;
-        b->cap = cap;
-        b->off = 0;
-    }
-    TRY(tls__record_seal(&c->wr, TLS_CT_APPLICATION_DATA, data, n, 0, b->p + b->off + b->len,
-                         size, &written));
-    b->len += written;
-    return TLS_OK;
-}
-
 tls_error tls__client_write_early_data(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
 {
     *n = 0;
@@ -627,7 +595,7 @@ tls_error tls__client_write_early_data(tls_conn *c, const uint8_t *buf, size_t l
         size_t chunk = len - *n;
         if (chunk > c->max_fragment_size)
             chunk = c->max_fragment_size;
-        TRY(queue_early_record(c, buf + *n, chunk));
+        TRY(tls__conn_send_early_data(c, buf + *n, chunk));
         *n += chunk;
         c->early_data_left -= (uint32_t)chunk;
     }

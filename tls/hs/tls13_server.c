@@ -505,12 +505,25 @@ static int64_t ticket_clock(const tls_conn *c)
 }
 
 /* The session an offered identity names: a sealed ticket, or (stateful) a key into
- * the session cache, taken out so it is used once. */
+ * the session cache, looked at here and taken out only once everything about it
+ * checked out (claim_identity), so a hello that cannot use it cannot destroy it. */
 static bool open_identity(const tls_conn *c, const uint8_t *id, size_t len, tls_ticket_state *st)
 {
     if (c->cfg->ticketer)
         return tls__ticketer_open(c->cfg->ticketer, id, len, st) == TLS_OK;
-    return tls__session_cache_take(c->cfg->session_cache, id, len, st);
+    return tls__session_cache_get(c->cfg->session_cache, id, len, st);
+}
+
+/* A stateful ticket is good once: the take that succeeds is the one use (two
+ * connections racing with one ticket: one resumes, the other does a full handshake). */
+static bool claim_identity(const tls_conn *c, const uint8_t *id, size_t len)
+{
+    tls_ticket_state st;
+    if (c->cfg->ticketer)
+        return true;
+    bool taken = tls__session_cache_take(c->cfg->session_cache, id, len, &st);
+    tls__wipe(&st, sizeof st);
+    return taken;
 }
 
 /* The client's age of the ticket (obfuscated_ticket_age - ticket_age_add, §4.2.11.1)
@@ -521,7 +534,8 @@ static bool ticket_age_ok(const tls_conn *c, const tls_ticket_state *st, uint32_
     int64_t theirs_ms = (int64_t)(uint32_t)(obfuscated - st->age_add);
     if (ours < 0)
         ours = 0;
-    if (ours >= (int64_t)st->lifetime)
+    if (ours >= (int64_t)st->lifetime ||
+        ticket_clock(c) - st->origin >= TLS_SESSION_MAX_AGE_S) /* §4.6.1: 7 days in all */
         return false;
     int64_t diff = theirs_ms - ours * 1000;
     return diff >= -TICKET_AGE_TOLERANCE_MS && diff <= TICKET_AGE_TOLERANCE_MS;
@@ -571,7 +585,13 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
     uint32_t obfuscated;
     tls_error err = TLS_OK;
 
+    const tls_certified_key *ck;
     if ((!c->cfg->ticketer && !c->cfg->session_cache) || !ch->has_psk || !psk_dhe_offered(ch))
+        return TLS_OK;
+    /* A session resumes only where a full handshake for its name would succeed: the
+     * resolver (or sni_strict) may refuse the name on this config, though another
+     * config sharing the ticketer issued the ticket. */
+    if (tls__server_resolve_cert(c, ch, &ck) != TLS_OK)
         return TLS_OK;
     tls_reader_init(&ids, ch->psk_identities.p, ch->psk_identities.len);
     tls_reader_init(&binders, ch->psk_binders.p, ch->psk_binders.len);
@@ -595,10 +615,15 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
             if (err == TLS_OK && (tls_reader_left(&offered) != hs->ks.hash_len ||
                                   !tls__ct_equal(offered.p, binder, hs->ks.hash_len)))
                 err = TLS_ERR_BAD_FINISHED;
+            if (err == TLS_OK && !claim_identity(c, id.p, tls_reader_left(&id))) {
+                tls__wipe(&st, sizeof st);
+                return TLS_OK; /* another connection used it first: a full handshake */
+            }
             if (err == TLS_OK) {
                 memcpy(hs->psk, st.psk, st.psk_len);
                 hs->psk_len = st.psk_len;
                 hs->psk_identity = i;
+                hs->psk_origin = st.origin;
                 c->resumed = true;
                 note_early_candidate(c, ch, &st, id.p, tls_reader_left(&id), i);
             }
@@ -643,6 +668,7 @@ static tls_error send_new_session_tickets(tls_conn *c)
         uint8_t nonce = (uint8_t)i, age_add[4];
         memset(&st, 0, sizeof st);
         st.version = TLS_VERSION_1_3;
+        st.origin = hs->psk_origin; /* a resumed session keeps its age (0: new) */
         st.suite = hs->suite->id;
         st.psk_len = n;
         st.lifetime = c->cfg->ticket_lifetime_s;
