@@ -548,13 +548,14 @@ static void note_early_candidate(tls_conn *c, const tls_client_hello *ch,
                                  size_t ticket_len, uint16_t index)
 {
     tls13_server_hs *hs = &c->hs.v13;
-    if (!ch->has_early_data || c->did_hrr || index != 0 || !c->cfg->max_early_data_size ||
-        !st->max_early_data || st->suite != hs->suite->id)
+    /* The client may send what the ticket announced: a config that now allows less
+     * (lowered on reload, or another config sharing the ticketer) refuses 0-RTT
+     * rather than fail a client that kept to the ticket's word. */
+    if (!ch->has_early_data || c->did_hrr || index != 0 || !st->max_early_data ||
+        st->max_early_data > c->cfg->max_early_data_size || st->suite != hs->suite->id)
         return;
     hs->early_candidate = true;
-    hs->early_max = st->max_early_data < c->cfg->max_early_data_size
-                        ? st->max_early_data
-                        : c->cfg->max_early_data_size;
+    hs->early_max = st->max_early_data;
     memcpy(hs->early_alpn, st->alpn, sizeof hs->early_alpn);
     hs->early_single_use = !c->cfg->ticketer;
     tls__hash(TLS_HASH_SHA256, ticket, ticket_len, hs->early_fingerprint);
