@@ -7,6 +7,8 @@ BUILD   ?= build
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libmbedtls-dev libyaml-dev check \
                 libsubunit-dev libsystemd-dev openssl gnutls-bin curl valgrind python3 \
                 iproute2 procps systemd ca-certificates
+# Only `make bench` needs these: the peers it measures moat against (issue 7).
+BENCH_PACKAGES := libssl-dev hitch haproxy nginx libnginx-mod-stream stunnel4 gnuplot-nox
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla
@@ -46,14 +48,20 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 PROGRAMS := $(BUILD)/tlsserver $(BUILD)/tlsclient $(BUILD)/moat $(BUILD)/backend
 
-.PHONY: all deps test unit interop run bench install clean format-check
+.PHONY: all deps bench-deps install-packages test unit interop run bench install clean format-check
 .DELETE_ON_ERROR:
 
 all: $(PROGRAMS)
 
 # Installs what a clean Debian machine lacks; a no-op when everything is present.
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+
+bench-deps: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
 	        missing="$$missing $$p"; \
 	done; \
@@ -123,7 +131,7 @@ unit: deps
 run: deps all
 	@BUILD=$(BUILD) sh scripts/run.sh
 
-bench: deps
+bench: bench-deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do BUILD=$(BUILD) $$b || exit 1; done
 	@for s in bench/*.sh; do BUILD=$(BUILD) sh $$s || exit 1; done
