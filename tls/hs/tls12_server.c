@@ -287,24 +287,31 @@ static tls_error session_fits(tls_conn *c, const tls_client_hello *ch,
     return TLS_OK;
 }
 
-/* Seals the session (master secret, suite, SNI) into an RFC 5077 NewSessionTicket. */
+/* The session this handshake made or resumed: master secret, suite, EMS, SNI, and
+ * its age (origin 0 for a new one: sealing or storing it stamps it). The caller wipes. */
+static void session_state(const tls_conn *c, tls_ticket_state *st)
+{
+    const tls12_server_hs *hs = &c->hs.v12;
+    memset(st, 0, sizeof *st);
+    st->version = TLS_VERSION_1_2;
+    st->origin = hs->origin;
+    st->suite = c->suite->id;
+    memcpy(st->psk, hs->master, sizeof hs->master);
+    st->psk_len = sizeof hs->master;
+    st->ems = c->ems;
+    st->lifetime = c->cfg->ticket_lifetime_s;
+    memcpy(st->sni, c->server_name, sizeof st->sni);
+    st->sni[sizeof st->sni - 1] = '\0';
+}
+
+/* Seals the session into an RFC 5077 NewSessionTicket. */
 static tls_error write_new_session_ticket(tls_writer *w, tls_conn *c)
 {
-    tls12_server_hs *hs = &c->hs.v12;
     uint8_t ticket[TLS_TICKET_MAX_LEN];
     size_t ticket_len;
     tls_ticket_state st;
 
-    memset(&st, 0, sizeof st);
-    st.version = TLS_VERSION_1_2;
-    st.origin = hs->origin; /* a reissued ticket keeps the session's age */
-    st.suite = c->suite->id;
-    memcpy(st.psk, hs->master, sizeof hs->master);
-    st.psk_len = sizeof hs->master;
-    st.ems = c->ems;
-    st.lifetime = c->cfg->ticket_lifetime_s;
-    memcpy(st.sni, c->server_name, sizeof st.sni);
-    st.sni[sizeof st.sni - 1] = '\0';
+    session_state(c, &st);
     tls_error err = tls__ticketer_seal(c->cfg->ticketer, &st, ticket, sizeof ticket, &ticket_len);
     tls__wipe(&st, sizeof st);
     TRY(err);
@@ -338,15 +345,7 @@ static tls_error store_session(tls_conn *c)
     tls_ticket_state st;
     if (!hs->cache_session)
         return TLS_OK;
-    memset(&st, 0, sizeof st);
-    st.version = TLS_VERSION_1_2;
-    st.suite = c->suite->id;
-    memcpy(st.psk, hs->master, sizeof hs->master);
-    st.psk_len = sizeof hs->master;
-    st.ems = c->ems;
-    st.lifetime = c->cfg->ticket_lifetime_s;
-    memcpy(st.sni, c->server_name, sizeof st.sni);
-    st.sni[sizeof st.sni - 1] = '\0';
+    session_state(c, &st);
     tls_error err = tls__session_cache_put(c->cfg->session_cache, hs->session_id,
                                            hs->session_id_len, &st);
     tls__wipe(&st, sizeof st);
