@@ -653,25 +653,28 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         if (e != TLS_OK)
             ok = cfg__fail(&ld->doc, (seen[CA] ? seen[CA] : map)->start_mark, "%s", err);
     }
-    /* Connections to the backend resume TLS sessions (tickets or IDs the backend
-     * issues), which spares both sides the certificate signature. */
-    tls_client_session_store *sessions = NULL;
-    if (ok && tls_client_session_store_new(64, &sessions) != TLS_OK)
+    tls_client_config_params params = {
+        .versions = ld->cfg->versions,
+        .n_versions = ld->cfg->n_versions,
+        .alpn = (const char *const *)alpn,
+        .n_alpn = n_alpn,
+        .roots = roots,
+    };
+    if (ok && tls_client_config_new(&params, &b->tls, err, sizeof err) != TLS_OK)
+        ok = cfg__fail(&ld->doc, map->start_mark, "backend TLS settings refused: %s", err);
+    /* Connections to a server resume the TLS sessions (tickets or IDs) it issued,
+     * which spares both sides the certificate signature. */
+    if (ok && !(b->server_tls = calloc(b->n_servers ? b->n_servers : 1, sizeof *b->server_tls)))
         ok = cfg__fail(&ld->doc, map->start_mark, "out of memory");
-    if (ok) {
-        tls_client_config_params params = {
-            .versions = ld->cfg->versions,
-            .n_versions = ld->cfg->n_versions,
-            .alpn = (const char *const *)alpn,
-            .n_alpn = n_alpn,
-            .roots = roots,
-            .sessions = sessions,
-        };
-        if (tls_client_config_new(&params, &b->tls, err, sizeof err) != TLS_OK)
+    for (size_t i = 0; ok && i < b->n_servers; i++) {
+        if (tls_client_session_store_new(16, &params.sessions) != TLS_OK)
+            ok = cfg__fail(&ld->doc, map->start_mark, "out of memory");
+        else if (tls_client_config_new(&params, &b->server_tls[i], err, sizeof err) != TLS_OK)
             ok = cfg__fail(&ld->doc, map->start_mark, "backend TLS settings refused: %s", err);
+        if (params.sessions)
+            tls_client_session_store_unref(params.sessions);
+        params.sessions = NULL;
     }
-    if (sessions)
-        tls_client_session_store_unref(sessions);
     tls_root_store_unref(roots);
     for (size_t i = 0; i < n_alpn; i++)
         free(alpn[i]);
@@ -1272,6 +1275,10 @@ static void cfg_free(cfg_config *c)
         free(c->backends[i].servers);
         if (c->backends[i].tls)
             tls_client_config_unref(c->backends[i].tls);
+        for (size_t j = 0; c->backends[i].server_tls && j < c->backends[i].n_servers; j++)
+            if (c->backends[i].server_tls[j])
+                tls_client_config_unref(c->backends[i].server_tls[j]);
+        free(c->backends[i].server_tls);
         free(c->backends[i].tls_server_name);
         free(c->backends[i].name);
     }

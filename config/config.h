@@ -46,6 +46,10 @@ typedef struct {
     /* TLS to the servers (NULL: plaintext). Certificates are verified against the
      * configured roots for tls_server_name, or for each server's own host when NULL. */
     tls_client_config *tls;
+    /* The same settings once per server (n_servers), each with its own session
+     * store: a session resumes with the server that made it, not a sibling behind
+     * the same server_name that would decline it. */
+    tls_client_config **server_tls;
     char *tls_server_name;
 } cfg_backend;
 

@@ -640,7 +640,7 @@ static void on_connect(uv_connect_t *req, int status)
     }
     char name[256];
     backend_tls_name(b, u->server, name, sizeof name);
-    tls_error err = tls_client_conn_new(b->tls, name, &c->up_tls);
+    tls_error err = tls_client_conn_new(b->server_tls[u->server], name, &c->up_tls);
     if (err != TLS_OK) {
         attempt_failed(c, tls_error_name(err));
         return;

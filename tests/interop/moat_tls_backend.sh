@@ -31,6 +31,12 @@
 #  - SIGHUP reads the ca file again; a reload whose ca file is gone is refused and the
 #    running configuration keeps serving.
 #  - tls.versions applies to the backends wherever the tls section is in the file.
+#  - Resumption toward the backends (a client session store per TLS backend): of four
+#    requests through moat, one after the other, the backend's log shows the first
+#    handshake resumed=no and the next three resumed=yes with sig=- (tlsserver --tickets
+#    and --resumption in TLS 1.3; --tickets and --resumption with --protover 1.2: RFC 5077
+#    tickets and session IDs), and every request gets the backend's page; a tlsserver
+#    issuing neither is never resumed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/interop/moat_lib.sh
@@ -797,5 +803,97 @@ done
 expect_eq "tls: { versions: [\"1.3\"] } before or after backends: the same outcome with a TLS 1.2-only backend" \
     "$END_after" "$END_before" "tls before backends: end=\"$END_before\"" \
     "tls after backends:  end=\"$END_after\""
+
+# ---- (9) moat resumes its sessions with a TLS backend --------------------------------------------
+# Each TLS backend has a client session store: moat's first connection to a server is a
+# full handshake (the backend logs resumed=no), later ones offer what the server issued
+# (resumed=yes): TLS 1.3 tickets (--tickets stateless, --resumption stateful single-use),
+# TLS 1.2 RFC 5077 tickets and session IDs. A server issuing nothing is never resumed.
+start_tb r13 "$P256/end.fullchain" "$P256/end.key" --tickets http || finish
+P_R13=$TB_PORT LOG_R13=$TB_LOG
+start_tb r13s "$P256/end.fullchain" "$P256/end.key" --resumption http || finish
+P_R13S=$TB_PORT LOG_R13S=$TB_LOG
+start_tb r12t "$P256/end.fullchain" "$P256/end.key" --tickets --protover 1.2 http || finish
+P_R12T=$TB_PORT LOG_R12T=$TB_LOG
+start_tb r12 "$P256/end.fullchain" "$P256/end.key" --resumption --protover 1.2 http || finish
+P_R12=$TB_PORT LOG_R12=$TB_LOG
+start_tb rnone "$P256/end.fullchain" "$P256/end.key" http || finish
+P_RNONE=$TB_PORT LOG_RNONE=$TB_LOG
+# shellcheck disable=SC2046
+set -- $(free_ports 5)
+L_R13=$1 L_R13S=$2 L_R12T=$3 L_R12=$4 L_RNONE=$5
+{
+    cat <<EOF
+workers: 2
+log: { level: info, access: $ACCESS_LOG }
+timeouts: { handshake: 5s, idle: 30s, connect: 2s, drain: 2s }
+limits: { max_connections: 1000 }
+listeners:
+EOF
+    for lb in "$L_R13 r13" "$L_R13S r13s" "$L_R12T r12t" "$L_R12 r12" "$L_RNONE rnone"; do
+        # shellcheck disable=SC2086 # "PORT NAME": two words on purpose
+        set -- $lb
+        printf '  - { address: "127.0.0.1:%s", certificates: [ %s ], backend: %s }\n' \
+            "$1" "$(cert_item ecdsa-p256)" "$2"
+    done
+    echo "backends:"
+    for bp in "r13 $P_R13" "r13s $P_R13S" "r12t $P_R12T" "r12 $P_R12" "rnone $P_RNONE"; do
+        # shellcheck disable=SC2086 # "NAME PORT": two words on purpose
+        set -- $bp
+        echo "  $1: { servers: [\"127.0.0.1:$2\"], tls: { ca: $P256/ca.cert, server_name: localhost } }"
+    done
+} >"$WORK/res.yaml"
+
+# resume_via DESC LPORT TB-LOG VERSION WANT-LATER(yes|no): four GETs through moat's
+# listener LPORT, one after the other; each must get the backend's page. The backend
+# logs four handshakes of VERSION: the first resumed=no, each later one
+# resumed=WANT-LATER.
+resume_via() {
+    rv_d=$1 rv_lp=$2 rv_log=$3 rv_v=$4 rv_want=$5
+    rv_mark=$(lines_of "$rv_log")
+    rv_good=0 rv_bad=""
+    for rv_i in 1 2 3 4; do
+        curl_via "$rv_lp" "$WORK/res.resp"
+        if [ "$CURL_ST" -eq 0 ] && head -n 1 "$WORK/res.resp" | grep -q '^HTTP/1\.[01] 200' &&
+            [ "$(tail -n 1 "$WORK/res.resp" | tr -d '\r')" = "Hello from moat tlsserver" ]; then
+            rv_good=$((rv_good + 1))
+        else
+            rv_bad="$rv_bad #$rv_i(curl exit $CURL_ST: $(tail -n 1 "$WORK/res.resp" 2>/dev/null))"
+        fi
+    done
+    expect_eq "$rv_d: 4 of 4 requests through moat get the backend's page" "$rv_good" 4 \
+        "failed:$rv_bad" "$WORK/curl.err" "$MOAT_LOG"
+    # The handshake lines of moat's four connections, in order: version, resumed= and
+    # whether the server signed (sig=-: no certificate signature, as resumption spares).
+    rv_got=$(since_mark "$rv_log" "$rv_mark" | grep 'handshake done' |
+        sed -n 's/.*handshake done version=\([^ ]*\) .* sig=\([^ ]*\) .* resumed=\([a-z]*\) .*/\1,\3,sig=\2/p' |
+        sed 's/,sig=[^-][^,]*$/,signed/; s/,sig=-$/,unsigned/' | tr '\n' ' ' | sed 's/ $//')
+    rv_later="$rv_v,no,signed"
+    [ "$rv_want" = yes ] && rv_later="$rv_v,yes,unsigned"
+    rv_exp="$rv_v,no,signed $rv_later $rv_later $rv_later"
+    expect_eq "$rv_d: backend log: resumed=no, then resumed=$rv_want three times ($rv_v$([ "$rv_want" = yes ] && echo ', sig=-'))" \
+        "$rv_got" "$rv_exp" "$rv_log" "$MOAT_LOG"
+}
+
+if start_moat "$WORK/res.yaml" 5; then
+    resume_via "resumption: tlsserver --tickets (TLS 1.3 stateless tickets)" "$L_R13" \
+        "$LOG_R13" TLSv1.3 yes
+    resume_via "resumption: tlsserver --resumption (TLS 1.3 single-use stateful tickets)" \
+        "$L_R13S" "$LOG_R13S" TLSv1.3 yes
+    resume_via "resumption: tlsserver --tickets --protover 1.2 (RFC 5077 tickets)" "$L_R12T" \
+        "$LOG_R12T" TLSv1.2 yes
+    resume_via "resumption: tlsserver --resumption --protover 1.2 (session IDs)" "$L_R12" \
+        "$LOG_R12" TLSv1.2 yes
+    resume_via "resumption: a tlsserver issuing no tickets or IDs is never resumed" \
+        "$L_RNONE" "$LOG_RNONE" TLSv1.3 no
+    check_alive "resumption: moat still running"
+    if grep -E 'moat\[(error|warn)\]' "$MOAT_LOG" >/dev/null; then
+        not_ok "resumption: moat logged no warnings or errors" "$MOAT_LOG"
+    else
+        ok "resumption: moat logged no warnings or errors"
+    fi
+    stop_moat
+    expect_eq "resumption: SIGTERM, exit status 0" "$MOAT_STATUS" 0 "$MOAT_LOG"
+fi
 
 finish
