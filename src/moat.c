@@ -102,8 +102,8 @@ static int drop_privileges(const cfg_config *cfg)
 static void notify_status(px_server *s, const char *what)
 {
     px_runtime *rt = px_server_runtime(s);
-    sd_notifyf(0, "STATUS=%s: %zu listeners, %zu backends, %u workers", what,
-               rt->cfg->n_listeners, rt->cfg->n_backends, s->n_workers);
+    sd_notifyf(0, "STATUS=%s: %zu listeners, %zu backends, %u workers", what, rt->cfg->n_listeners,
+               rt->cfg->n_backends, s->n_workers);
     px_runtime_unref(rt);
 }
 
@@ -144,8 +144,8 @@ static void on_sighup(uv_signal_t *h, int signum)
                    err);
     } else {
         if (px_server_reload(m->server, cfg, err, sizeof err) != 0) {
-            px_log_msg(NULL, CFG_LOG_ERROR,
-                       "reload failed, keeping the running configuration: %s", err);
+            px_log_msg(NULL, CFG_LOG_ERROR, "reload failed, keeping the running configuration: %s",
+                       err);
         } else {
             log_ticket_keys(cfg);
             px_log_msg(NULL, CFG_LOG_INFO, "configuration reloaded");

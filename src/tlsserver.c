@@ -127,8 +127,8 @@ struct conn {
     bool client_eof; /* TCP FIN (or reset) from the client */
     bool shut_done;  /* our FIN to the client went out */
     /* Forward mode closes each direction on its own (TLS 1.3 allows half-close). */
-    bool up_done;   /* client -> backend finished; the backend got FIN */
-    bool down_done; /* backend -> client finished; the client got close_notify */
+    bool up_done;       /* client -> backend finished; the backend got FIN */
+    bool down_done;     /* backend -> client finished; the client got close_notify */
     size_t early_bytes; /* 0-RTT plaintext received */
     bool early_logged;
 };

@@ -42,8 +42,6 @@
 /* What a SAN entry's tag byte is for a dNSName (RFC 5280 §4.2.1.6: [2] IA5String). */
 #define SAN_TAG_DNS_NAME (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME)
 
-
-
 /* ---- names ----------------------------------------------------------------------- */
 
 static char ascii_lower(char c)
@@ -346,7 +344,8 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
         view[0] != (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) {
         err = TLS_ERR_CERT_PARSE;
         if (strstr((const char *)view, "PRIVATE KEY-----") != NULL)
-            tls__set_err(errbuf, errlen, "%s: no certificate found (this is a private key)", chain_name);
+            tls__set_err(errbuf, errlen, "%s: no certificate found (this is a private key)",
+                         chain_name);
         else
             tls__set_err(errbuf, errlen, "%s: no certificate found", chain_name);
         goto out;
@@ -355,13 +354,13 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
     if (rc < 0) {
         mbedtls_strerror(rc, mbed_msg, sizeof mbed_msg);
         tls__set_err(errbuf, errlen, "%s: invalid certificate (mbedTLS -0x%04x: %s)", chain_name,
-                (unsigned)-rc, mbed_msg);
+                     (unsigned)-rc, mbed_msg);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
     if (rc > 0) {
         tls__set_err(errbuf, errlen, "%s: %d certificate(s) in the chain could not be parsed",
-                chain_name, rc);
+                     chain_name, rc);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
@@ -370,7 +369,7 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
     /* mbedTLS skips a block with a header but no footer (a truncated file) silently. */
     if (n > 0 && n < count_pem_blocks((const char *)view)) {
         tls__set_err(errbuf, errlen, "%s: certificate %zu in the chain is incomplete", chain_name,
-                n + 1);
+                     n + 1);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
@@ -381,7 +380,7 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
     }
     if (n > TLS_MAX_CHAIN) {
         tls__set_err(errbuf, errlen, "%s: %zu certificates in the chain, at most %d supported",
-                chain_name, n, TLS_MAX_CHAIN);
+                     chain_name, n, TLS_MAX_CHAIN);
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
@@ -419,7 +418,7 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
 
     if (key_len == 0) {
         tls__set_err(errbuf, errlen, "%s: not a private key (PKCS#8, PKCS#1 or SEC1 expected)",
-                key_name);
+                     key_name);
         return TLS_ERR_KEY_PARSE;
     }
     err = nul_terminated(key, key_len, &view, &view_len, &copy, &copy_size);
@@ -443,13 +442,13 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
             tls__set_err(errbuf, errlen, "%s: encrypted private keys are not supported", key_name);
         else
             tls__set_err(errbuf, errlen, "%s: not a private key (PKCS#8, PKCS#1 or SEC1 expected)",
-                    key_name);
+                         key_name);
         break;
     case TLS_ERR_KEY_UNSUPPORTED:
         tls__set_err(errbuf, errlen,
-                "%s: unsupported key type (RSA of at least 2048 bits, ECDSA P-256 or P-384 "
-                "expected)",
-                key_name);
+                     "%s: unsupported key type (RSA of at least 2048 bits, ECDSA P-256 or P-384 "
+                     "expected)",
+                     key_name);
         break;
     case TLS_ERR_NO_MEMORY:
         tls__set_err(errbuf, errlen, "%s: out of memory", key_name);
@@ -457,7 +456,7 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
     default:
         /* The provider promises only the errors above; say so rather than guess. */
         tls__set_err(errbuf, errlen, "%s: cannot load the private key (engine error %d)", key_name,
-                (int)err);
+                     (int)err);
         break;
     }
     return err;
@@ -489,7 +488,7 @@ static tls_error certified_key_parse(const uint8_t *chain, size_t chain_len, con
         goto out;
     if (!tls__signing_key_matches_cert(ck->key, ck->chain[0], ck->chain_len[0])) {
         tls__set_err(errbuf, errlen, "%s: key does not match the certificate in %s", key_name,
-                chain_name);
+                     chain_name);
         err = TLS_ERR_KEY_MISMATCH;
         goto out;
     }
@@ -519,7 +518,6 @@ tls_error tls_certified_key_parse(const uint8_t *chain, size_t chain_len, const 
 
 /* ---- files ---------------------------------------------------------------------------- */
 
-
 tls_error tls_certified_key_load(const char *chain_path, const char *key_path,
                                  tls_certified_key **out, char *errbuf, size_t errlen)
 {
@@ -534,7 +532,8 @@ tls_error tls_certified_key_load(const char *chain_path, const char *key_path,
         tls__set_err(errbuf, errlen, "no certificate or key path given");
         return TLS_ERR_INVALID_ARGUMENT;
     }
-    err = tls__read_file(chain_path, MAX_FILE_SIZE, &chain, &chain_size, &chain_len, errbuf, errlen);
+    err =
+        tls__read_file(chain_path, MAX_FILE_SIZE, &chain, &chain_size, &chain_len, errbuf, errlen);
     if (err != TLS_OK)
         goto out;
     err = tls__read_file(key_path, MAX_FILE_SIZE, &key, &key_size, &key_len, errbuf, errlen);

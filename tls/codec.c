@@ -197,10 +197,22 @@ static void write_be(tls_writer *w, uint32_t v, int width)
         put_be(p, v, width);
 }
 
-void tls_write_u8(tls_writer *w, uint8_t v) { write_be(w, v, 1); }
-void tls_write_u16(tls_writer *w, uint16_t v) { write_be(w, v, 2); }
-void tls_write_u24(tls_writer *w, uint32_t v) { write_be(w, v, 3); }
-void tls_write_u32(tls_writer *w, uint32_t v) { write_be(w, v, 4); }
+void tls_write_u8(tls_writer *w, uint8_t v)
+{
+    write_be(w, v, 1);
+}
+void tls_write_u16(tls_writer *w, uint16_t v)
+{
+    write_be(w, v, 2);
+}
+void tls_write_u24(tls_writer *w, uint32_t v)
+{
+    write_be(w, v, 3);
+}
+void tls_write_u32(tls_writer *w, uint32_t v)
+{
+    write_be(w, v, 4);
+}
 
 void tls_write_bytes(tls_writer *w, const uint8_t *p, size_t n)
 {
@@ -223,9 +235,18 @@ static void vec_begin(tls_writer *w, uint8_t width)
     w->depth++;
 }
 
-void tls_write_vec8_begin(tls_writer *w) { vec_begin(w, 1); }
-void tls_write_vec16_begin(tls_writer *w) { vec_begin(w, 2); }
-void tls_write_vec24_begin(tls_writer *w) { vec_begin(w, 3); }
+void tls_write_vec8_begin(tls_writer *w)
+{
+    vec_begin(w, 1);
+}
+void tls_write_vec16_begin(tls_writer *w)
+{
+    vec_begin(w, 2);
+}
+void tls_write_vec24_begin(tls_writer *w)
+{
+    vec_begin(w, 3);
+}
 
 void tls_writer_end(tls_writer *w)
 {

@@ -19,9 +19,8 @@ static const tls_suite suites[] = {
      TLS_AEAD_AES_256_GCM, 32, TLS_HASH_SHA384, TLS_AUTH_ANY, 0},
     {TLS_AES_128_GCM_SHA256, "TLS13_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", NULL, V13,
      TLS_AEAD_AES_128_GCM, 16, TLS_HASH_SHA256, TLS_AUTH_ANY, 0},
-    {TLS_CHACHA20_POLY1305_SHA256, "TLS13_CHACHA20_POLY1305_SHA256",
-     "TLS_CHACHA20_POLY1305_SHA256", NULL, V13, TLS_AEAD_CHACHA20_POLY1305, 32, TLS_HASH_SHA256,
-     TLS_AUTH_ANY, 0},
+    {TLS_CHACHA20_POLY1305_SHA256, "TLS13_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
+     NULL, V13, TLS_AEAD_CHACHA20_POLY1305, 32, TLS_HASH_SHA256, TLS_AUTH_ANY, 0},
     {TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", V12,
      TLS_AEAD_AES_256_GCM, 32, TLS_HASH_SHA384, TLS_AUTH_ECDSA, 4},
@@ -70,8 +69,7 @@ static const struct {
 
 /* The versions this build of the engine implements, in preference order; with the
  * suite and group lists below, the defaults of server and client configs alike. */
-const uint16_t tls__default_versions[TLS_N_DEFAULT_VERSIONS] = {TLS_VERSION_1_3,
-                                                              TLS_VERSION_1_2};
+const uint16_t tls__default_versions[TLS_N_DEFAULT_VERSIONS] = {TLS_VERSION_1_3, TLS_VERSION_1_2};
 const uint16_t tls__default_suites[TLS_N_DEFAULT_SUITES] = {
     TLS_AES_256_GCM_SHA384,
     TLS_AES_128_GCM_SHA256,
@@ -84,7 +82,7 @@ const uint16_t tls__default_suites[TLS_N_DEFAULT_SUITES] = {
     TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
 const uint16_t tls__default_groups[TLS_N_DEFAULT_GROUPS] = {TLS_GROUP_X25519, TLS_GROUP_SECP256R1,
-                                                          TLS_GROUP_SECP384R1};
+                                                            TLS_GROUP_SECP384R1};
 
 const tls_suite *tls__suite_find(uint16_t id)
 {
@@ -220,8 +218,8 @@ static bool u16_in(const uint16_t *list, size_t n, uint16_t v)
     } while (0)
 
 bool tls__copy_id_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src, size_t n_src,
-                      const uint16_t *defaults, size_t n_defaults, bool (*known)(uint16_t),
-                      uint16_t *bad)
+                       const uint16_t *defaults, size_t n_defaults, bool (*known)(uint16_t),
+                       uint16_t *bad)
 {
     if (!src || !n_src) {
         src = defaults;
@@ -287,18 +285,19 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
         return TLS_ERR_NO_MEMORY;
     atomic_init(&cfg->refs, 1);
     if (!tls__copy_id_list(cfg->versions, &cfg->n_versions, COUNT(cfg->versions), params->versions,
-                   params->n_versions, tls__default_versions, TLS_N_DEFAULT_VERSIONS,
-                   tls__known_version, &bad))
+                           params->n_versions, tls__default_versions, TLS_N_DEFAULT_VERSIONS,
+                           tls__known_version, &bad))
         CONFIG_FAIL("protocol version 0x%04x is not supported (or repeated); this engine "
                     "implements TLS 1.2 and TLS 1.3",
                     bad);
-    if (!tls__copy_id_list(cfg->suites, &cfg->n_suites, COUNT(cfg->suites) /* all known suites fit */,
-                   params->cipher_suites,
-                   params->n_cipher_suites, tls__default_suites, TLS_N_DEFAULT_SUITES, tls__known_suite,
-                   &bad))
+    if (!tls__copy_id_list(cfg->suites, &cfg->n_suites,
+                           COUNT(cfg->suites) /* all known suites fit */, params->cipher_suites,
+                           params->n_cipher_suites, tls__default_suites, TLS_N_DEFAULT_SUITES,
+                           tls__known_suite, &bad))
         CONFIG_FAIL("cipher suite 0x%04x is not supported (or repeated)", bad);
     if (!tls__copy_id_list(cfg->groups, &cfg->n_groups, COUNT(cfg->groups), params->groups,
-                   params->n_groups, tls__default_groups, TLS_N_DEFAULT_GROUPS, tls__known_group, &bad))
+                           params->n_groups, tls__default_groups, TLS_N_DEFAULT_GROUPS,
+                           tls__known_group, &bad))
         CONFIG_FAIL("key exchange group 0x%04x is not supported (or repeated)", bad);
     if ((err = tls__alpn_copy(params->alpn, params->n_alpn, cfg->alpn, &cfg->n_alpn, errbuf,
                               errlen)) != TLS_OK)
@@ -325,8 +324,8 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
     cfg->require_ems = params->require_ems;
     cfg->resolver = params->resolver;
     cfg->resolver_arg = params->resolver_arg;
-    cfg->max_fragment_size = params->max_fragment_size ? params->max_fragment_size
-                                                       : TLS_MAX_PLAINTEXT;
+    cfg->max_fragment_size =
+        params->max_fragment_size ? params->max_fragment_size : TLS_MAX_PLAINTEXT;
     if (cfg->max_fragment_size < 64 || cfg->max_fragment_size > TLS_MAX_PLAINTEXT)
         CONFIG_FAIL("max_fragment_size must be between 64 and %d", TLS_MAX_PLAINTEXT);
     if (params->cookie_secret) {
@@ -346,8 +345,7 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
             CONFIG_FAIL("at most 8 tickets per handshake");
         if (params->ticketer)
             cfg->ticketer = tls_ticketer_ref(params->ticketer);
-        else if ((err = tls_ticketer_new(params->ticket_rotate_s ? params->ticket_rotate_s
-                                                                 : 43200,
+        else if ((err = tls_ticketer_new(params->ticket_rotate_s ? params->ticket_rotate_s : 43200,
                                          &cfg->ticketer)) != TLS_OK)
             goto out;
     }
@@ -362,8 +360,8 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
         }
         if (params->session_cache_size > 10000000)
             CONFIG_FAIL("session cache size must be at most 10000000 entries");
-        if ((err = tls__session_cache_new(params->session_cache_size, NULL,
-                                          &cfg->session_cache)) != TLS_OK)
+        if ((err = tls__session_cache_new(params->session_cache_size, NULL, &cfg->session_cache)) !=
+            TLS_OK)
             goto out;
     }
     /* Early data is buffered until the caller reads it, like 1-RTT data; beyond a

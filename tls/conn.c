@@ -358,8 +358,7 @@ static tls_error handle_record(tls_conn *c, tls_record *rec)
     } else if (rec->type == TLS_CT_APPLICATION_DATA) {
         if (!tls__record_cipher_active(&c->rd)) {
             /* Only 0-RTT data the client sent before our HelloRetryRequest. */
-            ENSURE(c->skip_app_records && rec->len <= c->skip_budget,
-                   TLS_ERR_UNEXPECTED_MESSAGE);
+            ENSURE(c->skip_app_records && rec->len <= c->skip_budget, TLS_ERR_UNEXPECTED_MESSAGE);
             c->skip_budget -= rec->len;
             return TLS_OK;
         }
@@ -736,12 +735,10 @@ tls_error tls_conn_export_keying_material(tls_conn *c, const char *label, const 
         uint8_t derived[TLS_MAX_HASH_LEN];
         ENSURE(strlen(label) <= 249 && out_len <= 255 * n, TLS_ERR_INVALID_ARGUMENT);
         tls__hash(hash, NULL, 0, empty_hash);
-        tls__hash(hash, use_context ? context : NULL, use_context ? context_len : 0,
-                  context_hash);
+        tls__hash(hash, use_context ? context : NULL, use_context ? context_len : 0, context_hash);
         tls_error err = tls13_derive_secret(hash, c->exporter_secret, label, empty_hash, derived);
         if (err == TLS_OK)
-            err = tls13_hkdf_expand_label(hash, derived, "exporter", context_hash, n, out,
-                                          out_len);
+            err = tls13_hkdf_expand_label(hash, derived, "exporter", context_hash, n, out, out_len);
         tls__wipe(derived, sizeof derived);
         return err;
     }
@@ -758,9 +755,9 @@ tls_error tls_conn_export_keying_material(tls_conn *c, const char *label, const 
         if (context_len)
             memcpy(tail + 2, context, context_len);
     }
-    tls_error err = tls12_prf(hash, c->exporter_secret, TLS12_MASTER_SECRET_LEN, label,
-                              c->exporter_randoms, sizeof c->exporter_randoms, tail, tail_len,
-                              out, out_len);
+    tls_error err =
+        tls12_prf(hash, c->exporter_secret, TLS12_MASTER_SECRET_LEN, label, c->exporter_randoms,
+                  sizeof c->exporter_randoms, tail, tail_len, out, out_len);
     tls__free(tail, tail_len);
     return err;
 }

@@ -24,16 +24,16 @@ struct tls_conn {
     tls_server_config *cfg;        /* the server's; NULL for a client */
     tls_client_config *client_cfg; /* the client's; NULL for a server */
     size_t max_fragment_size;      /* from whichever config */
-    tls_error err; /* first fatal error; never overwritten */
+    tls_error err;                 /* first fatal error; never overwritten */
     int peer_alert;
     bool peer_closed, close_sent, handshake_done;
     bool close_after_handshake; /* close_notify asked for while plaintext waits */
 
-    tls_buf in;       /* TLS bytes not yet deframed */
-    tls_buf hs_in;    /* handshake bytes not yet forming a whole message */
-    tls_buf app_in;   /* decrypted application data for tls_conn_read */
-    tls_buf out;      /* TLS bytes for tls_conn_write_tls */
-    tls_buf pending;  /* plaintext written before the handshake completed */
+    tls_buf in;      /* TLS bytes not yet deframed */
+    tls_buf hs_in;   /* handshake bytes not yet forming a whole message */
+    tls_buf app_in;  /* decrypted application data for tls_conn_read */
+    tls_buf out;     /* TLS bytes for tls_conn_write_tls */
+    tls_buf pending; /* plaintext written before the handshake completed */
 
     tls_record_cipher rd, wr;
     unsigned idle_records; /* consecutive records that carried nothing */
@@ -46,9 +46,9 @@ struct tls_conn {
 
     uint16_t version, group, sig_scheme; /* version 0 until it is chosen */
     const tls_suite *suite;
-    bool ems; /* TLS 1.2 extended master secret in use */
+    bool ems;              /* TLS 1.2 extended master secret in use */
     char server_name[256]; /* server: the client's SNI; client: the name we asked for */
-    uint8_t alpn[256]; /* length-prefixed; alpn[0] == 0: none */
+    uint8_t alpn[256];     /* length-prefixed; alpn[0] == 0: none */
     bool did_hrr;
     bool resumed; /* a session was resumed (either version, either side) */
     /* 0-RTT (RFC 8446 §4.2.10). Server: accepted early data waiting for

@@ -94,15 +94,15 @@ typedef enum { TLS_AUTH_ANY, TLS_AUTH_ECDSA, TLS_AUTH_RSA } tls_suite_auth;
 
 typedef struct {
     uint16_t id;
-    const char *name;      /* "TLS13_AES_128_GCM_SHA256" (rustls's spelling) */
-    const char *iana_name; /* "TLS_AES_128_GCM_SHA256" */
+    const char *name;         /* "TLS13_AES_128_GCM_SHA256" (rustls's spelling) */
+    const char *iana_name;    /* "TLS_AES_128_GCM_SHA256" */
     const char *openssl_name; /* "ECDHE-ECDSA-AES128-GCM-SHA256" (1.2 only), or NULL */
-    uint16_t version;      /* TLS_VERSION_1_3 or TLS_VERSION_1_2 */
+    uint16_t version;         /* TLS_VERSION_1_3 or TLS_VERSION_1_2 */
     tls_aead_id aead;
     size_t key_len;
-    tls_hash_id hash;      /* HKDF hash (1.3) or PRF hash (1.2) */
-    tls_suite_auth auth;   /* 1.2: which certificate key the suite needs */
-    size_t fixed_iv_len;   /* 1.2: 4 (GCM salt, explicit nonce in records) or 12 (ChaCha20) */
+    tls_hash_id hash;    /* HKDF hash (1.3) or PRF hash (1.2) */
+    tls_suite_auth auth; /* 1.2: which certificate key the suite needs */
+    size_t fixed_iv_len; /* 1.2: 4 (GCM salt, explicit nonce in records) or 12 (ChaCha20) */
 } tls_suite;
 
 #define TLS_EMPTY_RENEGOTIATION_INFO_SCSV 0x00ff
@@ -180,9 +180,9 @@ bool tls__known_suite(uint16_t v);
 bool tls__known_group(uint16_t v);
 /* Copies a caller list (or, when empty, the defaults) into dst (cap entries),
  * refusing unknown and repeated values: false with the offender in *bad. */
-bool tls__copy_id_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src,
-                       size_t n_src, const uint16_t *defaults, size_t n_defaults,
-                       bool (*known)(uint16_t), uint16_t *bad);
+bool tls__copy_id_list(uint16_t *dst, size_t *n_dst, size_t cap, const uint16_t *src, size_t n_src,
+                       const uint16_t *defaults, size_t n_defaults, bool (*known)(uint16_t),
+                       uint16_t *bad);
 /* ALPN names into wire form (length byte first), tls__alloc'd into out[0..*n_out);
  * on error what was allocated stays there for the caller to free. TLS_ERR_CONFIG
  * with a sentence, or TLS_ERR_NO_MEMORY. */

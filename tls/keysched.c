@@ -89,8 +89,8 @@ tls_error tls13_finished_mac(tls_hash_id hash, const uint8_t *base_secret,
 {
     size_t n = tls__hash_len(hash);
     uint8_t finished_key[TLS_MAX_HASH_LEN];
-    tls_error err = tls13_hkdf_expand_label(hash, base_secret, "finished", NULL, 0,
-                                            finished_key, n);
+    tls_error err =
+        tls13_hkdf_expand_label(hash, base_secret, "finished", NULL, 0, finished_key, n);
     if (err == TLS_OK)
         err = tls__hmac(hash, finished_key, n, transcript_hash, n, out);
     tls__wipe(finished_key, sizeof finished_key);
@@ -116,8 +116,8 @@ tls_error tls13_next_traffic_secret(tls_hash_id hash, uint8_t *traffic_secret)
 }
 
 tls_error tls12_prf(tls_hash_id hash, const uint8_t *secret, size_t secret_len, const char *label,
-                    const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2,
-                    size_t seed2_len, uint8_t *out, size_t out_len)
+                    const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2, size_t seed2_len,
+                    uint8_t *out, size_t out_len)
 {
     const tls_crypto_provider *cp = tls__crypto();
     size_t n = tls__hash_len(hash), label_len = strlen(label);

@@ -20,8 +20,7 @@ typedef struct {
 /* HKDF-Expand-Label(secret, "tls13 " + label, context, out_len). */
 TLS_MUST_CHECK tls_error tls13_hkdf_expand_label(tls_hash_id hash, const uint8_t *secret,
                                                  const char *label, const uint8_t *context,
-                                                 size_t context_len, uint8_t *out,
-                                                 size_t out_len);
+                                                 size_t context_len, uint8_t *out, size_t out_len);
 /* Derive-Secret with an already computed transcript hash (hash_len bytes). */
 TLS_MUST_CHECK tls_error tls13_derive_secret(tls_hash_id hash, const uint8_t *secret,
                                              const char *label, const uint8_t *transcript_hash,

@@ -44,8 +44,7 @@ tls_error tls__record_cipher_install12(tls_record_cipher *rc, const tls_suite *s
                                        const uint8_t *key, const uint8_t *iv)
 {
     tls_aead *aead = NULL;
-    ENSURE(suite->fixed_iv_len == 4 || suite->fixed_iv_len == TLS_AEAD_NONCE_LEN,
-           TLS_ERR_INTERNAL);
+    ENSURE(suite->fixed_iv_len == 4 || suite->fixed_iv_len == TLS_AEAD_NONCE_LEN, TLS_ERR_INTERNAL);
     TRY(tls__aead_new(suite->aead, key, suite->key_len, &aead));
     tls__aead_free(rc->aead);
     rc->aead = aead;
@@ -86,8 +85,7 @@ static void put_u64(uint8_t *p, uint64_t v)
 }
 
 /* Takes the next sequence number and its nonce; fails instead of wrapping. */
-static tls_error next_nonce(tls_record_cipher *rc, uint8_t nonce[TLS_AEAD_NONCE_LEN],
-                            uint64_t *seq)
+static tls_error next_nonce(tls_record_cipher *rc, uint8_t nonce[TLS_AEAD_NONCE_LEN], uint64_t *seq)
 {
     ENSURE(rc->seq != UINT64_MAX, TLS_ERR_INTERNAL);
     *seq = rc->seq++;

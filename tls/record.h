@@ -69,8 +69,8 @@ size_t tls__record_size(const tls_record_cipher *rc, size_t len, size_t pad);
  * into out; protected if rc is active (with `pad` zero bytes of inner padding),
  * plaintext otherwise. len must be <= 2^14. *written gets the record size.
  */
-TLS_MUST_CHECK tls_error tls__record_seal(tls_record_cipher *rc, uint8_t type,
-                                          const uint8_t *data, size_t len, size_t pad,
-                                          uint8_t *out, size_t cap, size_t *written);
+TLS_MUST_CHECK tls_error tls__record_seal(tls_record_cipher *rc, uint8_t type, const uint8_t *data,
+                                          size_t len, size_t pad, uint8_t *out, size_t cap,
+                                          size_t *written);
 
 #endif

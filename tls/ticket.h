@@ -82,10 +82,10 @@ void tls__ticketer_set_clock(tls_ticketer *t, tls_ticket_clock_fn now);
  * processes, and this one after a restart, open its tickets too. */
 bool tls__ticketer_is_shared(const tls_ticketer *t);
 
-/* Seals st (st->issued is set here from the clock, and st->origin when it is 0) into out (cap >= TLS_TICKET_MAX_LEN
- * is always enough). TLS_ERR_INTERNAL (cap too small, or a bad state: version neither
- * TLS 1.2 nor 1.3, psk_len 0 or over TLS_MAX_HASH_LEN, a TLS 1.2 psk that is not 48
- * bytes), TLS_ERR_CRYPTO. */
+/* Seals st (st->issued is set here from the clock, and st->origin when it is 0) into out (cap >=
+ * TLS_TICKET_MAX_LEN is always enough). TLS_ERR_INTERNAL (cap too small, or a bad state: version
+ * neither TLS 1.2 nor 1.3, psk_len 0 or over TLS_MAX_HASH_LEN, a TLS 1.2 psk that is not 48 bytes),
+ * TLS_ERR_CRYPTO. */
 TLS_MUST_CHECK tls_error tls__ticketer_seal(tls_ticketer *t, tls_ticket_state *st, uint8_t *out,
                                             size_t cap, size_t *len);
 /* Opens a ticket into *st. TLS_ERR_DECRYPT for anything not sealed by a live key of

@@ -123,8 +123,7 @@ const char *tls_alert_name(int alert);
     X(TLS_ERR_RECORD_OVERFLOW, "PeerSentOversizedRecord", TLS_ALERT_RECORD_OVERFLOW)               \
     X(TLS_ERR_DECRYPT, "DecryptError", TLS_ALERT_BAD_RECORD_MAC)                                   \
     X(TLS_ERR_UNEXPECTED_MESSAGE, "InappropriateMessage", TLS_ALERT_UNEXPECTED_MESSAGE)            \
-    X(TLS_ERR_UNEXPECTED_HANDSHAKE, "InappropriateHandshakeMessage",                               \
-      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
+    X(TLS_ERR_UNEXPECTED_HANDSHAKE, "InappropriateHandshakeMessage", TLS_ALERT_UNEXPECTED_MESSAGE) \
     X(TLS_ERR_KEY_EPOCH_WITH_PENDING_FRAGMENT, "PeerMisbehaved(KeyEpochWithPendingFragment)",      \
       TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
     X(TLS_ERR_DUPLICATE_EXTENSION, "PeerMisbehaved(DuplicateExtension)",                           \
@@ -158,8 +157,7 @@ const char *tls_alert_name(int alert);
       TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
     X(TLS_ERR_NO_PSK_MODE_DHE, "PeerIncompatible(PskKeyExchangeModeDheRequired)",                  \
       TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
-    X(TLS_ERR_NO_APPLICATION_PROTOCOL, "NoApplicationProtocol",                                    \
-      TLS_ALERT_NO_APPLICATION_PROTOCOL)                                                           \
+    X(TLS_ERR_NO_APPLICATION_PROTOCOL, "NoApplicationProtocol", TLS_ALERT_NO_APPLICATION_PROTOCOL) \
     X(TLS_ERR_NO_CERTIFICATE_FOR_NAME, "General(NoCertificateForServerName)",                      \
       TLS_ALERT_UNRECOGNIZED_NAME)                                                                 \
     X(TLS_ERR_INAPPROPRIATE_FALLBACK, "PeerMisbehaved(InappropriateFallback)",                     \
@@ -202,7 +200,7 @@ const char *tls_alert_name(int alert);
     X(TLS_ERR_CERT_PARSE, "CertificateLoad(InvalidCertificate)", TLS_ALERT_NONE)                   \
     X(TLS_ERR_KEY_PARSE, "CertificateLoad(InvalidPrivateKey)", TLS_ALERT_NONE)                     \
     X(TLS_ERR_KEY_UNSUPPORTED, "CertificateLoad(UnsupportedKeyType)", TLS_ALERT_NONE)              \
-    X(TLS_ERR_KEY_MISMATCH, "CertificateLoad(KeyDoesNotMatchCertificate)", TLS_ALERT_NONE)        \
+    X(TLS_ERR_KEY_MISMATCH, "CertificateLoad(KeyDoesNotMatchCertificate)", TLS_ALERT_NONE)         \
     X(TLS_ERR_TICKET_KEY_FILE, "TicketKeys(FileUnreadable)", TLS_ALERT_NONE)                       \
     X(TLS_ERR_TICKET_KEY_PARSE, "TicketKeys(InvalidKeyFile)", TLS_ALERT_NONE)                      \
     X(TLS_ERR_SESSION_FILE, "SessionStore(FileUnusable)", TLS_ALERT_NONE)                          \
@@ -284,10 +282,10 @@ typedef struct tls_server_config tls_server_config;
 
 /* What a certificate resolver sees of the ClientHello. Borrowed for the call only. */
 typedef struct {
-    const char *server_name;      /* NUL-terminated, lower case; NULL when absent */
-    const uint16_t *sig_schemes;  /* as offered, in client order */
+    const char *server_name;     /* NUL-terminated, lower case; NULL when absent */
+    const uint16_t *sig_schemes; /* as offered, in client order */
     size_t n_sig_schemes;
-    const uint8_t *alpn;          /* raw ProtocolNameList body, may be NULL */
+    const uint8_t *alpn; /* raw ProtocolNameList body, may be NULL */
     size_t alpn_len;
 } tls_client_hello_info;
 
@@ -381,9 +379,8 @@ void tls_root_store_unref(tls_root_store *roots);
  * server_name is the DNS name or IP literal the client wants; now is Unix time.
  * Returns TLS_OK or a TLS_ERR_CERT_* / TLS_ERR_NO_CERTIFICATES_PRESENTED error.
  */
-typedef tls_error (*tls_verify_fn)(void *arg, const uint8_t *const *chain,
-                                   const size_t *chain_lens, size_t n_chain,
-                                   const char *server_name, int64_t now);
+typedef tls_error (*tls_verify_fn)(void *arg, const uint8_t *const *chain, const size_t *chain_lens,
+                                   size_t n_chain, const char *server_name, int64_t now);
 
 /* The default verifier over a root store: path building, validity, basicConstraints
  * and pathLen, keyUsage/extendedKeyUsage serverAuth, subjectAltName (DNS with RFC 6125
@@ -451,8 +448,7 @@ TLS_MUST_CHECK tls_error tls_client_config_new(const tls_client_config_params *p
  * --insecure). The handshake still checks that the server holds the key of the
  * certificate it sent. Never use it to protect real traffic. */
 TLS_MUST_CHECK tls_error tls_client_config_new_dangerous_unverified(
-    const tls_client_config_params *params, tls_client_config **out, char *errbuf,
-    size_t errlen);
+    const tls_client_config_params *params, tls_client_config **out, char *errbuf, size_t errlen);
 tls_client_config *tls_client_config_ref(tls_client_config *cfg);
 void tls_client_config_unref(tls_client_config *cfg);
 
@@ -491,8 +487,7 @@ void tls_conn_consume_tls(tls_conn *conn, size_t n);
 TLS_MUST_CHECK tls_error tls_conn_read(tls_conn *conn, uint8_t *buf, size_t cap, size_t *n);
 /* Queues plaintext for encryption (buffered until the handshake completes, up to a cap:
  * *n may be less than len). */
-TLS_MUST_CHECK tls_error tls_conn_write(tls_conn *conn, const uint8_t *buf, size_t len,
-                                        size_t *n);
+TLS_MUST_CHECK tls_error tls_conn_write(tls_conn *conn, const uint8_t *buf, size_t len, size_t *n);
 /*
  * 0-RTT (RFC 8446 §2.3, §4.2.10). Early data can be replayed by an attacker: the
  * server keeps it apart from 1-RTT data so the caller decides what it may do with it.
@@ -509,8 +504,8 @@ TLS_MUST_CHECK tls_error tls_conn_write(tls_conn *conn, const uint8_t *buf, size
  * server accepted 0-RTT for this connection.
  */
 size_t tls_conn_early_data_capacity(const tls_conn *conn);
-TLS_MUST_CHECK tls_error tls_conn_write_early_data(tls_conn *conn, const uint8_t *buf,
-                                                   size_t len, size_t *n);
+TLS_MUST_CHECK tls_error tls_conn_write_early_data(tls_conn *conn, const uint8_t *buf, size_t len,
+                                                   size_t *n);
 TLS_MUST_CHECK tls_error tls_conn_read_early_data(tls_conn *conn, uint8_t *buf, size_t cap,
                                                   size_t *n);
 bool tls_conn_early_data_accepted(const tls_conn *conn);
@@ -547,9 +542,9 @@ bool tls_conn_did_hrr(const tls_conn *conn);
  * ("key expansion", ...), or for lengths the PRF cannot produce.
  */
 TLS_MUST_CHECK tls_error tls_conn_export_keying_material(tls_conn *conn, const char *label,
-                                                         const uint8_t *context,
-                                                         size_t context_len, bool use_context,
-                                                         uint8_t *out, size_t out_len);
+                                                         const uint8_t *context, size_t context_len,
+                                                         bool use_context, uint8_t *out,
+                                                         size_t out_len);
 /* TLS 1.2: true when the extended master secret (RFC 7627) was negotiated. TLS 1.3
  * always binds its secrets to the transcript, so this is true there too. */
 bool tls_conn_ems(const tls_conn *conn);

@@ -67,8 +67,6 @@
 #define PEM_CERT_HEADER "-----BEGIN CERTIFICATE-----"
 #define PEM_CERT_FOOTER "-----END CERTIFICATE-----"
 
-
-
 /* mbedTLS error codes add a high-level part (bits 7..14) to a low-level one (0..6). */
 static bool is_alloc_failure(int ret)
 {
@@ -335,7 +333,7 @@ static void describe_bad_block(char *errbuf, size_t errlen, const char *path, si
     }
     mbedtls_strerror(mbed_ret, msg, sizeof msg);
     tls__set_err(errbuf, errlen, "%s: certificate %zu of %zu %s (mbedTLS -0x%04x: %s)", path, index,
-            blocks, what, (unsigned)-mbed_ret, msg);
+                 blocks, what, (unsigned)-mbed_ret, msg);
 }
 
 /*
@@ -422,7 +420,6 @@ out:
     root_store_free(roots);
     return err;
 }
-
 
 static tls_error root_store_load(const char *path, bool tolerant, tls_root_store **out,
                                  char *errbuf, size_t errlen)

@@ -47,8 +47,8 @@ typedef enum {
     TLS_AEAD_CHACHA20_POLY1305,
 } tls_aead_id;
 
-typedef struct tls_aead tls_aead;           /* keyed AEAD, key schedule kept */
-typedef struct tls_kx tls_kx;               /* an ephemeral key pair for one group */
+typedef struct tls_aead tls_aead; /* keyed AEAD, key schedule kept */
+typedef struct tls_kx tls_kx;     /* an ephemeral key pair for one group */
 typedef struct tls_signing_key tls_signing_key;
 
 typedef enum {
@@ -131,8 +131,7 @@ typedef struct tls_crypto_provider {
      * (clamped here); P-256/P-384: the big-endian scalar, 32/48 bytes. TLS_ERR_CONFIG:
      * unknown group; TLS_ERR_INVALID_ARGUMENT: wrong length or scalar out of range.
      * Never use it for a live handshake: the key is not ephemeral. */
-    tls_error (*kx_new_from_private)(uint16_t group, const uint8_t *priv, size_t len,
-                                     tls_kx **out);
+    tls_error (*kx_new_from_private)(uint16_t group, const uint8_t *priv, size_t len, tls_kx **out);
 
     /* Certificate signatures (verify.c): verifies sig over msg (hashed here with `hash`)
      * with the public key of a DER SubjectPublicKeyInfo. Unlike verify(), ECDSA takes any
@@ -173,12 +172,12 @@ TLS_MUST_CHECK tls_error tls__hkdf_expand(tls_hash_id id, const uint8_t *prk, si
 size_t tls__aead_key_len(tls_aead_id id);
 TLS_MUST_CHECK tls_error tls__aead_new(tls_aead_id id, const uint8_t *key, size_t key_len,
                                        tls_aead **out);
-TLS_MUST_CHECK tls_error tls__aead_seal(tls_aead *aead, const uint8_t nonce[12],
-                                        const uint8_t *aad, size_t aad_len, const uint8_t *in,
-                                        size_t in_len, uint8_t *out);
-TLS_MUST_CHECK tls_error tls__aead_open(tls_aead *aead, const uint8_t nonce[12],
-                                        const uint8_t *aad, size_t aad_len, const uint8_t *in,
-                                        size_t in_len, uint8_t *out);
+TLS_MUST_CHECK tls_error tls__aead_seal(tls_aead *aead, const uint8_t nonce[12], const uint8_t *aad,
+                                        size_t aad_len, const uint8_t *in, size_t in_len,
+                                        uint8_t *out);
+TLS_MUST_CHECK tls_error tls__aead_open(tls_aead *aead, const uint8_t nonce[12], const uint8_t *aad,
+                                        size_t aad_len, const uint8_t *in, size_t in_len,
+                                        uint8_t *out);
 void tls__aead_free(tls_aead *aead);
 TLS_MUST_CHECK tls_error tls__kx_new(uint16_t group, tls_kx **out);
 TLS_MUST_CHECK tls_error tls__kx_public(const tls_kx *kx, uint8_t *out, size_t cap, size_t *len);
@@ -193,9 +192,8 @@ TLS_MUST_CHECK tls_error tls__signing_key_parse(const uint8_t *key, size_t len,
 tls_key_type tls__signing_key_type(const tls_signing_key *key);
 bool tls__signing_key_matches_cert(const tls_signing_key *key, const uint8_t *cert_der,
                                    size_t cert_len);
-TLS_MUST_CHECK tls_error tls__sign(const tls_signing_key *key, uint16_t scheme,
-                                   const uint8_t *msg, size_t msg_len, uint8_t *sig, size_t cap,
-                                   size_t *sig_len);
+TLS_MUST_CHECK tls_error tls__sign(const tls_signing_key *key, uint16_t scheme, const uint8_t *msg,
+                                   size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len);
 void tls__signing_key_free(tls_signing_key *key);
 TLS_MUST_CHECK tls_error tls__verify(const uint8_t *cert_der, size_t cert_len, uint16_t scheme,
                                      const uint8_t *msg, size_t msg_len, const uint8_t *sig,

@@ -133,7 +133,7 @@ typedef struct {
 typedef enum {
     HS12C_EXPECT_CERTIFICATE,
     HS12C_EXPECT_SERVER_KEY_EXCHANGE,
-    HS12C_EXPECT_SERVER_HELLO_DONE,  /* CertificateRequest may come first: 5246 §7.4.4 */
+    HS12C_EXPECT_SERVER_HELLO_DONE, /* CertificateRequest may come first: 5246 §7.4.4 */
     /* The server acknowledged session_ticket: its NewSessionTicket comes before its CCS
      * (RFC 5077 §3.3), after our flight or, resuming, right after the ServerHello. */
     HS12C_EXPECT_NEW_SESSION_TICKET,

@@ -33,8 +33,11 @@
 /* RFC 8446 §4.1.3: the last 8 bytes of ServerHello.random when 1.3 could have been. */
 static const uint8_t downgrade_sentinel[8] = {0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x01};
 
-enum { TLS_HS_SERVER_KEY_EXCHANGE = 12, TLS_HS_SERVER_HELLO_DONE = 14,
-       TLS_HS_CLIENT_KEY_EXCHANGE = 16 };
+enum {
+    TLS_HS_SERVER_KEY_EXCHANGE = 12,
+    TLS_HS_SERVER_HELLO_DONE = 14,
+    TLS_HS_CLIENT_KEY_EXCHANGE = 16
+};
 
 static void set_state(tls_conn *c, tls12_server_state next)
 {
@@ -48,8 +51,8 @@ static bool client_takes_key(const tls_client_hello *ch, tls_key_type key)
 {
     if (key == TLS_KEY_RSA || !ch->has_groups)
         return true;
-    return tls__u16_list_has(ch->groups, key == TLS_KEY_ECDSA_P256 ? TLS_GROUP_SECP256R1
-                                                                   : TLS_GROUP_SECP384R1);
+    return tls__u16_list_has(ch->groups,
+                             key == TLS_KEY_ECDSA_P256 ? TLS_GROUP_SECP256R1 : TLS_GROUP_SECP384R1);
 }
 
 static tls_error choose_suite(const tls_conn *c, const tls_client_hello *ch, tls_key_type key,
@@ -259,13 +262,12 @@ static bool find_session(tls_conn *c, const tls_client_hello *ch, tls_ticket_sta
         tls__wipe(st, sizeof *st);
     }
     return ch->session_id.len && c->cfg->session_cache &&
-           tls__session_cache_get(c->cfg->session_cache, ch->session_id.p, ch->session_id.len,
-                                  st);
+           tls__session_cache_get(c->cfg->session_cache, ch->session_id.p, ch->session_id.len, st);
 }
 
 /* Whether the offered session can be resumed by this ClientHello. */
-static tls_error session_fits(tls_conn *c, const tls_client_hello *ch,
-                              const tls_ticket_state *st, bool *fits)
+static tls_error session_fits(tls_conn *c, const tls_client_hello *ch, const tls_ticket_state *st,
+                              bool *fits)
 {
     const tls_suite *s = tls__suite_find(st->suite);
     const tls_certified_key *ck;
@@ -346,8 +348,8 @@ static tls_error store_session(tls_conn *c)
     if (!hs->cache_session)
         return TLS_OK;
     session_state(c, &st);
-    tls_error err = tls__session_cache_put(c->cfg->session_cache, hs->session_id,
-                                           hs->session_id_len, &st);
+    tls_error err =
+        tls__session_cache_put(c->cfg->session_cache, hs->session_id, hs->session_id_len, &st);
     tls__wipe(&st, sizeof st);
     return err;
 }
@@ -477,8 +479,8 @@ static tls_error finished_data(tls12_server_hs *hs, const tls_suite *suite, cons
 /* key_block = PRF(master, "key expansion", server_random || client_random) */
 static tls_error derive_key_block(tls12_server_hs *hs, const tls_suite *suite)
 {
-    return tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion",
-                     hs->server_random, 32, hs->client_random, 32, hs->key_block,
+    return tls12_prf(suite->hash, hs->master, sizeof hs->master, "key expansion", hs->server_random,
+                     32, hs->client_random, 32, hs->key_block,
                      2 * suite->key_len + 2 * suite->fixed_iv_len);
 }
 
@@ -499,9 +501,8 @@ static tls_error hs12_expect_client_key_exchange(tls_conn *c, const uint8_t *msg
     TRY(err);
     tls__transcript_add(&hs->transcript, msg, len);
     tls__transcript_current(&hs->transcript, session_hash);
-    err = tls12_master_secret(suite->hash, pre_master, pre_master_len,
-                              c->ems ? session_hash : NULL, hs->client_random, hs->server_random,
-                              hs->master);
+    err = tls12_master_secret(suite->hash, pre_master, pre_master_len, c->ems ? session_hash : NULL,
+                              hs->client_random, hs->server_random, hs->master);
     tls__wipe(pre_master, sizeof pre_master);
     TRY(err);
     TRY(derive_key_block(hs, suite));
@@ -516,8 +517,7 @@ tls_error tls__hs12_server_ccs(tls_conn *c)
     ENSURE(hs->state == HS12_EXPECT_CHANGE_CIPHER_SPEC ||
                hs->state == HS12_EXPECT_RESUMED_CHANGE_CIPHER_SPEC,
            TLS_ERR_UNEXPECTED_MESSAGE);
-    TRY(tls__record_cipher_install12(&c->rd, c->suite, client_key(hs),
-                                     client_iv(hs, c->suite)));
+    TRY(tls__record_cipher_install12(&c->rd, c->suite, client_key(hs), client_iv(hs, c->suite)));
     set_state(c, hs->state == HS12_EXPECT_CHANGE_CIPHER_SPEC ? HS12_EXPECT_FINISHED
                                                              : HS12_EXPECT_RESUMED_FINISHED);
     return TLS_OK;

@@ -62,7 +62,8 @@ static uint16_t client_max_version(const tls_client_hello *ch)
     if (!ch->has_supported_versions)
         return ch->legacy_version;
     for (size_t i = 0; i + 1 < ch->supported_versions.len; i += 2) {
-        uint16_t v = (uint16_t)((ch->supported_versions.p[i] << 8) | ch->supported_versions.p[i + 1]);
+        uint16_t v =
+            (uint16_t)((ch->supported_versions.p[i] << 8) | ch->supported_versions.p[i + 1]);
         if (v <= TLS_VERSION_1_3 && v > best) /* GREASE values lie above */
             best = v;
     }
@@ -95,8 +96,7 @@ static tls_error choose_version(const tls_conn *c, const tls_client_hello *ch, u
     return TLS_OK;
 }
 
-static tls_error choose_suite(const tls_conn *c, const tls_client_hello *ch,
-                              const tls_suite **out)
+static tls_error choose_suite(const tls_conn *c, const tls_client_hello *ch, const tls_suite **out)
 {
     for (size_t i = 0; i < c->cfg->n_suites; i++) {
         const tls_suite *suite = tls__suite_find(c->cfg->suites[i]);
@@ -192,8 +192,7 @@ static tls_error check_tls13_hello(const tls_client_hello *ch)
 /* ---- message builders --------------------------------------------------------------- */
 
 static void write_server_hello(tls_writer *w, const tls13_server_hs *hs, const uint8_t *random,
-                               uint16_t group, const uint8_t *share, size_t share_len,
-                               bool is_hrr)
+                               uint16_t group, const uint8_t *share, size_t share_len, bool is_hrr)
 {
     tls__hs_begin(w, TLS_HS_SERVER_HELLO);
     tls_write_u16(w, TLS_VERSION_1_2); /* legacy_version (§4.1.3) */
@@ -360,8 +359,8 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
     if (err == TLS_OK)
         err = tls__kx_public(kx, share, sizeof share, &share_len);
     if (err == TLS_OK)
-        err = tls__kx_agree(kx, client_share.p, client_share.len, shared, sizeof shared,
-                            &shared_len);
+        err =
+            tls__kx_agree(kx, client_share.p, client_share.len, shared, sizeof shared, &shared_len);
     tls__kx_free(kx);
     if (err == TLS_OK) {
         tls_writer_init(&w, msg, sizeof msg);
@@ -394,9 +393,8 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
                                  hs->server_hs_secret);
     }
     if (err == TLS_OK)
-        err = tls__conn_set_read_secret(c, hs->suite, c->early_data_accepted
-                                                          ? early_secret
-                                                          : hs->client_hs_secret);
+        err = tls__conn_set_read_secret(
+            c, hs->suite, c->early_data_accepted ? early_secret : hs->client_hs_secret);
     tls__wipe(early_secret, sizeof early_secret);
     return err;
 }
@@ -565,8 +563,7 @@ static void note_early_candidate(tls_conn *c, const tls_client_hello *ch,
 static void accept_early_data(tls_conn *c)
 {
     tls13_server_hs *hs = &c->hs.v13;
-    if (!hs->early_candidate ||
-        memcmp(hs->early_alpn, c->alpn, (size_t)c->alpn[0] + 1) != 0 ||
+    if (!hs->early_candidate || memcmp(hs->early_alpn, c->alpn, (size_t)c->alpn[0] + 1) != 0 ||
         (!hs->early_single_use &&
          !tls__ticketer_claim_early(c->cfg->ticketer, hs->early_fingerprint, hs->early_until)))
         return;
@@ -607,12 +604,10 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
         /* §4.2.11: the PSK's hash must be the suite's; §4.6.1 and RFC 6066 §3: a
          * session belongs to the name it was made for. */
         bool fits = st.version == TLS_VERSION_1_3 && ts && ts->version == TLS_VERSION_1_3 &&
-                    ts->hash == hs->suite->hash &&
-                    st.psk_len == hs->ks.hash_len && !strcmp(st.sni, ch->server_name) &&
-                    ticket_age_ok(c, &st, obfuscated);
+                    ts->hash == hs->suite->hash && st.psk_len == hs->ks.hash_len &&
+                    !strcmp(st.sni, ch->server_name) && ticket_age_ok(c, &st, obfuscated);
         if (fits) {
-            err = compute_binder(hs, st.psk, st.psk_len, hello, 4 + ch->psk_binders_offset,
-                                 binder);
+            err = compute_binder(hs, st.psk, st.psk_len, hello, 4 + ch->psk_binders_offset, binder);
             if (err == TLS_OK && (tls_reader_left(&offered) != hs->ks.hash_len ||
                                   !tls__ct_equal(offered.p, binder, hs->ks.hash_len)))
                 err = TLS_ERR_BAD_FINISHED;
@@ -676,8 +671,7 @@ static tls_error send_new_session_tickets(tls_conn *c)
         memcpy(st.sni, c->server_name, sizeof st.sni);
         st.sni[sizeof st.sni - 1] = '\0';
         memcpy(st.alpn, c->alpn, sizeof st.alpn);
-        err = tls13_hkdf_expand_label(hs->ks.hash, res_master, "resumption", &nonce, 1, st.psk,
-                                      n);
+        err = tls13_hkdf_expand_label(hs->ks.hash, res_master, "resumption", &nonce, 1, st.psk, n);
         if (err == TLS_OK)
             err = tls__random(age_add, sizeof age_add);
         if (err == TLS_OK) {
@@ -716,8 +710,8 @@ static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_
                                 tls_slice share)
 {
     const tls_certified_key *ck = NULL;
-    c->hs.v13.send_tickets = (c->cfg->ticketer || c->cfg->session_cache) && c->cfg->n_tickets &&
-                             psk_dhe_offered(ch);
+    c->hs.v13.send_tickets =
+        (c->cfg->ticketer || c->cfg->session_cache) && c->cfg->n_tickets && psk_dhe_offered(ch);
     if (!c->resumed) {
         TRY(tls__server_resolve_cert(c, ch, &ck));
         TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
@@ -783,8 +777,7 @@ static tls_error hs_expect_client_hello_after_hrr(tls_conn *c, const uint8_t *ms
 
     c->skip_app_records = false;
     TRY(tls__client_hello_parse(msg + 4, len - 4, &ch));
-    ENSURE(ch.has_supported_versions &&
-               tls__u16_list_has(ch.supported_versions, TLS_VERSION_1_3),
+    ENSURE(ch.has_supported_versions && tls__u16_list_has(ch.supported_versions, TLS_VERSION_1_3),
            TLS_ERR_HRR_UNACCEPTABLE);
     TRY(check_tls13_hello(&ch));
     /* §4.1.2: the second hello answers ours; it may not change what we settled. */

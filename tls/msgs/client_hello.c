@@ -58,8 +58,8 @@ static bool read_u16_list(tls_reader *ext, size_t min, tls_slice *out)
 
 static bool host_name_char(uint8_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
 }
 
 static bool hex_digit(uint8_t c)
@@ -275,8 +275,7 @@ tls_error tls__client_hello_parse(const uint8_t *msg, size_t len, tls_client_hel
     memset(ch, 0, sizeof *ch);
     tls_reader_init(&r, msg, len);
     ENSURE(tls_read_u16(&r, &ch->legacy_version) && tls_read_slice(&r, 32, &ch->random) &&
-               tls_read_vec8(&r, 0, 32, &session_id) &&
-               tls_read_vec16(&r, 2, 0xfffe, &suites) &&
+               tls_read_vec8(&r, 0, 32, &session_id) && tls_read_vec16(&r, 2, 0xfffe, &suites) &&
                tls_read_vec8(&r, 1, 255, &compression),
            TLS_ERR_DECODE);
     ENSURE(tls_reader_left(&suites) % 2 == 0, TLS_ERR_DECODE);

@@ -36,8 +36,8 @@ typedef struct {
     bool has_psk_modes;
     tls_slice psk_modes; /* u8 list */
     bool has_psk;
-    tls_slice psk_identities; /* PskIdentity list, validated */
-    tls_slice psk_binders;    /* PskBinderEntry list, validated */
+    tls_slice psk_identities;  /* PskIdentity list, validated */
+    tls_slice psk_binders;     /* PskBinderEntry list, validated */
     size_t psk_binders_offset; /* offset of the binders vector in the message body */
     bool has_alpn;
     tls_slice alpn; /* ProtocolNameList body, validated */
@@ -73,7 +73,7 @@ typedef struct {
     size_t session_id_len;
     const uint16_t *suites; /* as sent: TLS_EMPTY_RENEGOTIATION_INFO_SCSV included */
     size_t n_suites;
-    const char *server_name; /* host_name for SNI; NULL: no server_name extension */
+    const char *server_name;  /* host_name for SNI; NULL: no server_name extension */
     const uint16_t *versions; /* supported_versions; none: no extension */
     size_t n_versions;
     const uint16_t *groups;

@@ -164,8 +164,7 @@ static tls_error parse_extensions(tls_reader *exts, ext_context where, tls_serve
 
     memset(seen, 0, sizeof seen);
     while (tls_reader_left(exts)) {
-        ENSURE(tls_read_u16(exts, &type) && tls_read_vec16(exts, 0, 0xffff, &ext),
-               TLS_ERR_DECODE);
+        ENSURE(tls_read_u16(exts, &type) && tls_read_vec16(exts, 0, 0xffff, &ext), TLS_ERR_DECODE);
         /* §4.2: no two extensions of one type. */
         ENSURE(mark_first_sighting(seen, type), TLS_ERR_DUPLICATE_EXTENSION);
         x->seen |= tls__ext_bit(type);
@@ -190,8 +189,7 @@ tls_error tls__server_hello_parse(const uint8_t *body, size_t len, tls_server_he
         return TLS_OK; /* RFC 5246 §7.4.1.3: extensions may be absent altogether */
     ENSURE(tls_read_vec16(&r, 0, 0xffff, &exts), TLS_ERR_DECODE);
     ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
-    return parse_extensions(&exts, sh->is_hrr ? IN_HELLO_RETRY_REQUEST : IN_SERVER_HELLO,
-                            &sh->ext);
+    return parse_extensions(&exts, sh->is_hrr ? IN_HELLO_RETRY_REQUEST : IN_SERVER_HELLO, &sh->ext);
 }
 
 tls_error tls__encrypted_extensions_parse(const uint8_t *body, size_t len, tls_server_exts *ext)

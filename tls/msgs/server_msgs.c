@@ -76,8 +76,7 @@ tls_error tls__certificate_request_parse(const uint8_t *body, size_t len,
     memset(cr, 0, sizeof *cr);
     memset(seen, 0, sizeof seen);
     tls_reader_init(&r, body, len);
-    ENSURE(tls_read_vec8(&r, 0, 255, &ctx) && tls_read_vec16(&r, 2, 0xffff, &exts),
-           TLS_ERR_DECODE);
+    ENSURE(tls_read_vec8(&r, 0, 255, &ctx) && tls_read_vec16(&r, 2, 0xffff, &exts), TLS_ERR_DECODE);
     ENSURE(tls_reader_done(&r), TLS_ERR_TRAILING_DATA);
     cr->context = slice_of(&ctx);
     while (tls_reader_left(&exts)) {
