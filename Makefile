@@ -41,8 +41,13 @@ TESTLIB_SAN := $(TESTLIB_SRC:%.c=$(BUILD)/san/%.o)
 TESTLIB_REL := $(TESTLIB_SRC:%.c=$(BUILD)/rel/%.o)
 UNIT_SRC   := $(sort $(wildcard tests/tls/test_*.c tests/config/test_*.c tests/proxy/test_*.c))
 UNIT_BIN   := $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
-BENCH_SRC  := $(sort $(wildcard bench/*.c))
+# bench/engine.c is one program with its parts (bench/engine_*.c, bench/primitives.c).
+BENCH_PARTS := $(sort $(wildcard bench/engine_*.c bench/primitives.c))
+BENCH_SRC  := $(filter-out $(BENCH_PARTS),$(sort $(wildcard bench/*.c)))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# bench/proxy.sh's TLS load generator: OpenSSL's libssl as the client (libssl-dev is a
+# BENCH_PACKAGES only dependency), so it is built by `make bench` alone.
+LOADGEN    := $(BUILD)/bench/loadgen
 TOOLS_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
@@ -118,6 +123,18 @@ $(BUILD)/bench/%: $(BUILD)/rel/bench/%.o $(TESTLIB_REL) $(BUILD)/libtls.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+# The engine bench (issue 7) also links OpenSSL's libssl/libcrypto to measure against:
+# libssl-dev is in BENCH_PACKAGES only, so nothing `make all` or `make test` builds needs it.
+$(BUILD)/rel/bench/engine.o $(BENCH_PARTS:%.c=$(BUILD)/rel/%.o): bench/engine.h
+$(BUILD)/bench/engine: $(BUILD)/rel/bench/engine.o $(BENCH_PARTS:%.c=$(BUILD)/rel/%.o) \
+                       $(BUILD)/libtls.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lssl -lcrypto $(LIBS)
+
+$(LOADGEN): bench/loadgen/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
+
 # Every test program prints one "SUMMARY <passed> <failed>" line; tests/run.sh adds
 # them up and ends with "N passed, N failed".
 test: deps
@@ -132,9 +149,10 @@ run: deps all
 	@BUILD=$(BUILD) sh scripts/run.sh
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(LOADGEN)
 	@for b in $(BENCH_BIN); do BUILD=$(BUILD) $$b || exit 1; done
 	@for s in bench/*.sh; do BUILD=$(BUILD) sh $$s || exit 1; done
+	@sh bench/report/latest.sh
 
 # The example configuration installed as /etc/moat/moat.yaml.example.
 EXAMPLE_CONFIG := $(firstword $(wildcard config/moat.example.yaml) config/moat.yaml)
