@@ -135,15 +135,76 @@ $(LOADGEN): bench/loadgen/loadgen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
 
+# Fuzzing (issue 8): one libFuzzer target per tests/fuzz/fuzz_NAME.c, its corpus in
+# tests/fuzz/corpus/NAME/. `make fuzz` builds them with clang and runs each for
+# FUZZ_SECONDS (tests/fuzz/run.sh); `make test` replays every corpus once through
+# tests/fuzz/driver.c, built with CC under ASan+UBSan like the unit tests. The engine is
+# linked with its getrandom/time/clock_gettime renamed (tests/fuzz/redefine.syms), so a
+# run is deterministic (tests/fuzz/fuzz.h).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_LIB_SRC := tests/fuzz/support.c tests/fuzz/harness.c
+FUZZ_HDR     := $(wildcard tests/fuzz/*.h)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_REG_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz-reg/fuzz_%)
+FUZZ_CFLAGS  := $(STD) $(filter-out -Werror,$(WARN)) -O1 -g -fno-omit-frame-pointer \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -I.
+FUZZ_SYMS    := tests/fuzz/redefine.syms
+
+.PHONY: fuzz fuzz-seeds
+
+$(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/fuzz/*.c)): $(FUZZ_HDR)
+
+.PRECIOUS: $(BUILD)/fuzz/obj/%.o
+$(BUILD)/fuzz/obj/%.o: %.c $(ENGINE_HDR) $(APP_HDR) $(FUZZ_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/libtls-fuzz.a: $(ENGINE_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_SYMS)
+	@rm -f $@ $@.tmp
+	ar rcs $@.tmp $(filter %.o,$^)
+	objcopy --redefine-syms=$(FUZZ_SYMS) $@.tmp $@ && rm -f $@.tmp
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o \
+                      $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) \
+                      $(APP_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/libtls-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(APP_LIBS) $(LIBS)
+
+$(BUILD)/fuzz-reg/libtls-fuzz.a: $(BUILD)/libtls-san.a $(FUZZ_SYMS)
+	@mkdir -p $(dir $@)
+	objcopy --redefine-syms=$(FUZZ_SYMS) $< $@
+
+$(BUILD)/fuzz-reg/fuzz_%: $(BUILD)/san/tests/fuzz/fuzz_%.o $(BUILD)/san/tests/fuzz/driver.o \
+                          $(FUZZ_LIB_SRC:%.c=$(BUILD)/san/%.o) $(APP_SAN) \
+                          $(BUILD)/fuzz-reg/libtls-fuzz.a
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(APP_LIBS) $(LIBS)
+
+$(BUILD)/fuzz-reg/seedgen: $(BUILD)/san/tests/fuzz/seedgen.o $(FUZZ_LIB_SRC:%.c=$(BUILD)/san/%.o) \
+                           $(BUILD)/fuzz-reg/libtls-fuzz.a
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz:
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# Rewrites the in-process seeds (tests/fuzz/seedgen.c) and records real peers' bytes
+# (tests/fuzz/record_seeds.py) into tests/fuzz/corpus/.
+fuzz-seeds: all
+	@$(MAKE) --no-print-directory $(BUILD)/fuzz-reg/seedgen
+	$(BUILD)/fuzz-reg/seedgen tests/fuzz/corpus
+	python3 tests/fuzz/record_seeds.py --build $(BUILD) tests/fuzz/corpus
+
 # Every test program prints one "SUMMARY <passed> <failed>" line; tests/run.sh adds
 # them up and ends with "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOLS_BIN)
-	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOLS_BIN) $(FUZZ_REG_BIN)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN) $(FUZZ_REG_BIN)
 
 unit: deps
-	@$(MAKE) --no-print-directory $(UNIT_BIN)
-	@BUILD=$(BUILD) SKIP_INTEROP=1 tests/run.sh $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(FUZZ_REG_BIN)
+	@BUILD=$(BUILD) SKIP_INTEROP=1 tests/run.sh $(UNIT_BIN) $(FUZZ_REG_BIN)
 
 run: deps all
 	@BUILD=$(BUILD) sh scripts/run.sh
@@ -153,6 +214,13 @@ bench: bench-deps
 	@for b in $(BENCH_BIN); do BUILD=$(BUILD) $$b || exit 1; done
 	@for s in bench/*.sh; do BUILD=$(BUILD) sh $$s || exit 1; done
 	@sh bench/report/latest.sh
+
+# Soak test (issue 8): mixed load through moat for SOAK_SECONDS (default 120), a SIGHUP
+# reload in the middle, then checks; report in tests/soak/results.md. Not in `make test`.
+.PHONY: soak
+soak: bench-deps
+	@$(MAKE) --no-print-directory all $(LOADGEN)
+	@BUILD=$(BUILD) python3 tests/soak/soak.py
 
 # The example configuration installed as /etc/moat/moat.yaml.example.
 EXAMPLE_CONFIG := $(firstword $(wildcard config/moat.example.yaml) config/moat.yaml)

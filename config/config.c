@@ -49,6 +49,10 @@
 /* The engine's bounds (tls_server_config_new refuses more). */
 #define MAX_SESSION_CACHE 10000000
 #define MAX_EARLY_DATA (1024u * 1024u)
+#define MAX_RATE 1000000
+/* limits.max_buffered: a quarter goes to the engine (TLS_MIN_BUFFER_LIMIT at least). */
+#define MIN_BUFFERED_SIZE (64u * 1024u)
+#define MAX_BUFFERED_SIZE (64u * 1024u * 1024u)
 
 typedef struct {
     char *cert, *key;
@@ -154,23 +158,189 @@ CFG_MUST_CHECK static bool read_timeouts(loader *ld, const yaml_node_t *map)
     return true;
 }
 
+/* "64KiB": bytes in the largest unit that divides them, for messages. */
+static void format_size(uint64_t bytes, char *buf, size_t cap)
+{
+    static const char *const units[] = {"", "KiB", "MiB", "GiB"};
+    size_t u = 0;
+
+    while (u + 1 < COUNT(units) && bytes && bytes % 1024 == 0) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, cap, "%llu%s", (unsigned long long)bytes, units[u]);
+}
+
+/* A size (cfg_parse_size) within [min, max]. */
+CFG_MUST_CHECK static bool get_size(loader *ld, const yaml_node_t *n, const char *key, uint64_t min,
+                                    uint64_t max, size_t *out)
+{
+    const char *s = NULL;
+    char lo[32], hi[32];
+    uint64_t v = 0;
+
+    if (n->type != YAML_SCALAR_NODE || cfg__is_null(n))
+        return cfg__fail(&ld->doc, n->start_mark, "expected a size for \"%s\" (such as 64KiB)",
+                         key);
+    if (!cfg__get_string(&ld->doc, n, key, false, &s))
+        return false;
+    if (cfg_parse_size(s, &v) < 0 && s[0] >= '0' && s[0] <= '9' &&
+        strspn(s, "0123456789") == strlen(s))
+        return cfg__fail(&ld->doc, n->start_mark, "size \"%s\" for \"%s\" is too large", s, key);
+    if (cfg_parse_size(s, &v) < 0)
+        return cfg__fail(&ld->doc, n->start_mark,
+                         "invalid size \"%s\" for \"%s\" (expected bytes or a number with a "
+                         "unit: 65536, 64KiB, 16MiB)",
+                         s, key);
+    if (v < min || v > max) {
+        format_size(min, lo, sizeof lo);
+        format_size(max, hi, sizeof hi);
+        return cfg__fail(&ld->doc, n->start_mark, "\"%s\" must be between %s and %s", key, lo, hi);
+    }
+    *out = (size_t)v;
+    return true;
+}
+
+/* "N/s", "N/m" or "N/h": N new connections per second, minute or hour. */
+CFG_MUST_CHECK static bool read_rate(loader *ld, const yaml_node_t *n, uint32_t *rate,
+                                     uint64_t *period_ms)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } periods[] = {{"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}};
+    const char *s = NULL, *slash;
+    char digits[24];
+    uint64_t v = 0;
+
+    if (!cfg__get_string(&ld->doc, n, "rate", false, &s))
+        return false;
+    slash = strchr(s, '/');
+    if (slash && (size_t)(slash - s) < sizeof digits) {
+        memcpy(digits, s, (size_t)(slash - s));
+        digits[slash - s] = '\0';
+        for (size_t i = 0; i < COUNT(periods); i++) {
+            if (strcmp(slash + 1, periods[i].unit) || !cfg__parse_uint(digits, &v))
+                continue;
+            if (v < 1 || v > MAX_RATE)
+                return cfg__fail(&ld->doc, n->start_mark,
+                                 "\"rate\" must be between 1 and %u connections per period",
+                                 MAX_RATE);
+            *rate = (uint32_t)v;
+            *period_ms = periods[i].ms;
+            return true;
+        }
+    }
+    return cfg__fail(&ld->doc, n->start_mark,
+                     "invalid rate \"%s\" (expected connections per second, minute or hour: "
+                     "10/s, 100/m, 1000/h)",
+                     s);
+}
+
+CFG_MUST_CHECK static bool read_per_source(loader *ld, const yaml_node_t *map)
+{
+    enum { MAX_CONNS, RATE, IPV6_PREFIX, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [MAX_CONNS] = "max_connections", [RATE] = "rate", [IPV6_PREFIX] = "ipv6_prefix"};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    cfg_config *c = ld->cfg;
+    uint64_t n = 0;
+    bool ok;
+
+    if (!cfg__want_mapping(&ld->doc, map, "per_source", false))
+        return false;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in limits.per_source", keys, COUNT(keys), seen)) {
+        case MAX_CONNS:
+            ok = cfg__get_uint(&ld->doc, v, "max_connections", 1, MAX_CONNECTIONS, &n);
+            c->per_source_max_connections = (unsigned)n;
+            break;
+        case RATE:
+            ok = read_rate(ld, v, &c->per_source_rate, &c->per_source_period_ms);
+            break;
+        case IPV6_PREFIX:
+            ok = cfg__get_uint(&ld->doc, v, "ipv6_prefix", 32, 128, &n);
+            c->per_source_ipv6_prefix = (unsigned)n;
+            break;
+        default:
+            return cfg__unhandled_key(&ld->doc, p);
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 CFG_MUST_CHECK static bool read_limits(loader *ld, const yaml_node_t *map)
 {
-    static const char *const keys[] = {"max_connections"};
+    enum {
+        MAX_CONNS,
+        MAX_HANDSHAKES,
+        PER_SOURCE,
+        MAX_HS_MESSAGE,
+        MAX_CHAIN,
+        MAX_BUFFERED,
+        N_KEYS
+    };
+    static const char *const keys[N_KEYS] = {[MAX_CONNS] = "max_connections",
+                                             [MAX_HANDSHAKES] = "max_handshakes",
+                                             [PER_SOURCE] = "per_source",
+                                             [MAX_HS_MESSAGE] = "max_handshake_message",
+                                             [MAX_CHAIN] = "max_certificate_chain",
+                                             [MAX_BUFFERED] = "max_buffered"};
     yaml_node_t *seen[COUNT(keys)] = {0};
+    cfg_config *c = ld->cfg;
     uint64_t n = 0;
+    bool ok;
 
     if (!cfg__want_mapping(&ld->doc, map, "limits", false))
         return false;
     FOR_EACH_PAIR(p, map)
     {
-        if (cfg__map_key(&ld->doc, p, "in limits", keys, COUNT(keys), seen) < 0 ||
-            !cfg__get_uint(&ld->doc, cfg__node(&ld->doc, p->value), "max_connections", 1,
-                           MAX_CONNECTIONS, &n))
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in limits", keys, COUNT(keys), seen)) {
+        case MAX_CONNS:
+            ok = cfg__get_uint(&ld->doc, v, "max_connections", 1, MAX_CONNECTIONS, &n);
+            c->max_connections = (unsigned)n;
+            break;
+        case MAX_HANDSHAKES:
+            ok = cfg__get_uint(&ld->doc, v, "max_handshakes", 1, MAX_CONNECTIONS, &n);
+            c->max_handshakes = (unsigned)n;
+            break;
+        case PER_SOURCE:
+            ok = read_per_source(ld, v);
+            break;
+        case MAX_HS_MESSAGE:
+            ok = get_size(ld, v, "max_handshake_message", TLS_MIN_HANDSHAKE_LIMIT,
+                          TLS_MAX_LIMIT_SIZE, &c->max_handshake_message);
+            break;
+        case MAX_CHAIN:
+            ok = get_size(ld, v, "max_certificate_chain", TLS_MIN_HANDSHAKE_LIMIT,
+                          TLS_MAX_LIMIT_SIZE, &c->max_certificate_chain);
+            break;
+        case MAX_BUFFERED:
+            ok = get_size(ld, v, "max_buffered", MIN_BUFFERED_SIZE, MAX_BUFFERED_SIZE,
+                          &c->max_buffered);
+            break;
+        default:
+            return cfg__unhandled_key(&ld->doc, p);
+        }
+        if (!ok)
             return false;
-        ld->cfg->max_connections = (unsigned)n;
     }
     return true;
+}
+
+/* The TLS engine holds a quarter of max_buffered each way (64 KiB by default), within
+ * the engine's bounds. */
+static size_t engine_buffer_limit(const cfg_config *c)
+{
+    size_t quarter = c->max_buffered / 4;
+    return quarter < TLS_MIN_BUFFER_LIMIT  ? TLS_MIN_BUFFER_LIMIT
+           : quarter > TLS_MAX_LIMIT_SIZE ? TLS_MAX_LIMIT_SIZE
+                                          : quarter;
 }
 
 /* ---- tls section -------------------------------------------------------------------- */
@@ -659,6 +829,10 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         .alpn = (const char *const *)alpn,
         .n_alpn = n_alpn,
         .roots = roots,
+        .max_handshake_message_size = ld->cfg->max_handshake_message,
+        .max_certificate_chain_size = ld->cfg->max_certificate_chain,
+        .max_buffered_plaintext = engine_buffer_limit(ld->cfg),
+        .max_buffered_ciphertext = engine_buffer_limit(ld->cfg),
     };
     if (ok && tls_client_config_new(&params, &b->tls, err, sizeof err) != TLS_OK)
         ok = cfg__fail(&ld->doc, map->start_mark, "backend TLS settings refused: %s", err);
@@ -1214,6 +1388,9 @@ CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
         /* 0 makes the engine decline 0-RTT: the client sends its data again after
          * the handshake, and nothing here has to treat it differently. */
         .max_early_data_size = l->early_data ? c->max_early_data : 0,
+        .max_handshake_message_size = c->max_handshake_message,
+        .max_buffered_plaintext = engine_buffer_limit(c),
+        .max_buffered_ciphertext = engine_buffer_limit(c),
     };
     e = tls_server_config_new(&params, &l->tls, msg, sizeof msg);
     free(certs);
@@ -1235,6 +1412,10 @@ static void set_defaults(cfg_config *c)
     c->connect_timeout_ms = 5 * 1000;
     c->drain_timeout_ms = 30 * 1000;
     c->max_connections = 50000;
+    c->per_source_period_ms = 1000;
+    c->per_source_ipv6_prefix = 64;
+    c->max_handshake_message = 64 * 1024; /* the engine's defaults */
+    c->max_buffered = 256 * 1024;
     c->versions[0] = TLS_VERSION_1_3;
     c->versions[1] = TLS_VERSION_1_2;
     c->n_versions = 2;

@@ -101,6 +101,15 @@ typedef struct cfg_config {
     char *access_log; /* NULL: off; "stderr"; or a file path */
     uint64_t handshake_timeout_ms, idle_timeout_ms, connect_timeout_ms, drain_timeout_ms;
     unsigned max_connections;
+    /* limits section beyond max_connections (0: no limit, where that is the default) */
+    unsigned max_handshakes;             /* connections in their TLS handshake at once */
+    unsigned per_source_max_connections; /* open connections per source address */
+    uint32_t per_source_rate;            /* new connections per source per period */
+    uint64_t per_source_period_ms;       /* of per_source_rate: 1 s, 1 min or 1 h */
+    unsigned per_source_ipv6_prefix;     /* IPv6 sources count per /prefix (64) */
+    size_t max_handshake_message;        /* bytes, for listeners and TLS backends */
+    size_t max_certificate_chain;        /* bytes, TLS backends' chains; 0: as above */
+    size_t max_buffered;                 /* bytes queued per direction of a connection */
     /* tls section, as accepted by tls_server_config_params */
     uint16_t versions[4];
     size_t n_versions;
@@ -152,6 +161,8 @@ int cfg_parse_address(const char *text, cfg_address *out, char *err, size_t errl
 void cfg_address_clear(cfg_address *a);
 /* Parses a duration such as "10s", "500ms", "5m", "12h", "1d" (bare number = seconds). */
 int cfg_parse_duration_ms(const char *text, uint64_t *ms);
+/* Parses a size such as "65536", "64KiB", "64k", "16MiB", "1G" (powers of 1024). 0 or -1. */
+int cfg_parse_size(const char *text, uint64_t *bytes);
 const char *cfg_log_level_name(cfg_log_level level);
 
 #endif

@@ -282,3 +282,33 @@ const char *cfg_log_level_name(cfg_log_level level)
         return "unknown";
     }
 }
+
+/*
+ * Grammar: digits [unit], unit one of B, K or KiB, M or MiB, G or GiB (any letter case;
+ * powers of 1024). "KB" and "MB" are refused: they mean 1000 to some readers. No sign,
+ * fraction or space; overflow of uint64 fails.
+ */
+int cfg_parse_size(const char *text, uint64_t *bytes)
+{
+    static const struct {
+        const char *unit;
+        uint64_t scale;
+    } units[] = {
+        {"", 1},         {"b", 1},          {"k", 1024},    {"kib", 1024},
+        {"m", 1u << 20}, {"mib", 1u << 20}, {"g", 1u << 30}, {"gib", 1u << 30},
+    };
+    const char *p = text;
+    uint64_t n = 0;
+
+    if (!text || *p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9') {
+        if (!mul_add(n, 10, (uint64_t)(*p - '0'), &n))
+            return -1;
+        p++;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(p, units[i].unit))
+            return mul_add(n, units[i].scale, 0, bytes) ? 0 : -1;
+    return -1;
+}

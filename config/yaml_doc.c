@@ -29,6 +29,16 @@
 
 /* ---- errors ----------------------------------------------------------------------- */
 
+/* Messages quote the config's own text, which may hold control characters (a quoted
+ * scalar can carry "\n" or CRs): they become '?', so an error stays one line in a log
+ * (found by fuzz_config). */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* Records the first error as "name:line:column: message"; always returns false. */
 bool cfg__fail(cfg_doc *d, yaml_mark_t mark, const char *fmt, ...)
 {
@@ -46,6 +56,7 @@ bool cfg__fail(cfg_doc *d, yaml_mark_t mark, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->err + n, d->errlen - (size_t)n, fmt, ap);
     va_end(ap);
+    one_line(d->err);
     return false;
 }
 
@@ -59,6 +70,7 @@ void cfg__set_error(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    one_line(err);
 }
 
 bool cfg__out_of_memory(cfg_doc *d, yaml_mark_t mark)

@@ -8,10 +8,14 @@
  *   written; the upstream's FIN becomes our close_notify. The connection finishes
  *   when both directions have ended.
  * - Backpressure: the client is not read while the upstream's write queue is above
- *   HIGH_WATER (plaintext then waits inside the TLS engine, whose buffers are
- *   capped, and unconsumed TLS bytes in `backlog`); the upstream is not read while
- *   the client's write queue is above HIGH_WATER. Neither side's buffers grow
- *   without bound.
+ *   HIGH_WATER (limits.max_buffered; plaintext then waits inside the TLS engine, whose
+ *   buffers are capped at a quarter of it, and unconsumed TLS bytes in `backlog`); the
+ *   upstream is not read while the client's write queue is above HIGH_WATER. Neither
+ *   side's buffers grow without bound.
+ * - Limits: a connection counts toward limits.max_handshakes from accept until its
+ *   handshake completes or it starts to end (handshake_over), and toward its source's
+ *   limits.per_source count until it is freed; a source over its limits is refused at
+ *   accept with a reset, before any byte is read.
  * - Writes copy their bytes (px_write), so engine buffers drain at once and a
  *   write request never points into memory that may move.
  * - The connection owns its client handle, its timer and at most one live upstream
@@ -39,7 +43,6 @@
 
 #define PX_CONN_MAGIC 0x636f6e6eu     /* "conn" */
 #define PX_UPSTREAM_MAGIC 0x7570636eu /* "upcn" */
-#define HIGH_WATER (256 * 1024)
 #define LINGER_MS 2000
 
 typedef enum {
@@ -105,6 +108,9 @@ typedef struct px_conn {
     bool up_shutdown, up_shutdown_complete;
     bool sent_close_notify;
     bool client_shutdown;
+    bool in_handshake;   /* counted in the server's handshakes (max_handshakes) */
+    bool source_counted; /* counted in the per-source table under `source` */
+    px_source_key source;
     size_t client_wq, up_wq;
 
     uint64_t start_ms, last_activity_ms;
@@ -122,6 +128,12 @@ typedef struct {
     bool to_client;
     uint8_t data[];
 } px_write;
+
+/* HIGH_WATER: bytes queued toward one side before the other side is no longer read. */
+static size_t high_water(const px_conn *c)
+{
+    return c->rt->cfg->max_buffered;
+}
 
 static void set_state(px_conn *c, pxc_state next)
 {
@@ -167,6 +179,25 @@ static void on_timer(uv_timer_t *t);
 static void arm_timer(px_conn *c);
 static void start_timer(px_conn *c, uint64_t ms);
 
+/* ---- limits -------------------------------------------------------------------- */
+
+static px_source_limits source_limits(const cfg_config *cfg)
+{
+    return (px_source_limits){.max_connections = cfg->per_source_max_connections,
+                              .rate = cfg->per_source_rate,
+                              .period_ms = cfg->per_source_period_ms};
+}
+
+/* The connection no longer takes one of the max_handshakes places. */
+static void handshake_over(px_conn *c)
+{
+    if (!c->in_handshake)
+        return;
+    c->in_handshake = false;
+    atomic_fetch_sub(&c->worker->server->handshakes, 1);
+    px_worker_handshake_over(c->worker);
+}
+
 /* ---- freeing ------------------------------------------------------------------- */
 
 static void log_access(px_conn *c)
@@ -208,6 +239,11 @@ static void conn_free(px_conn *c)
         c->next->prev = c->prev;
     w->n_conns--;
     atomic_fetch_sub(&w->server->connections, 1);
+    handshake_over(c);
+    if (c->source_counted) {
+        px_source_limits lim = source_limits(c->rt->cfg);
+        px_sources_release(w->server->sources, &c->source, &lim, px_now_ms());
+    }
     tls_conn_free(c->tls);
     free(c->header);
     free(c->backlog);
@@ -257,6 +293,7 @@ static void close_all(px_conn *c)
     if (c->state == PXC_CLOSED)
         return;
     set_state(c, PXC_CLOSED);
+    handshake_over(c);
     drop_upstream(c);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -342,6 +379,7 @@ static void finish(px_conn *c, const char *reason)
         return;
     set_end(c, reason);
     set_state(c, PXC_FINISHING);
+    handshake_over(c);
     drop_upstream(c);
     if (!tls_conn_is_handshaking(c->tls) && tls_conn_error(c->tls) == TLS_OK &&
         !c->sent_close_notify) {
@@ -425,7 +463,7 @@ static void pump_to_upstream(px_conn *c)
     size_t n;
     if (c->state != PXC_PROXYING || !c->up_connected || c->up_shutdown)
         return;
-    while (c->up_wq < HIGH_WATER) {
+    while (c->up_wq < high_water(c)) {
         /* Early data first, always: it precedes every 1-RTT byte on the wire. */
         tls_error err = early_data_on(c) ? tls_conn_read_early_data(c->tls, buf, sizeof buf, &n)
                                          : (n = 0, TLS_OK);
@@ -445,7 +483,7 @@ static void pump_to_upstream(px_conn *c)
         if (!send_upstream(c, buf, n))
             return;
     }
-    if (c->up_wq >= HIGH_WATER)
+    if (c->up_wq >= high_water(c))
         c->engine_drained = false;
     /* Reading may have let the engine process held-back records: a close_notify,
      * or a KeyUpdate whose answer must go out. */
@@ -724,6 +762,8 @@ static bool connect_early(const px_conn *c)
 
 static void after_tls_progress(px_conn *c)
 {
+    if (!tls_conn_is_handshaking(c->tls))
+        handshake_over(c);
     if (c->state == PXC_HANDSHAKE && !tls_conn_is_handshaking(c->tls)) {
         uv_timer_stop(&c->timer);
         start_connect(c);
@@ -1039,7 +1079,7 @@ static void on_upstream_write(uv_write_t *req, int status)
         finish(c, reason);
         return;
     }
-    if (c->up_wq < HIGH_WATER / 2) {
+    if (c->up_wq < high_water(c) / 2) {
         feed_backlog(c);
         pump_to_upstream(c);
         check_done(c);
@@ -1056,7 +1096,8 @@ static void update_reading(px_conn *c)
         return;
     bool want_client = !c->client_fin && !c->backlog_len &&
                        (c->state == PXC_FINISHING ||
-                        (!c->client_done && c->up_wq < HIGH_WATER && c->client_wq < HIGH_WATER));
+                        (!c->client_done && c->up_wq < high_water(c) &&
+                         c->client_wq < high_water(c)));
     if (want_client != c->client_reading) {
         if (want_client)
             uv_read_start((uv_stream_t *)&c->client, on_client_alloc, on_client_read);
@@ -1065,7 +1106,7 @@ static void update_reading(px_conn *c)
         c->client_reading = want_client;
     }
     bool want_up = c->up && !c->up_done &&
-                   ((c->up_connected && c->state == PXC_PROXYING && c->client_wq < HIGH_WATER &&
+                   ((c->up_connected && c->state == PXC_PROXYING && c->client_wq < high_water(c) &&
                      !tls_conn_is_handshaking(c->tls)) ||
                     (c->up_tls && c->up_tcp && c->state == PXC_CONNECTING));
     if (c->up && want_up != c->up_reading) {
@@ -1164,6 +1205,36 @@ static void arm_timer(px_conn *c)
 
 /* ---- accepting --------------------------------------------------------------------------------- */
 
+static void on_refused_closed(uv_handle_t *h)
+{
+    px_conn *c = conn_of(h->data);
+    c->magic = 0;
+    free(c);
+}
+
+/* limits.per_source, right after accept: counts c under its source, or refuses it with a
+ * reset (nothing read, nothing logged per connection) and frees it in the close callback. */
+static bool refused_by_source(px_worker *w, px_conn *c, const cfg_config *cfg)
+{
+    int len = sizeof c->client_addr;
+
+    if (!cfg->per_source_max_connections && !cfg->per_source_rate)
+        return false;
+    if (uv_tcp_getpeername(&c->client, (struct sockaddr *)&c->client_addr, &len) != 0 ||
+        !px_source_key_of(&c->client_addr, cfg->per_source_ipv6_prefix, &c->source))
+        return false;
+    px_source_limits lim = source_limits(cfg);
+    px_source_verdict v = px_sources_admit(w->server->sources, &c->source, &lim, px_now_ms());
+    if (v == PX_SOURCE_OK) {
+        c->source_counted = true;
+        return false;
+    }
+    px_worker_source_refused(w, &c->source, v);
+    if (uv_tcp_close_reset(&c->client, on_refused_closed) != 0)
+        uv_close((uv_handle_t *)&c->client, on_refused_closed);
+    return true;
+}
+
 int px_conn_accept(px_worker *w, px_listen_slot *slot)
 {
     px_runtime *rt = w->runtime;
@@ -1185,6 +1256,8 @@ int px_conn_accept(px_worker *w, px_listen_slot *slot)
     r = uv_accept((uv_stream_t *)&slot->handle, (uv_stream_t *)&c->client);
     if (r == 0 && index < 0)
         r = UV_ECONNABORTED; /* this listener was removed by a reload */
+    if (r == 0 && refused_by_source(w, c, rt->cfg))
+        return 0;
     if (r == 0) {
         c->rt = px_runtime_ref(rt);
         c->listener = &rt->cfg->listeners[index];
@@ -1218,6 +1291,8 @@ int px_conn_accept(px_worker *w, px_listen_slot *slot)
     uv_tcp_getpeername(&c->client, (struct sockaddr *)&c->client_addr, &len);
     len = sizeof c->local_addr;
     uv_tcp_getsockname(&c->client, (struct sockaddr *)&c->local_addr, &len);
+    c->in_handshake = true;
+    atomic_fetch_add(&w->server->handshakes, 1);
     set_state(c, c->listener->proxy_protocol_in ? PXC_PROXY_HEADER : PXC_HANDSHAKE);
     arm_timer(c);
     update_reading(c);

@@ -3,9 +3,13 @@
  * (see server.h for the threading and ownership rules).
  *
  * Implementation notes:
- * - At max_connections a worker stops calling uv_accept: libuv then stops polling
- *   that listener and the connection waits in the kernel's queue. A short retry timer
- *   (and every connection that ends) resumes accepting when there is room again.
+ * - At max_connections, or with max_handshakes connections in their handshake, a
+ *   worker stops calling uv_accept: libuv then stops polling that listener and new
+ *   connections wait in the kernel's queue, while established ones go on. A short retry
+ *   timer (and every connection that ends or finishes its handshake) resumes accepting
+ *   when there is room again. Both limits count over the whole process.
+ * - Logs about limits are rate-limited per worker (LIMIT_LOG_MS), so a flood cannot
+ *   turn into a flood of log lines.
  * - Sockets inherited from systemd are matched to listeners by their bound address;
  *   every worker listens on a duplicate of the inherited descriptor.
  */
@@ -22,6 +26,7 @@
 
 #define LISTEN_BACKLOG 1024
 #define ACCEPT_RETRY_MS 50
+#define LIMIT_LOG_MS 10000
 
 /* ---- sockets ---------------------------------------------------------------------- */
 
@@ -134,12 +139,14 @@ int px_server_bind(cfg_config *cfg, px_server **out, char *err, size_t errlen)
     s->drain_ms = cfg->drain_timeout_ms;
     s->generation = 1;
     atomic_init(&s->connections, 0);
+    atomic_init(&s->handshakes, 0);
     atomic_init(&s->stopping, false);
     uv_mutex_init(&s->lock);
     s->n_start = cfg->n_listeners;
     s->start_addresses = calloc(cfg->n_listeners, sizeof *s->start_addresses);
     s->workers = calloc(s->n_workers, sizeof *s->workers);
-    if (!s->start_addresses || !s->workers)
+    s->sources = px_sources_new();
+    if (!s->start_addresses || !s->workers || !s->sources)
         goto oom;
     for (size_t i = 0; i < cfg->n_listeners; i++)
         s->start_addresses[i] = cfg->listeners[i].address; /* sockaddr only: text stays cfg's */
@@ -190,19 +197,39 @@ fail:
 
 static void on_retry_timer(uv_timer_t *t);
 
+/* The limit that keeps this worker from accepting now (its value in *limit), or NULL. */
+static const char *accept_limit(const px_worker *w, unsigned *limit)
+{
+    px_server *s = w->server;
+    unsigned max_handshakes = w->runtime->cfg->max_handshakes;
+
+    if (atomic_load(&s->connections) >= s->max_connections) {
+        *limit = s->max_connections;
+        return "max_connections";
+    }
+    if (max_handshakes && atomic_load(&s->handshakes) >= max_handshakes) {
+        *limit = max_handshakes;
+        return "max_handshakes";
+    }
+    return NULL;
+}
+
 static void try_accept(px_listen_slot *slot)
 {
     px_worker *w = slot->worker;
-    px_server *s = w->server;
+    unsigned limit = 0;
     if (w->stopping)
         return;
-    if (atomic_load(&s->connections) >= s->max_connections) {
+    const char *why = accept_limit(w, &limit);
+    if (why) {
         /* Leave the connection in the kernel queue; libuv stops polling until we accept. */
-        if (!slot->paused) {
-            slot->paused = true;
-            px_log_msg(&w->runtime->log, CFG_LOG_WARN,
-                       "max_connections (%u) reached: accepting paused", s->max_connections);
+        uint64_t now = px_now_ms();
+        if (!slot->paused && (!w->pause_logged_ms || now - w->pause_logged_ms >= LIMIT_LOG_MS)) {
+            w->pause_logged_ms = now;
+            px_log_msg(&w->runtime->log, CFG_LOG_WARN, "%s (%u) reached: accepting paused", why,
+                       limit);
         }
+        slot->paused = true;
         if (!uv_is_active((uv_handle_t *)&w->retry_timer))
             uv_timer_start(&w->retry_timer, on_retry_timer, ACCEPT_RETRY_MS, 0);
         return;
@@ -286,6 +313,44 @@ void px_worker_conn_closed(px_worker *w)
         return;
     }
     resume_paused(w);
+}
+
+void px_worker_handshake_over(px_worker *w)
+{
+    if (w->stopping || w->handles_closed)
+        return;
+    for (size_t i = 0; i < w->n_slots; i++) {
+        if (w->slots[i].paused) {
+            /* Not from here: the caller is in the middle of a connection's callback. */
+            uv_timer_start(&w->retry_timer, on_retry_timer, 0, 0);
+            return;
+        }
+    }
+}
+
+void px_worker_source_refused(px_worker *w, const px_source_key *source, px_source_verdict why)
+{
+    const cfg_config *cfg = w->runtime->cfg;
+    uint64_t now = px_now_ms();
+    char text[64], limit[64];
+
+    w->refusals_untold++;
+    if (w->refusal_logged_ms && now - w->refusal_logged_ms < LIMIT_LOG_MS)
+        return;
+    px_source_key_format(source, cfg->per_source_ipv6_prefix, text, sizeof text);
+    if (why == PX_SOURCE_TOO_MANY)
+        snprintf(limit, sizeof limit, "max_connections (%u)", cfg->per_source_max_connections);
+    else if (why == PX_SOURCE_TOO_FAST)
+        snprintf(limit, sizeof limit, "rate (%u per %llu ms)", (unsigned)cfg->per_source_rate,
+                 (unsigned long long)cfg->per_source_period_ms);
+    else
+        snprintf(limit, sizeof limit, "out of memory");
+    px_log_msg(&w->runtime->log, CFG_LOG_WARN,
+               "per_source %s reached by %s: connection refused (%u refused by this worker "
+               "since the last such message)",
+               limit, text, w->refusals_untold);
+    w->refusal_logged_ms = now;
+    w->refusals_untold = 0;
 }
 
 static void on_wakeup(uv_async_t *a)
@@ -432,6 +497,7 @@ void px_server_join_and_free(px_server *s)
     }
     free(s->workers);
     free(s->start_addresses);
+    px_sources_free(s->sources);
     px_runtime_unref(s->runtime);
     uv_mutex_destroy(&s->lock);
     free(s);

@@ -6,7 +6,8 @@
  * listener (SO_REUSEPORT, so the kernel spreads connections), or a duplicate of a
  * socket inherited from systemd. Workers share only the server struct: the current
  * runtime snapshot (swapped under a mutex on reload and picked up through
- * uv_async_send), the connection counter and the stop flag (atomics).
+ * uv_async_send), the connection and handshake counters and the stop flag (atomics),
+ * and the per-source table (its own mutex).
  *
  * Ownership: the server owns its workers; a worker owns its loop, its listening
  * handles and its connections; a connection is freed in its last close callback.
@@ -18,6 +19,7 @@
 #include <uv.h>
 
 #include "runtime.h"
+#include "sources.h"
 
 #define PX_WORKER_MAGIC 0x6d6f6174u /* "moat" */
 /* Reads land in one buffer per worker: every read is consumed before the next. */
@@ -35,7 +37,7 @@ typedef struct {
     int fd;
     uv_tcp_t handle;
     bool open;   /* handle initialised (must be closed) */
-    bool paused; /* a connection waits in the kernel: at max_connections */
+    bool paused; /* a connection waits in the kernel: at max_connections or max_handshakes */
 } px_listen_slot;
 
 struct px_worker {
@@ -56,6 +58,11 @@ struct px_worker {
     bool handles_closed;
     bool started; /* its thread runs */
     uint8_t *read_buf;  /* PX_READ_BUF_SIZE bytes */
+    /* Logs about limits are rate-limited: when one was last written, and how many
+     * per-source refusals it has not told of yet. */
+    uint64_t pause_logged_ms;
+    uint64_t refusal_logged_ms;
+    unsigned refusals_untold;
 };
 
 struct px_server {
@@ -65,6 +72,7 @@ struct px_server {
     px_runtime *runtime;
     unsigned generation;
     atomic_uint connections;
+    atomic_uint handshakes; /* connections in their TLS handshake (limits.max_handshakes) */
     atomic_bool stopping;
     unsigned max_connections;
     uint64_t drain_ms;
@@ -72,6 +80,7 @@ struct px_server {
      * sockets already open. */
     cfg_address *start_addresses;
     size_t n_start;
+    px_sources *sources; /* limits.per_source, kept across reloads */
 };
 
 /* Opens every listening socket (inherited from systemd where one matches) for
@@ -93,5 +102,10 @@ px_runtime *px_server_runtime(px_server *s);
 
 /* Called by connections (proxy/conn.c) when they end: may resume paused accepts. */
 void px_worker_conn_closed(px_worker *w);
+/* Called by a connection whose handshake ended (done or not): accepts paused at
+ * max_handshakes resume on the next loop iteration. */
+void px_worker_handshake_over(px_worker *w);
+/* A connection from source was refused by limits.per_source (logged, rate-limited). */
+void px_worker_source_refused(px_worker *w, const px_source_key *source, px_source_verdict why);
 
 #endif

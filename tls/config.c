@@ -273,6 +273,38 @@ bool tls__known_version(uint16_t v)
     return u16_in(tls__default_versions, TLS_N_DEFAULT_VERSIONS, v);
 }
 
+/* One limit: 0 takes the default, anything else must lie in [min, TLS_MAX_LIMIT_SIZE]. */
+static bool limit_value(size_t *out, size_t value, size_t dflt, size_t min, const char *name,
+                        char *errbuf, size_t errlen)
+{
+    *out = value ? value : dflt;
+    if (*out >= min && *out <= TLS_MAX_LIMIT_SIZE)
+        return true;
+    tls__set_err(errbuf, errlen, "%s must be between %zu and %u bytes (0 for the default)", name,
+                 min, TLS_MAX_LIMIT_SIZE);
+    return false;
+}
+
+tls_error tls__limits_init(tls_limits *l, size_t handshake_message, size_t certificate_chain,
+                           size_t plaintext, size_t ciphertext, char *errbuf, size_t errlen)
+{
+    if (!limit_value(&l->handshake_message, handshake_message, TLS_DEFAULT_HANDSHAKE_LIMIT,
+                     TLS_MIN_HANDSHAKE_LIMIT, "max_handshake_message_size", errbuf, errlen) ||
+        !limit_value(&l->certificate_chain, certificate_chain, l->handshake_message,
+                     TLS_MIN_HANDSHAKE_LIMIT, "max_certificate_chain_size", errbuf, errlen) ||
+        !limit_value(&l->plaintext, plaintext, TLS_DEFAULT_BUFFER_LIMIT, TLS_MIN_BUFFER_LIMIT,
+                     "max_buffered_plaintext", errbuf, errlen) ||
+        !limit_value(&l->ciphertext, ciphertext, TLS_DEFAULT_BUFFER_LIMIT, TLS_MIN_BUFFER_LIMIT,
+                     "max_buffered_ciphertext", errbuf, errlen))
+        return TLS_ERR_CONFIG;
+    /* Room for what goes out past the write mark: the plaintext written before the
+     * handshake completes is flushed at once (at most ~1.5 times its size with 64-byte
+     * fragments), with whatever is left of the flight; 256 KiB with the defaults. */
+    size_t larger = l->plaintext > l->ciphertext ? l->plaintext : l->ciphertext;
+    l->out_cap = 4 * larger > TLS_MIN_OUT_CAP ? 4 * larger : TLS_MIN_OUT_CAP;
+    return TLS_OK;
+}
+
 tls_error tls_server_config_new(const tls_server_config_params *params, tls_server_config **out,
                                 char *errbuf, size_t errlen)
 {
@@ -320,6 +352,11 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
     if (!tls__config_has_version(cfg, TLS_VERSION_1_3) &&
         !tls__config_has_version(cfg, TLS_VERSION_1_2))
         CONFIG_FAIL("no enabled cipher suite serves an enabled protocol version");
+    /* No client certificates are asked for yet: chain = message limit (mTLS: later). */
+    if ((err = tls__limits_init(&cfg->limits, params->max_handshake_message_size, 0,
+                                params->max_buffered_plaintext, params->max_buffered_ciphertext,
+                                errbuf, errlen)) != TLS_OK)
+        goto out;
     cfg->sni_strict = params->sni_strict;
     cfg->require_ems = params->require_ems;
     cfg->resolver = params->resolver;

@@ -12,6 +12,11 @@
  *   under whatever write keys are current, and nothing is sent after it.
  * - Client and server differ only where the role matters: which handshake handles a
  *   message or a ChangeCipherSpec, and whose secret a KeyUpdate moves (is_client).
+ * - Limits (tls_limits, from the config): a handshake message longer than its limit
+ *   fails as soon as its header is seen; a message wholly inside one record is handled
+ *   in place, and only one split across records is gathered in hs_in, so hs_in never
+ *   holds more than one message. Floods of records that carry nothing (empty data,
+ *   warnings) and of KeyUpdates end the connection after a fixed number in a row.
  */
 #include "conn.h"
 
@@ -19,13 +24,10 @@
 #include <string.h>
 
 #define IN_CAP (2 * TLS_MAX_RECORD)
-#define HS_IN_CAP (TLS_MAX_HANDSHAKE_MESSAGE + 4)
-#define APP_IN_CAP (64 * 1024)
-#define PENDING_CAP (64 * 1024)
-/* Application writes are accepted while fewer than this many TLS bytes wait. */
-#define OUT_WRITE_LIMIT (64 * 1024)
-/* Handshake flights and alerts may go past OUT_WRITE_LIMIT, never past this. */
-#define OUT_CAP (256 * 1024)
+/* The other caps come from the config (tls_limits, c->limits): hs_in holds at most one
+ * handshake message; app_in and pending at most limits->plaintext; application writes
+ * are accepted while fewer than limits->ciphertext TLS bytes wait in out, and handshake
+ * flights and alerts may go past that, never past limits->out_cap. */
 /* Records that carry nothing (empty data, user_canceled) tolerated in a row. */
 #define MAX_IDLE_RECORDS 32
 /* Refresh our sending key well before AES-GCM's record limit (RFC 8446 §5.5). */
@@ -108,7 +110,7 @@ static tls_error send_records(tls_conn *c, uint8_t type, const uint8_t *data, si
     do {
         size_t n = len < frag ? len : frag;
         size_t size = tls__record_size(&c->wr, n, 0), written;
-        ENSURE(buf_reserve(&c->out, size, OUT_CAP), TLS_ERR_BUFFER_FULL);
+        ENSURE(buf_reserve(&c->out, size, c->limits->out_cap), TLS_ERR_BUFFER_FULL);
         TRY(tls__record_seal(&c->wr, type, data, n, 0, buf_tail(&c->out), size, &written));
         c->out.len += written;
         data += n;
@@ -176,8 +178,9 @@ static tls_error fail(tls_conn *c, tls_error err)
 
 tls_error tls__conn_set_read_secret(tls_conn *c, const tls_suite *suite, const uint8_t *secret)
 {
-    /* RFC 8446 §5.1: handshake messages must not span a key change. */
-    ENSURE(c->hs_in.len == 0, TLS_ERR_KEY_EPOCH_WITH_PENDING_FRAGMENT);
+    /* RFC 8446 §5.1: handshake messages must not span a key change, and the message
+     * that changes keys must end its record. */
+    ENSURE(c->hs_in.len == 0 && c->hs_unread == 0, TLS_ERR_KEY_EPOCH_WITH_PENDING_FRAGMENT);
     return tls__record_cipher_install(&c->rd, suite, secret);
 }
 
@@ -197,7 +200,7 @@ static tls_error send_key_update(tls_conn *c, bool update_requested)
 static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
 {
     *n = 0;
-    while (*n < len && c->out.len < OUT_WRITE_LIMIT) {
+    while (*n < len && c->out.len < c->limits->ciphertext) {
         if (c->wr.seq >= RECORDS_BEFORE_KEY_UPDATE) {
             if (c->version == TLS_VERSION_1_2) {
                 /* TLS 1.2 cannot rekey: end cleanly before AES-GCM's limit, as rustls
@@ -219,8 +222,8 @@ static tls_error encrypt_app_data(tls_conn *c, const uint8_t *buf, size_t len, s
 tls_error tls__conn_handshake_complete(tls_conn *c)
 {
     c->handshake_done = true;
-    /* All of it at once, past OUT_WRITE_LIMIT: PENDING_CAP of plaintext always fits
-     * under OUT_CAP, and nothing may be left behind to be overtaken by later writes. */
+    /* All of it at once, past the write mark: limits->plaintext of plaintext always fits
+     * under out_cap, and nothing may be left behind to be overtaken by later writes. */
     if (c->pending.len)
         TRY(send_records(c, TLS_CT_APPLICATION_DATA, buf_head(&c->pending), c->pending.len));
     buf_free(&c->pending);
@@ -275,27 +278,70 @@ static tls_error handle_ccs(tls_conn *c, const uint8_t *body, size_t len)
     return TLS_OK;
 }
 
+static size_t u24_at(const uint8_t *p)
+{
+    return ((size_t)p[0] << 16) | ((size_t)p[1] << 8) | p[2];
+}
+
+/* The largest body accepted for a handshake message of this type. */
+static size_t hs_limit(const tls_conn *c, uint8_t type)
+{
+    return type == TLS_HS_CERTIFICATE ? c->limits->certificate_chain : c->limits->handshake_message;
+}
+
+static size_t hs_in_cap(const tls_conn *c)
+{
+    const tls_limits *l = c->limits;
+    return 4 + (l->certificate_chain > l->handshake_message ? l->certificate_chain
+                                                            : l->handshake_message);
+}
+
+/* One whole message; `unread` bytes of its record follow it (a key change then fails). */
+static tls_error handle_message(tls_conn *c, const uint8_t *msg, size_t len, size_t unread)
+{
+    c->hs_unread = unread;
+    tls_error err =
+        c->is_client ? tls__hs_client_handle(c, msg, len) : tls__hs_server_handle(c, msg, len);
+    c->hs_unread = 0;
+    return err;
+}
+
 static tls_error handle_handshake_bytes(tls_conn *c, const uint8_t *body, size_t len)
 {
     /* §5.1: zero-length handshake fragments are forbidden. */
     ENSURE(len > 0, TLS_ERR_EMPTY_FRAGMENT);
-    ENSURE(c->hs_in.len + len <= HS_IN_CAP, TLS_ERR_HANDSHAKE_TOO_LARGE);
-    ENSURE(buf_reserve(&c->hs_in, len, HS_IN_CAP), TLS_ERR_NO_MEMORY);
-    memcpy(buf_tail(&c->hs_in), body, len);
-    c->hs_in.len += len;
-    while (c->hs_in.len >= 4 && c->err == TLS_OK) {
+    while (len && c->err == TLS_OK) {
+        if (c->hs_in.len == 0 && len >= 4) {
+            size_t body_len = u24_at(body + 1);
+            ENSURE(body_len <= hs_limit(c, body[0]), TLS_ERR_HANDSHAKE_TOO_LARGE);
+            if (len - 4 >= body_len) { /* whole in this record: handled in place */
+                TRY(handle_message(c, body, 4 + body_len, len - 4 - body_len));
+                body += 4 + body_len;
+                len -= 4 + body_len;
+                continue;
+            }
+        }
+        /* Split across records: gather its header, then the rest of it, and no more. */
+        size_t want = c->hs_in.len < 4 ? 4 : 4 + u24_at(buf_head(&c->hs_in) + 1);
+        size_t n = want - c->hs_in.len < len ? want - c->hs_in.len : len;
+        ENSURE(buf_reserve(&c->hs_in, n, hs_in_cap(c)), TLS_ERR_NO_MEMORY);
+        memcpy(buf_tail(&c->hs_in), body, n);
+        c->hs_in.len += n;
+        body += n;
+        len -= n;
+        if (c->hs_in.len < 4)
+            break; /* the record ended inside the header */
         const uint8_t *msg = buf_head(&c->hs_in);
-        size_t body_len = ((size_t)msg[1] << 16) | ((size_t)msg[2] << 8) | msg[3];
-        ENSURE(body_len <= TLS_MAX_HANDSHAKE_MESSAGE, TLS_ERR_HANDSHAKE_TOO_LARGE);
-        if (c->hs_in.len < 4 + body_len)
-            break;
-        /* Consumed before handling, so a key change sees only what follows it; the
-         * bytes stay in place until buf_trim below. */
-        buf_consume(&c->hs_in, 4 + body_len);
-        TRY(c->is_client ? tls__hs_client_handle(c, msg, 4 + body_len)
-                         : tls__hs_server_handle(c, msg, 4 + body_len));
+        size_t total = 4 + u24_at(msg + 1);
+        ENSURE(total - 4 <= hs_limit(c, msg[0]), TLS_ERR_HANDSHAKE_TOO_LARGE);
+        if (c->hs_in.len < total)
+            continue;
+        /* Consumed before handling, so a key change sees nothing pending; the bytes
+         * stay in place until buf_trim. */
+        buf_consume(&c->hs_in, total);
+        TRY(handle_message(c, msg, total, len));
+        buf_trim(&c->hs_in);
     }
-    buf_trim(&c->hs_in);
     return TLS_OK;
 }
 
@@ -324,7 +370,7 @@ static tls_error handle_app_data(tls_conn *c, const uint8_t *body, size_t len)
         return note_idle_record(c);
     c->idle_records = 0;
     c->key_updates_in_row = 0;
-    ENSURE(buf_reserve(&c->app_in, len, APP_IN_CAP), TLS_ERR_NO_MEMORY);
+    ENSURE(buf_reserve(&c->app_in, len, c->limits->plaintext), TLS_ERR_NO_MEMORY);
     memcpy(buf_tail(&c->app_in), body, len);
     c->app_in.len += len;
     return TLS_OK;
@@ -394,10 +440,17 @@ static tls_error handle_record(tls_conn *c, tls_record *rec)
     }
 }
 
+/* Another record's plaintext (at most TLS_MAX_PLAINTEXT) fits in app_in. An empty
+ * app_in always has room: the smallest limit holds one whole record. */
+static bool app_in_has_room(const tls_conn *c)
+{
+    return c->app_in.len == 0 || c->app_in.len + TLS_MAX_PLAINTEXT + 1 <= c->limits->plaintext;
+}
+
 static tls_error process_records(tls_conn *c)
 {
     while (c->in.len && !c->peer_closed && c->err == TLS_OK) {
-        if (c->app_in.len + TLS_MAX_PLAINTEXT + 1 > APP_IN_CAP)
+        if (!app_in_has_room(c))
             break; /* the caller must read plaintext first */
         tls_record rec;
         bool complete;
@@ -424,6 +477,7 @@ tls_error tls_server_conn_new(tls_server_config *cfg, tls_conn **out)
         return TLS_ERR_NO_MEMORY;
     c->cfg = tls_server_config_ref(cfg);
     c->max_fragment_size = cfg->max_fragment_size;
+    c->limits = &cfg->limits;
     c->peer_alert = TLS_ALERT_NONE;
     c->hs.v13.state = HS13_EXPECT_CLIENT_HELLO;
     *out = c;
@@ -441,6 +495,7 @@ tls_error tls_client_conn_new(tls_client_config *cfg, const char *server_name, t
     c->is_client = true;
     c->client_cfg = tls_client_config_ref(cfg);
     c->max_fragment_size = cfg->max_fragment_size;
+    c->limits = &cfg->limits;
     c->peer_alert = TLS_ALERT_NONE;
     c->hs.client.v13.state = HS13C_EXPECT_SERVER_HELLO;
     tls_error err = tls__client_start(c, server_name);
@@ -560,9 +615,9 @@ tls_error tls_conn_write(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)
     if (c->close_sent || c->close_after_handshake)
         return TLS_ERR_CLOSED;
     if (!c->handshake_done) {
-        size_t room = PENDING_CAP - c->pending.len;
+        size_t room = c->limits->plaintext - c->pending.len;
         size_t k = len < room ? len : room;
-        if (k && buf_reserve(&c->pending, k, PENDING_CAP)) {
+        if (k && buf_reserve(&c->pending, k, c->limits->plaintext)) {
             memcpy(buf_tail(&c->pending), buf, k);
             c->pending.len += k;
             *n = k;
@@ -586,8 +641,7 @@ void tls_conn_send_close_notify(tls_conn *c)
 
 bool tls_conn_wants_read(const tls_conn *c)
 {
-    return c->err == TLS_OK && !c->peer_closed && c->in.len < IN_CAP &&
-           c->app_in.len + TLS_MAX_PLAINTEXT + 1 <= APP_IN_CAP;
+    return c->err == TLS_OK && !c->peer_closed && c->in.len < IN_CAP && app_in_has_room(c);
 }
 
 bool tls_conn_wants_write(const tls_conn *c)

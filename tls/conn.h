@@ -24,16 +24,18 @@ struct tls_conn {
     tls_server_config *cfg;        /* the server's; NULL for a client */
     tls_client_config *client_cfg; /* the client's; NULL for a server */
     size_t max_fragment_size;      /* from whichever config */
+    const tls_limits *limits;      /* from whichever config (which outlives us) */
     tls_error err;                 /* first fatal error; never overwritten */
     int peer_alert;
     bool peer_closed, close_sent, handshake_done;
     bool close_after_handshake; /* close_notify asked for while plaintext waits */
 
-    tls_buf in;      /* TLS bytes not yet deframed */
-    tls_buf hs_in;   /* handshake bytes not yet forming a whole message */
-    tls_buf app_in;  /* decrypted application data for tls_conn_read */
-    tls_buf out;     /* TLS bytes for tls_conn_write_tls */
-    tls_buf pending; /* plaintext written before the handshake completed */
+    tls_buf in;       /* TLS bytes not yet deframed */
+    tls_buf hs_in;    /* the start of one handshake message split across records */
+    size_t hs_unread; /* while a message is handled: bytes of its record after it */
+    tls_buf app_in;   /* decrypted application data for tls_conn_read */
+    tls_buf out;      /* TLS bytes for tls_conn_write_tls */
+    tls_buf pending;  /* plaintext written before the handshake completed */
 
     tls_record_cipher rd, wr;
     unsigned idle_records; /* consecutive records that carried nothing */

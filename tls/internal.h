@@ -35,8 +35,9 @@
 #define TLS_MAX_PLAINTEXT 16384
 #define TLS_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 256)
 #define TLS_MAX_RECORD (TLS_RECORD_HEADER_LEN + TLS_MAX_CIPHERTEXT)
-/* Largest handshake message we accept (a ClientHello with big key shares fits). */
-#define TLS_MAX_HANDSHAKE_MESSAGE 65536
+/* Largest handshake message accepted by default (a ClientHello with big key shares
+ * fits); configs may set another (tls_limits). */
+#define TLS_MAX_HANDSHAKE_MESSAGE TLS_DEFAULT_HANDSHAKE_LIMIT
 
 enum {
     TLS_CT_CHANGE_CIPHER_SPEC = 20,
@@ -133,6 +134,29 @@ struct tls_certified_key {
 const tls_certified_key *tls__resolve_cert(tls_certified_key *const *certs, size_t n_certs,
                                            bool strict, const char *server_name);
 
+/* ---- resource limits (config.c) -------------------------------------------------- */
+
+/* Per-connection limits, resolved from a config's params (defaults filled in). A
+ * connection points at its config's, which outlives it. */
+typedef struct {
+    size_t handshake_message; /* largest handshake message body accepted */
+    size_t certificate_chain; /* ... for a Certificate message */
+    size_t plaintext;         /* app_in and pending caps */
+    size_t ciphertext;        /* out: tls_conn_write stops taking plaintext above this */
+    size_t out_cap;           /* out: never more than this (flights, alerts, flushes) */
+} tls_limits;
+
+/* Defaults: the engine's behaviour before limits were configurable. */
+#define TLS_DEFAULT_HANDSHAKE_LIMIT 65536
+#define TLS_DEFAULT_BUFFER_LIMIT 65536
+#define TLS_MIN_OUT_CAP (256 * 1024)
+
+/* Fills l from params (0 = default; chain 0 = handshake_message) and checks the
+ * bounds of tls.h: TLS_ERR_CONFIG with a sentence naming the parameter. */
+TLS_MUST_CHECK tls_error tls__limits_init(tls_limits *l, size_t handshake_message,
+                                          size_t certificate_chain, size_t plaintext,
+                                          size_t ciphertext, char *errbuf, size_t errlen);
+
 /* ---- server config (config.c) --------------------------------------------------- */
 
 #define TLS_MAX_ALPN 16
@@ -163,6 +187,7 @@ struct tls_server_config {
     /* Stateful resumption (session_cache.h): NULL when disabled. */
     struct tls_session_cache *session_cache;
     uint32_t max_early_data_size; /* 0: 0-RTT refused */
+    tls_limits limits;
 };
 
 /* Largest max_early_data_size a server config takes (1 MiB). */
@@ -220,6 +245,7 @@ struct tls_client_config {
     tls_client_session_store *sessions;
     bool no_tickets;
     bool enable_early_data;
+    tls_limits limits;
 };
 
 /* True when version is enabled and at least one enabled suite serves it: what the

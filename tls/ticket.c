@@ -605,9 +605,13 @@ out:
 
 bool tls__ticket_state_live(const tls_ticket_state *st, int64_t now)
 {
-    int64_t age = now - st->issued, session_age = now - st->origin;
-    return age >= 0 && age < (int64_t)st->lifetime && session_age >= 0 &&
-           session_age < TLS_SESSION_MAX_AGE_S;
+    /* Compare before subtracting: issued and origin come out of a ticket, now from a
+     * clock, and now - issued overflows for far-apart values (found by fuzz_ticket). */
+    if (now < st->issued || now < st->origin)
+        return false;
+    uint64_t age = (uint64_t)now - (uint64_t)st->issued;
+    uint64_t session_age = (uint64_t)now - (uint64_t)st->origin;
+    return age < st->lifetime && session_age < TLS_SESSION_MAX_AGE_S;
 }
 
 bool tls__ticketer_is_shared(const tls_ticketer *t)

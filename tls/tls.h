@@ -278,6 +278,11 @@ void tls_ticketer_unref(tls_ticketer *t); /* wipes the keys with the last refere
 
 /* ---- server configuration ---------------------------------------------------- */
 
+/* Bounds of the resource limits in the config params below (bytes). */
+#define TLS_MIN_HANDSHAKE_LIMIT 1024
+#define TLS_MIN_BUFFER_LIMIT 16384
+#define TLS_MAX_LIMIT_SIZE (16u * 1024u * 1024u)
+
 typedef struct tls_server_config tls_server_config;
 
 /* What a certificate resolver sees of the ClientHello. Borrowed for the call only. */
@@ -337,6 +342,24 @@ typedef struct {
      * resends). Needs tickets or a session cache, and not a ticketer loaded from a
      * file (other instances would accept a replay). A ticket is good for 0-RTT once. */
     uint32_t max_early_data_size;
+    /* Resource limits per connection (0: the default, which is the engine's behaviour
+     * without limits configured). Out of range: TLS_ERR_CONFIG.
+     * - max_handshake_message_size: the largest handshake message accepted from the
+     *   peer, 1024 .. 16 MiB (TLS_MAX_LIMIT_SIZE); default 65536. A larger one fails with
+     *   TLS_ERR_HANDSHAKE_TOO_LARGE (decode_error) as soon as its 4-byte header arrives,
+     *   before any of its body is buffered.
+     * - max_buffered_plaintext: decrypted data held for tls_conn_read (records are left
+     *   undecrypted, and tls_conn_read_tls takes no more, while another record might not
+     *   fit) and plaintext tls_conn_write takes before the handshake completes;
+     *   16 KiB .. 16 MiB, default 65536.
+     * - max_buffered_ciphertext: tls_conn_write takes no more plaintext while this many
+     *   TLS bytes wait for tls_conn_write_tls; 16 KiB .. 16 MiB, default 65536. (Input
+     *   is held to two records whatever this says; handshake flights and alerts may pass
+     *   the mark, up to four times the larger of the two buffered limits, 256 KiB at
+     *   least.) */
+    size_t max_handshake_message_size;
+    size_t max_buffered_plaintext;
+    size_t max_buffered_ciphertext;
 } tls_server_config_params;
 
 /*
@@ -439,6 +462,14 @@ typedef struct {
     bool no_tickets;
     /* Offer 0-RTT when a stored TLS 1.3 ticket allows it (tls_conn_write_early_data). */
     bool enable_early_data;
+    /* Resource limits, as the server's (0: the default). max_certificate_chain_size is
+     * the largest Certificate message (the server's chain) accepted, 1024 .. 16 MiB;
+     * default: max_handshake_message_size. It may be larger than that: only
+     * Certificate messages may then be that large. */
+    size_t max_handshake_message_size;
+    size_t max_certificate_chain_size;
+    size_t max_buffered_plaintext;
+    size_t max_buffered_ciphertext;
 } tls_client_config_params;
 
 TLS_MUST_CHECK tls_error tls_client_config_new(const tls_client_config_params *params,

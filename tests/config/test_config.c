@@ -11,6 +11,7 @@
  */
 #include "config/config.h"
 #include "tests/lib/unit.h"
+#include "tls/internal.h" /* tls_limits: what the engine configs got */
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -968,6 +969,115 @@ START_TEST(test_config_log_level_name_all)
 }
 END_TEST
 
+/* ---- limits ------------------------------------------------------------------------- */
+
+START_TEST(test_config_load_good_limits)
+{
+    cfg_config *cfg = load_ok(GOOD_DIR "/limits.yaml");
+
+    ck_assert_uint_eq(cfg->max_connections, 2000);
+    ck_assert_uint_eq(cfg->max_handshakes, 64);
+    ck_assert_uint_eq(cfg->per_source_max_connections, 20);
+    ck_assert_uint_eq(cfg->per_source_rate, 100);
+    ck_assert_uint_eq(cfg->per_source_period_ms, 60000);
+    ck_assert_uint_eq(cfg->per_source_ipv6_prefix, 56);
+    ck_assert_uint_eq(cfg->max_handshake_message, 16384);
+    ck_assert_uint_eq(cfg->max_certificate_chain, 256 * 1024);
+    ck_assert_uint_eq(cfg->max_buffered, 1024 * 1024);
+    /* What the engine got: a quarter of max_buffered each way. */
+    const tls_limits *l = &cfg->listeners[0].tls->limits;
+    ck_assert_uint_eq(l->handshake_message, 16384);
+    ck_assert_uint_eq(l->certificate_chain, 16384);
+    ck_assert_uint_eq(l->plaintext, 256 * 1024);
+    ck_assert_uint_eq(l->ciphertext, 256 * 1024);
+    l = &cfg->backends[0].tls->limits;
+    ck_assert_uint_eq(l->handshake_message, 16384);
+    ck_assert_uint_eq(l->certificate_chain, 256 * 1024);
+    ck_assert_uint_eq(l->plaintext, 256 * 1024);
+    ck_assert_uint_eq(cfg->backends[0].server_tls[0]->limits.certificate_chain, 256 * 1024);
+    cfg_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_load_good_minimal_limits_defaults)
+{
+    cfg_config *cfg = load_ok(GOOD_DIR "/minimal.yaml");
+
+    ck_assert_uint_eq(cfg->max_handshakes, 0);
+    ck_assert_uint_eq(cfg->per_source_max_connections, 0);
+    ck_assert_uint_eq(cfg->per_source_rate, 0);
+    ck_assert_uint_eq(cfg->per_source_ipv6_prefix, 64);
+    ck_assert_uint_eq(cfg->max_handshake_message, 65536);
+    ck_assert_uint_eq(cfg->max_certificate_chain, 0);
+    ck_assert_uint_eq(cfg->max_buffered, 256 * 1024);
+    /* The engine's own defaults: what it did before limits were configurable. */
+    const tls_limits *l = &cfg->listeners[0].tls->limits;
+    ck_assert_uint_eq(l->handshake_message, 65536);
+    ck_assert_uint_eq(l->plaintext, 65536);
+    ck_assert_uint_eq(l->ciphertext, 65536);
+    ck_assert_uint_eq(l->out_cap, 256 * 1024);
+    cfg_unref(cfg);
+}
+END_TEST
+
+/* Quoted or not, each rate period reads the same. */
+START_TEST(test_config_load_string_rate_periods)
+{
+    static const struct {
+        const char *rate;
+        uint32_t n;
+        uint64_t ms;
+    } cases[] = {{"1/s", 1, 1000}, {"'25/m'", 25, 60000}, {"\"1000000/h\"", 1000000, 3600000}};
+    char err[256], yaml[sizeof minimal_yaml + 96];
+    cfg_config *cfg = NULL;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(yaml, sizeof yaml, "limits: {per_source: {rate: %s}}\n%s", cases[i].rate,
+                 minimal_yaml);
+        ck_assert_msg(cfg_load_string("inline", yaml, strlen(yaml), &cfg, err, sizeof err) == 0,
+                      "%s", err);
+        ck_assert_uint_eq(cfg->per_source_rate, cases[i].n);
+        ck_assert_uint_eq(cfg->per_source_period_ms, cases[i].ms);
+        cfg_unref(cfg);
+    }
+}
+END_TEST
+
+START_TEST(test_config_parse_size_units)
+{
+    static const struct {
+        const char *text;
+        uint64_t bytes;
+    } cases[] = {
+        {"0", 0},           {"65536", 65536},        {"1B", 1},
+        {"1k", 1024},       {"1K", 1024},            {"64KiB", 65536},
+        {"64kib", 65536},   {"16MiB", 16u << 20},    {"16m", 16u << 20},
+        {"2GiB", 2ull << 30}, {"1g", 1ull << 30},   {"007KiB", 7 * 1024},
+        {"18446744073709551615", UINT64_MAX},        {"17179869183G", 17179869183ull << 30},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t v = 12345;
+        ck_assert_msg(cfg_parse_size(cases[i].text, &v) == 0, "%s", cases[i].text);
+        ck_assert_msg(v == cases[i].bytes, "%s: %llu", cases[i].text, (unsigned long long)v);
+    }
+}
+END_TEST
+
+START_TEST(test_config_parse_size_garbage)
+{
+    static const char *const bad[] = {
+        "",     "KiB",  "-1",   "+1",     "1.5MiB", "64KB", "64MB",  "64 KiB", " 64", "64k ",
+        "1kk",  "1Ki",  "1TiB", "0x10",   "1e3",    "1s",   "k64",   "64KiBs", "1MiB1",
+        "18446744073709551616", "17179869184G",     "18014398509481984KiB",
+    };
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(cfg_parse_size(bad[i], &v) == -1, "\"%s\" parsed", bad[i]);
+    ck_assert_int_eq(cfg_parse_size(NULL, &v), -1);
+}
+END_TEST
+
 static void key_file_mode(const char *path, mode_t mode)
 {
     if (chmod(path, mode) != 0)
@@ -995,6 +1105,8 @@ static Suite *make_suite(void)
     tcase_add_test(good, test_config_load_example_moat_yaml);
     tcase_add_test(good, test_config_load_good_tickets_key_file_shared);
     tcase_add_test(good, test_config_load_good_early_data);
+    tcase_add_test(good, test_config_load_good_limits);
+    tcase_add_test(good, test_config_load_good_minimal_limits_defaults);
     suite_add_tcase(s, good);
 
     tcase_add_loop_test(bad, test_config_load_bad_file, 0, bad_files.n);
@@ -1018,6 +1130,7 @@ static Suite *make_suite(void)
     tcase_add_test(load, test_config_reload_new_ticketer_when_settings_change);
     tcase_add_test(load, test_config_reload_key_file_is_read_again);
     tcase_add_test(load, test_config_reload_failure_keeps_prev);
+    tcase_add_test(load, test_config_load_string_rate_periods);
     suite_add_tcase(s, load);
 
     tcase_add_test(address, test_config_parse_address_ipv4);
@@ -1040,6 +1153,8 @@ static Suite *make_suite(void)
     tcase_add_test(dur, test_config_parse_duration_ms_limits);
     tcase_add_test(dur, test_config_parse_duration_ms_garbage);
     tcase_add_test(dur, test_config_log_level_name_all);
+    tcase_add_test(dur, test_config_parse_size_units);
+    tcase_add_test(dur, test_config_parse_size_garbage);
     suite_add_tcase(s, dur);
     return s;
 }

@@ -528,12 +528,13 @@ static bool claim_identity(const tls_conn *c, const uint8_t *id, size_t len)
  * against ours, and ours against the lifetime. */
 static bool ticket_age_ok(const tls_conn *c, const tls_ticket_state *st, uint32_t obfuscated)
 {
-    int64_t ours = ticket_clock(c) - st->issued;
+    /* Compared before subtracting: far-apart 64-bit times would overflow. A ticket
+     * from the future (our clock stepped back) counts as age 0. */
+    int64_t now = ticket_clock(c);
+    int64_t ours = now > st->issued ? (int64_t)((uint64_t)now - (uint64_t)st->issued) : 0;
     int64_t theirs_ms = (int64_t)(uint32_t)(obfuscated - st->age_add);
-    if (ours < 0)
-        ours = 0;
-    if (ours >= (int64_t)st->lifetime ||
-        ticket_clock(c) - st->origin >= TLS_SESSION_MAX_AGE_S) /* §4.6.1: 7 days in all */
+    if (ours < 0 || ours >= (int64_t)st->lifetime || now < st->origin ||
+        (uint64_t)now - (uint64_t)st->origin >= TLS_SESSION_MAX_AGE_S) /* §4.6.1: 7 days */
         return false;
     int64_t diff = theirs_ms - ours * 1000;
     return diff >= -TICKET_AGE_TOLERANCE_MS && diff <= TICKET_AGE_TOLERANCE_MS;
