@@ -355,6 +355,8 @@ static tls_error store_session(tls_conn *c)
 }
 
 static tls_error derive_key_block(tls12_server_hs *hs, const tls_suite *suite);
+static uint8_t *server_key(tls12_server_hs *hs, const tls_suite *s);
+static uint8_t *server_iv(tls12_server_hs *hs, const tls_suite *s);
 static tls_error finished_data(tls12_server_hs *hs, const tls_suite *suite, const char *label,
                                uint8_t out[TLS12_VERIFY_DATA_LEN]);
 
@@ -396,9 +398,8 @@ static tls_error resume(tls_conn *c, const tls_client_hello *ch, const uint8_t *
     TRY(finished_data(hs, c->suite, "server finished", verify + 4));
     tls__transcript_add(&hs->transcript, verify, sizeof verify);
     TRY(tls__conn_send_ccs(c));
-    TRY(tls__record_cipher_install12(&c->wr, c->suite, hs->key_block + c->suite->key_len,
-                                     hs->key_block + 2 * c->suite->key_len +
-                                         c->suite->fixed_iv_len));
+    TRY(tls__record_cipher_install12(&c->wr, c->suite, server_key(hs, c->suite),
+                                     server_iv(hs, c->suite)));
     TRY(tls__conn_send_handshake(c, verify, sizeof verify));
     TRY(finished_data(hs, c->suite, "client finished", hs->expected_finished));
     set_state(c, HS12_EXPECT_RESUMED_CHANGE_CIPHER_SPEC);
