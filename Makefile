@@ -2,9 +2,20 @@
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
+# CRYPTO=default: each algorithm from the fastest back end (mbedTLS, nettle, libgcrypt,
+# libsodium; tls/crypto/provider.c). CRYPTO=mbedtls: the mbedTLS-only engine, built
+# and linked without the other libraries, in its own build directory.
+CRYPTO  ?= default
+ifeq ($(CRYPTO),mbedtls)
+BUILD   ?= build/mbedtls-only
+else ifeq ($(CRYPTO),default)
 BUILD   ?= build
+else
+$(error CRYPTO must be default or mbedtls, not "$(CRYPTO)")
+endif
 
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libmbedtls-dev libyaml-dev check \
+                nettle-dev libgcrypt20-dev libsodium-dev \
                 libsubunit-dev libsystemd-dev openssl gnutls-bin curl valgrind python3 \
                 iproute2 procps systemd ca-certificates
 # Only `make bench` needs these: the peers it measures moat against (issue 7).
@@ -12,13 +23,22 @@ BENCH_PACKAGES := libssl-dev hitch haproxy nginx libnginx-mod-stream stunnel4 gn
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla
-STD      := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+FAST_CRYPTO_SRC := tls/crypto/nettle.c tls/crypto/gcrypt.c tls/crypto/sodium.c
+ifeq ($(CRYPTO),mbedtls)
+CRYPTO_DEFS :=
+else
+CRYPTO_DEFS := -DMOAT_CRYPTO_FAST
+endif
+STD      := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(CRYPTO_DEFS)
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := $(STD) $(WARN) $(CFLAGS) -fno-strict-aliasing -I.
 SAN_CFLAGS := $(STD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined -I.
 # libmbedtls (its TLS layer) is never linked: only the primitives and X.509.
 CRYPTO_LIBS := -lmbedx509 -lmbedcrypto
+ifneq ($(CRYPTO),mbedtls)
+CRYPTO_LIBS += -lhogweed -lnettle -lgmp -lgcrypt -lsodium
+endif
 UV_LIBS     := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 YAML_LIBS   := $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 SD_LIBS     := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
@@ -26,6 +46,9 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsub
 LIBS        := $(CRYPTO_LIBS) -lpthread
 
 ENGINE_SRC := $(sort $(wildcard tls/*.c tls/*/*.c))
+ifeq ($(CRYPTO),mbedtls)
+ENGINE_SRC := $(filter-out $(FAST_CRYPTO_SRC),$(ENGINE_SRC))
+endif
 ENGINE_HDR := $(sort $(wildcard tls/*.h tls/*/*.h))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/rel/%.o)
 ENGINE_SAN := $(ENGINE_SRC:%.c=$(BUILD)/san/%.o)

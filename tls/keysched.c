@@ -119,7 +119,6 @@ tls_error tls12_prf(tls_hash_id hash, const uint8_t *secret, size_t secret_len, 
                     const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2, size_t seed2_len,
                     uint8_t *out, size_t out_len)
 {
-    const tls_crypto_provider *cp = tls__crypto();
     size_t n = tls__hash_len(hash), label_len = strlen(label);
     uint8_t a[TLS_MAX_HASH_LEN], block[TLS_MAX_HASH_LEN];
     const uint8_t *seed_parts[4] = {NULL, (const uint8_t *)label, seed1, seed2};
@@ -127,12 +126,12 @@ tls_error tls12_prf(tls_hash_id hash, const uint8_t *secret, size_t secret_len, 
     tls_error err;
 
     /* A(1) = HMAC(secret, label || seed) */
-    err = cp->hmac(hash, secret, secret_len, seed_parts + 1, seed_lens + 1, 3, a);
+    err = tls__hmac_parts(hash, secret, secret_len, seed_parts + 1, seed_lens + 1, 3, a);
     while (err == TLS_OK && out_len) {
         /* output block = HMAC(secret, A(i) || label || seed) */
         seed_parts[0] = a;
         seed_lens[0] = n;
-        err = cp->hmac(hash, secret, secret_len, seed_parts, seed_lens, 4, block);
+        err = tls__hmac_parts(hash, secret, secret_len, seed_parts, seed_lens, 4, block);
         if (err != TLS_OK)
             break;
         size_t take = out_len < n ? out_len : n;
@@ -141,7 +140,7 @@ tls_error tls12_prf(tls_hash_id hash, const uint8_t *secret, size_t secret_len, 
         out_len -= take;
         const uint8_t *prev[1] = {a};
         size_t prev_len[1] = {n};
-        err = cp->hmac(hash, secret, secret_len, prev, prev_len, 1, a); /* A(i+1) */
+        err = tls__hmac_parts(hash, secret, secret_len, prev, prev_len, 1, a); /* A(i+1) */
     }
     tls__wipe(a, sizeof a);
     tls__wipe(block, sizeof block);

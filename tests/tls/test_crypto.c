@@ -264,8 +264,32 @@ START_TEST(test_crypto_provider_default_is_mbedtls)
 {
     tls__crypto_init();
     tls__crypto_init(); /* idempotent */
-    ck_assert_ptr_eq(tls__crypto(), &tls__crypto_mbedtls);
-    ck_assert_str_eq(tls__crypto()->name, "mbedtls");
+    const tls_crypto_routes *r = tls__crypto();
+    ck_assert_ptr_eq(r, tls__crypto());
+    /* Key parsing and certificate signatures are always mbedTLS's; the fast back ends
+     * take hashes, AEADs and groups in a default build unless MOAT_CRYPTO=mbedtls. */
+    ck_assert_ptr_eq(r->parse, &tls__crypto_mbedtls);
+    ck_assert_ptr_eq(r->sign[TLS_KEY_RSA], &tls__crypto_mbedtls);
+#ifdef MOAT_CRYPTO_FAST
+    const char *env = getenv("MOAT_CRYPTO");
+    bool mbed_only = env && strcmp(env, "mbedtls") == 0;
+#else
+    bool mbed_only = true;
+#endif
+    ck_assert_str_eq(r->name, mbed_only ? "mbedtls" : "default");
+    if (mbed_only) {
+        ck_assert_ptr_eq(r->aead[TLS_AEAD_AES_128_GCM], &tls__crypto_mbedtls);
+        ck_assert_ptr_eq(r->x25519, &tls__crypto_mbedtls);
+        ck_assert_ptr_eq(r->sign[TLS_KEY_ECDSA_P256], &tls__crypto_mbedtls);
+    }
+#ifdef MOAT_CRYPTO_FAST
+    else {
+        ck_assert_ptr_eq(r->aead[TLS_AEAD_AES_128_GCM], &tls__crypto_gcrypt);
+        ck_assert_ptr_eq(r->x25519, &tls__crypto_sodium);
+        ck_assert_ptr_eq(r->sign[TLS_KEY_ECDSA_P256], &tls__crypto_nettle);
+    }
+#endif
+    ck_assert_ptr_eq(tls__crypto_for_group(0x1234), NULL);
 }
 END_TEST
 
@@ -489,7 +513,7 @@ START_TEST(test_hmac_parts_equal_concatenation)
     uint8_t expect[32], got[32];
     unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", expect, 32);
     ck_assert_int_eq(
-        tls__crypto()->hmac(TLS_HASH_SHA256, (const uint8_t *)"Jefe", 4, parts, lens, 3, got),
+        tls__hmac_parts(TLS_HASH_SHA256, (const uint8_t *)"Jefe", 4, parts, lens, 3, got),
         TLS_OK);
     ck_assert_mem_eq(got, expect, 32);
 }

@@ -1,11 +1,18 @@
 /*
  * crypto.h — the crypto provider interface: every primitive the engine uses.
  *
- * The engine calls only the tls__* functions below. They dispatch through one
- * table of function pointers (tls_crypto_provider) chosen at initialisation; the
- * mbedTLS back end (mbedtls.c) is the default. The table is the only global the
- * engine has, and it is written once (tls__crypto_init, idempotent and thread-safe
- * through pthread_once) and read-only after.
+ * The engine calls only the tls__* functions below. Each *back end* (one file per
+ * library: mbedtls.c, nettle.c, gcrypt.c, sodium.c) is a table of function pointers
+ * (tls_crypto_provider) that fills only the slots its library does best and leaves
+ * the rest NULL; mbedTLS fills every slot and works alone. The *provider* the engine
+ * uses (provider.c) routes each algorithm to one back end: a constructor (hash_init,
+ * aead_new, kx_new, key parsing) goes to the back end chosen for that algorithm, and
+ * the object it returns remembers its back end (the `impl` header below), so later
+ * calls on the object go straight to it. The routing table is chosen once
+ * (tls__crypto_init, idempotent and thread-safe through pthread_once; environment
+ * variable MOAT_CRYPTO=mbedtls selects the mbedTLS-only provider in a build that has
+ * the fast back ends) and is read-only after: the only global the engine has.
+ * `make CRYPTO=mbedtls` builds without the other libraries at all.
  *
  * Ownership: objects returned by *_new are owned by the caller and released with
  * the matching *_free, which wipes any secret they hold. Hash contexts live in
@@ -35,10 +42,14 @@ typedef enum { TLS_HASH_SHA256 = 0, TLS_HASH_SHA384 = 1, TLS_HASH_SHA512 = 2 } t
 #define TLS_AEAD_NONCE_LEN 12
 #define TLS_MAX_AEAD_KEY_LEN 32
 
-/* Streaming hash state in caller memory; big enough for any back end's context. */
+struct tls_crypto_provider;
+
+/* Streaming hash state in caller memory; big enough for any back end's context.
+ * impl is set by tls__hash_init: the back end that owns `opaque`. */
 typedef struct {
     alignas(16) unsigned char opaque[512];
     tls_hash_id id;
+    const struct tls_crypto_provider *impl;
 } tls_hash_ctx;
 
 typedef enum {
@@ -47,8 +58,18 @@ typedef enum {
     TLS_AEAD_CHACHA20_POLY1305,
 } tls_aead_id;
 
-typedef struct tls_aead tls_aead; /* keyed AEAD, key schedule kept */
-typedef struct tls_kx tls_kx;     /* an ephemeral key pair for one group */
+/* Keyed objects. Each back end's own object type starts with one of these headers;
+ * the provider sets `impl` to the back end that made the object. */
+typedef struct tls_aead { /* keyed AEAD, key schedule kept */
+    const struct tls_crypto_provider *impl;
+} tls_aead;
+typedef struct tls_kx { /* an ephemeral key pair for one group */
+    const struct tls_crypto_provider *impl;
+} tls_kx;
+/* A back end's private key. The engine sees tls_signing_key (provider.c), which pairs
+ * the key as parsed (by mbedTLS: type, certificate match) with the same key imported
+ * into the back end that signs fastest for its type. */
+typedef struct tls_backend_key tls_backend_key;
 typedef struct tls_signing_key tls_signing_key;
 
 typedef enum {
@@ -56,6 +77,7 @@ typedef enum {
     TLS_KEY_ECDSA_P256,
     TLS_KEY_ECDSA_P384,
 } tls_key_type;
+#define TLS_KEY_TYPE_COUNT 3
 
 /* What an X.509 signatureAlgorithm asks of the issuer's key (verify_spki below). */
 typedef enum {
@@ -107,17 +129,26 @@ typedef struct tls_crypto_provider {
     /* Parses a private key (PKCS#8, PKCS#1, SEC1; PEM needs a NUL-terminated buffer
      * with len counting the NUL, as mbedtls_pk_parse_key wants). TLS_ERR_KEY_PARSE or
      * TLS_ERR_KEY_UNSUPPORTED (only RSA >= 2048 bits, P-256 and P-384). */
-    tls_error (*signing_key_parse)(const uint8_t *key, size_t len, tls_signing_key **out);
-    tls_key_type (*signing_key_type)(const tls_signing_key *key);
+    tls_error (*signing_key_parse)(const uint8_t *key, size_t len, tls_backend_key **out);
+    tls_key_type (*signing_key_type)(const tls_backend_key *key);
     /* True when the key pairs with the public key in the DER certificate. */
-    bool (*signing_key_matches_cert)(const tls_signing_key *key, const uint8_t *cert_der,
+    bool (*signing_key_matches_cert)(const tls_backend_key *key, const uint8_t *cert_der,
                                      size_t cert_len);
+    /* The raw private key, to import it into another back end: ECDSA, the big-endian
+     * scalar padded to the group size (32/48 bytes). TLS_ERR_KEY_UNSUPPORTED for RSA
+     * (nothing faster signs with it). The caller wipes `out`. */
+    tls_error (*signing_key_export)(const tls_backend_key *key, uint8_t *out, size_t cap,
+                                    size_t *len);
+    /* A key from signing_key_export's bytes; TLS_ERR_KEY_UNSUPPORTED for a type this back
+     * end does not sign with, TLS_ERR_KEY_PARSE for a scalar out of range. */
+    tls_error (*signing_key_import)(tls_key_type type, const uint8_t *priv, size_t len,
+                                    tls_backend_key **out);
     /* Signs msg (the whole message; hashing is done here) with `scheme` (TLS_SIG_*).
      * RSA-PSS uses salt length = hash length (RFC 8446 §4.2.3); ECDSA output is DER.
      * TLS_ERR_CONFIG if the scheme does not fit the key. */
-    tls_error (*sign)(const tls_signing_key *key, uint16_t scheme, const uint8_t *msg,
+    tls_error (*sign)(const tls_backend_key *key, uint16_t scheme, const uint8_t *msg,
                       size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len);
-    void (*signing_key_free)(tls_signing_key *key);
+    void (*signing_key_free)(tls_backend_key *key);
     /* Verifies a signature made with the public key of a DER certificate.
      * TLS_ERR_DECRYPT on a bad signature, TLS_ERR_CERT_PARSE on a bad certificate. */
     tls_error (*verify)(const uint8_t *cert_der, size_t cert_len, uint16_t scheme,
@@ -145,12 +176,35 @@ typedef struct tls_crypto_provider {
                              const uint8_t *sig, size_t sig_len);
 } tls_crypto_provider;
 
-/* The mbedTLS back end. */
+/* The back ends. mbedTLS is always built; the others unless `make CRYPTO=mbedtls`
+ * (then MOAT_CRYPTO_FAST is not defined and they are absent). */
 extern const tls_crypto_provider tls__crypto_mbedtls;
+#ifdef MOAT_CRYPTO_FAST
+extern const tls_crypto_provider tls__crypto_nettle;  /* hashes, HMAC, HKDF, P-256/P-384 */
+extern const tls_crypto_provider tls__crypto_gcrypt;  /* AES-GCM, ChaCha20-Poly1305 */
+extern const tls_crypto_provider tls__crypto_sodium;  /* X25519 */
+/* Library initialisation some back ends need before first use (libgcrypt's version
+ * check and secure-memory setup, sodium_init); provider.c calls them once. False when
+ * a library refuses: the provider then keeps the mbedTLS-only routes. */
+bool tls__crypto_gcrypt_init(void);
+bool tls__crypto_sodium_init(void);
+#endif
 
-/* Selects the default provider once; safe to call from any thread, any number of times. */
+/* Which back end serves each algorithm. */
+typedef struct {
+    const char *name; /* "default" or "mbedtls" */
+    const tls_crypto_provider *hash[3];  /* by tls_hash_id: hashes, HMAC, HKDF */
+    const tls_crypto_provider *aead[3];  /* by tls_aead_id */
+    const tls_crypto_provider *x25519, *secp256r1, *secp384r1;
+    const tls_crypto_provider *sign[TLS_KEY_TYPE_COUNT]; /* by tls_key_type */
+    const tls_crypto_provider *parse;    /* key parsing, certificate signatures */
+} tls_crypto_routes;
+
+/* Selects the routes once; safe to call from any thread, any number of times. */
 void tls__crypto_init(void);
-const tls_crypto_provider *tls__crypto(void);
+const tls_crypto_routes *tls__crypto(void);
+/* The back end for one key-exchange group, or NULL for an unknown group. */
+const tls_crypto_provider *tls__crypto_for_group(uint16_t group);
 
 /* ---- convenience wrappers (dispatch through tls__crypto()) ---------------------- */
 
@@ -164,6 +218,10 @@ void tls__hash_clear(tls_hash_ctx *ctx);
 void tls__hash(tls_hash_id id, const uint8_t *data, size_t len, uint8_t *out);
 TLS_MUST_CHECK tls_error tls__hmac(tls_hash_id id, const uint8_t *key, size_t key_len,
                                    const uint8_t *msg, size_t msg_len, uint8_t *out);
+/* HMAC over the concatenation of n_parts buffers. */
+TLS_MUST_CHECK tls_error tls__hmac_parts(tls_hash_id id, const uint8_t *key, size_t key_len,
+                                         const uint8_t *const *parts, const size_t *part_lens,
+                                         size_t n_parts, uint8_t *out);
 TLS_MUST_CHECK tls_error tls__hkdf_extract(tls_hash_id id, const uint8_t *salt, size_t salt_len,
                                            const uint8_t *ikm, size_t ikm_len, uint8_t *prk);
 TLS_MUST_CHECK tls_error tls__hkdf_expand(tls_hash_id id, const uint8_t *prk, size_t prk_len,

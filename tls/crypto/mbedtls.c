@@ -270,15 +270,16 @@ static tls_error hkdf_expand(tls_hash_id id, const uint8_t *prk, size_t prk_len,
 
 /* ---- AEAD ---------------------------------------------------------------------------- */
 
-struct tls_aead {
+typedef struct {
+    tls_aead base; /* first: the provider hands us tls_aead pointers */
     tls_aead_id id;
     union {
         mbedtls_gcm_context gcm;
         mbedtls_chachapoly_context chachapoly;
     } u;
-};
+} mbed_aead;
 
-static void aead_free(tls_aead *a)
+static void aead_free(mbed_aead *a)
 {
     if (!a)
         return;
@@ -298,7 +299,7 @@ static tls_error aead_new(tls_aead_id id, const uint8_t *key, size_t key_len, tl
         return TLS_ERR_INVALID_ARGUMENT;
     if (key_len != tls__aead_key_len(id))
         return TLS_ERR_INVALID_ARGUMENT;
-    tls_aead *a = tls__calloc(sizeof *a);
+    mbed_aead *a = tls__calloc(sizeof *a);
     if (!a)
         return TLS_ERR_NO_MEMORY;
     a->id = id;
@@ -314,11 +315,11 @@ static tls_error aead_new(tls_aead_id id, const uint8_t *key, size_t key_len, tl
         aead_free(a);
         return from_mbedtls(ret);
     }
-    *out = a;
+    *out = &a->base;
     return TLS_OK;
 }
 
-static int aead_starts(tls_aead *a, bool encrypt, const uint8_t nonce[12], const uint8_t *aad,
+static int aead_starts(mbed_aead *a, bool encrypt, const uint8_t nonce[12], const uint8_t *aad,
                        size_t aad_len)
 {
     if (a->id == TLS_AEAD_CHACHA20_POLY1305) {
@@ -333,14 +334,14 @@ static int aead_starts(tls_aead *a, bool encrypt, const uint8_t nonce[12], const
                               TLS_AEAD_NONCE_LEN, aad, aad_len);
 }
 
-static int aead_update(tls_aead *a, const uint8_t *in, size_t len, uint8_t *out)
+static int aead_update(mbed_aead *a, const uint8_t *in, size_t len, uint8_t *out)
 {
     if (a->id == TLS_AEAD_CHACHA20_POLY1305)
         return mbedtls_chachapoly_update(&a->u.chachapoly, len, in, out);
     return mbedtls_gcm_update(&a->u.gcm, len, in, out);
 }
 
-static int aead_finish(tls_aead *a, uint8_t tag[16])
+static int aead_finish(mbed_aead *a, uint8_t tag[16])
 {
     if (a->id == TLS_AEAD_CHACHA20_POLY1305)
         return mbedtls_chachapoly_finish(&a->u.chachapoly, tag);
@@ -348,7 +349,7 @@ static int aead_finish(tls_aead *a, uint8_t tag[16])
 }
 
 /* Encrypts or decrypts len bytes; see the notes at the top for overlapping buffers. */
-static tls_error aead_crypt(tls_aead *a, const uint8_t *in, size_t len, uint8_t *out)
+static tls_error aead_crypt(mbed_aead *a, const uint8_t *in, size_t len, uint8_t *out)
 {
     if (len == 0)
         return TLS_OK;
@@ -370,7 +371,7 @@ static tls_error aead_crypt(tls_aead *a, const uint8_t *in, size_t len, uint8_t 
     return from_mbedtls(ret);
 }
 
-static tls_error aead_seal(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
+static tls_error aead_seal(mbed_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
                            const uint8_t *in, size_t in_len, uint8_t *out)
 {
     tls_error err = from_mbedtls(aead_starts(a, true, nonce, aad, aad_len));
@@ -381,7 +382,7 @@ static tls_error aead_seal(tls_aead *a, const uint8_t nonce[12], const uint8_t *
     return err;
 }
 
-static tls_error aead_open(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
+static tls_error aead_open(mbed_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
                            const uint8_t *in, size_t in_len, uint8_t *out)
 {
     if (in_len < TLS_AEAD_TAG_LEN)
@@ -405,13 +406,14 @@ static tls_error aead_open(tls_aead *a, const uint8_t nonce[12], const uint8_t *
 
 /* ---- key exchange -------------------------------------------------------------------- */
 
-struct tls_kx {
+typedef struct {
+    tls_kx base; /* first: the provider hands us tls_kx pointers */
     uint16_t group;
     size_t share_len, secret_len;
     mbedtls_ecp_group grp; /* this object's own: mbedTLS groups cache tables on use */
     mbedtls_mpi d;
     mbedtls_ecp_point Q;
-};
+} mbed_kx;
 
 static bool group_params(uint16_t group, mbedtls_ecp_group_id *id, size_t *share_len,
                          size_t *secret_len)
@@ -437,7 +439,7 @@ static bool group_params(uint16_t group, mbedtls_ecp_group_id *id, size_t *share
     }
 }
 
-static void kx_free(tls_kx *kx)
+static void kx_free(mbed_kx *kx)
 {
     if (!kx)
         return;
@@ -448,14 +450,14 @@ static void kx_free(tls_kx *kx)
     tls__free(kx, sizeof *kx);
 }
 
-static tls_error kx_alloc(uint16_t group, tls_kx **out)
+static tls_error kx_alloc(uint16_t group, mbed_kx **out)
 {
     mbedtls_ecp_group_id id;
     size_t share_len, secret_len;
     *out = NULL;
     if (!group_params(group, &id, &share_len, &secret_len))
         return TLS_ERR_CONFIG;
-    tls_kx *kx = tls__calloc(sizeof *kx);
+    mbed_kx *kx = tls__calloc(sizeof *kx);
     if (!kx)
         return TLS_ERR_NO_MEMORY;
     kx->group = group;
@@ -473,9 +475,9 @@ static tls_error kx_alloc(uint16_t group, tls_kx **out)
     return TLS_OK;
 }
 
-static tls_error kx_new(uint16_t group, tls_kx **out)
+static tls_error kx_new(uint16_t group, mbed_kx **out)
 {
-    tls_kx *kx;
+    mbed_kx *kx;
     tls_error err = kx_alloc(group, &kx);
     if (err != TLS_OK)
         return err;
@@ -489,9 +491,9 @@ static tls_error kx_new(uint16_t group, tls_kx **out)
     return TLS_OK;
 }
 
-static tls_error kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len, tls_kx **out)
+static tls_error kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len, mbed_kx **out)
 {
-    tls_kx *kx;
+    mbed_kx *kx;
     tls_error err = kx_alloc(group, &kx);
     if (err != TLS_OK)
         return err;
@@ -530,7 +532,7 @@ out:
     return TLS_OK;
 }
 
-static tls_error kx_public(const tls_kx *kx, uint8_t *out, size_t cap, size_t *len)
+static tls_error kx_public(const mbed_kx *kx, uint8_t *out, size_t cap, size_t *len)
 {
     size_t olen = 0;
     if (cap < kx->share_len)
@@ -546,7 +548,7 @@ static tls_error kx_public(const tls_kx *kx, uint8_t *out, size_t cap, size_t *l
     return TLS_OK;
 }
 
-static tls_error kx_agree(tls_kx *kx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+static tls_error kx_agree(mbed_kx *kx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
                           size_t cap, size_t *len)
 {
     /* RFC 8446 §4.2.8.2: exact length; uncompressed points only (legacy_form = 4). */
@@ -626,15 +628,15 @@ typedef struct {
     size_t n_idle;
 } sign_pool;
 
-struct tls_signing_key {
+typedef struct {
     tls_key_type type;
     mbedtls_pk_context pk; /* frozen after parsing: read, never used to sign */
     /* Behind a pointer so a const key can still lend contexts: the pool is a cache,
      * not part of the key's value. */
     sign_pool *pool;
-};
+} mbed_key;
 
-static void sign_ctx_free(const tls_signing_key *key, sign_ctx *c)
+static void sign_ctx_free(const mbed_key *key, sign_ctx *c)
 {
     if (!c)
         return;
@@ -646,7 +648,7 @@ static void sign_ctx_free(const tls_signing_key *key, sign_ctx *c)
     tls__free(c, sizeof *c);
 }
 
-static tls_error sign_ctx_new(const tls_signing_key *key, sign_ctx **out)
+static tls_error sign_ctx_new(const mbed_key *key, sign_ctx **out)
 {
     sign_ctx *c = tls__calloc(sizeof *c);
     if (!c)
@@ -683,7 +685,7 @@ static tls_error sign_ctx_new(const tls_signing_key *key, sign_ctx **out)
     return TLS_OK;
 }
 
-static tls_error sign_ctx_take(const tls_signing_key *key, sign_ctx **out)
+static tls_error sign_ctx_take(const mbed_key *key, sign_ctx **out)
 {
     sign_pool *pool = key->pool;
     if (pthread_mutex_lock(&pool->lock) != 0)
@@ -703,7 +705,7 @@ static tls_error sign_ctx_take(const tls_signing_key *key, sign_ctx **out)
     return sign_ctx_new(key, out);
 }
 
-static void sign_ctx_give_back(const tls_signing_key *key, sign_ctx *c)
+static void sign_ctx_give_back(const mbed_key *key, sign_ctx *c)
 {
     sign_pool *pool = key->pool;
     if (pthread_mutex_lock(&pool->lock) != 0) {
@@ -721,7 +723,7 @@ static void sign_ctx_give_back(const tls_signing_key *key, sign_ctx *c)
     sign_ctx_free(key, c);
 }
 
-static void signing_key_free(tls_signing_key *key)
+static void signing_key_free(mbed_key *key)
 {
     if (!key)
         return;
@@ -776,10 +778,10 @@ static tls_error classify_key(const mbedtls_pk_context *pk, tls_key_type *type)
     }
 }
 
-static tls_error signing_key_parse(const uint8_t *der_or_pem, size_t len, tls_signing_key **out)
+static tls_error signing_key_parse(const uint8_t *der_or_pem, size_t len, mbed_key **out)
 {
     *out = NULL;
-    tls_signing_key *key = tls__calloc(sizeof *key);
+    mbed_key *key = tls__calloc(sizeof *key);
     if (!key)
         return TLS_ERR_NO_MEMORY;
     mbedtls_pk_init(&key->pk);
@@ -814,12 +816,12 @@ out:
     return TLS_OK;
 }
 
-static tls_key_type signing_key_type(const tls_signing_key *key)
+static tls_key_type signing_key_type(const mbed_key *key)
 {
     return key->type;
 }
 
-static bool signing_key_matches_cert(const tls_signing_key *key, const uint8_t *cert_der,
+static bool signing_key_matches_cert(const mbed_key *key, const uint8_t *cert_der,
                                      size_t cert_len)
 {
     mbedtls_x509_crt crt;
@@ -830,6 +832,23 @@ static bool signing_key_matches_cert(const tls_signing_key *key, const uint8_t *
               mbedtls_pk_check_pair(&crt.pk, &key->pk) == 0;
     mbedtls_x509_crt_free(&crt);
     return ok;
+}
+
+static tls_error signing_key_export(const mbed_key *key, uint8_t *out, size_t cap, size_t *len)
+{
+    if (key->type == TLS_KEY_RSA)
+        return TLS_ERR_KEY_UNSUPPORTED;
+    const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(key->pk);
+    size_t n = key->type == TLS_KEY_ECDSA_P256 ? 32 : 48;
+    if (cap < n)
+        return TLS_ERR_INTERNAL;
+    int ret = mbedtls_mpi_write_binary(&ec->d, out, n);
+    if (ret != 0) {
+        tls__wipe(out, n);
+        return from_mbedtls(ret);
+    }
+    *len = n;
+    return TLS_OK;
 }
 
 typedef struct {
@@ -870,7 +889,7 @@ static tls_error digest(const scheme_info *si, const uint8_t *msg, size_t msg_le
     return from_mbedtls(mbedtls_md(md, msg, msg_len, hash));
 }
 
-static tls_error sign(const tls_signing_key *key, uint16_t scheme, const uint8_t *msg,
+static tls_error sign(const mbed_key *key, uint16_t scheme, const uint8_t *msg,
                       size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len)
 {
     const scheme_info *si = find_scheme(scheme);
@@ -1055,6 +1074,100 @@ out:
 
 /* ---- the table ----------------------------------------------------------------------- */
 
+/* The provider passes the header types; each object is one of ours (its impl says so). */
+static tls_error slot_aead_new(tls_aead_id id, const uint8_t *key, size_t key_len,
+                               tls_aead **out)
+{
+    return aead_new(id, key, key_len, out);
+}
+
+static tls_error slot_aead_seal(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad,
+                                size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    return aead_seal((mbed_aead *)a, nonce, aad, aad_len, in, in_len, out);
+}
+
+static tls_error slot_aead_open(tls_aead *a, const uint8_t nonce[12], const uint8_t *aad,
+                                size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    return aead_open((mbed_aead *)a, nonce, aad, aad_len, in, in_len, out);
+}
+
+static void slot_aead_free(tls_aead *a)
+{
+    aead_free((mbed_aead *)a);
+}
+
+static tls_error slot_kx_new(uint16_t group, tls_kx **out)
+{
+    mbed_kx *kx = NULL;
+    tls_error err = kx_new(group, &kx);
+    *out = kx ? &kx->base : NULL;
+    return err;
+}
+
+static tls_error slot_kx_new_from_private(uint16_t group, const uint8_t *priv, size_t len,
+                                          tls_kx **out)
+{
+    mbed_kx *kx = NULL;
+    tls_error err = kx_new_from_private(group, priv, len, &kx);
+    *out = kx ? &kx->base : NULL;
+    return err;
+}
+
+static tls_error slot_kx_public(const tls_kx *kx, uint8_t *out, size_t cap, size_t *len)
+{
+    return kx_public((const mbed_kx *)kx, out, cap, len);
+}
+
+static tls_error slot_kx_agree(tls_kx *kx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                               size_t cap, size_t *len)
+{
+    return kx_agree((mbed_kx *)kx, peer, peer_len, secret, cap, len);
+}
+
+static void slot_kx_free(tls_kx *kx)
+{
+    kx_free((mbed_kx *)kx);
+}
+
+static tls_error slot_signing_key_parse(const uint8_t *der_or_pem, size_t len,
+                                        tls_backend_key **out)
+{
+    mbed_key *key = NULL;
+    tls_error err = signing_key_parse(der_or_pem, len, &key);
+    *out = (tls_backend_key *)key;
+    return err;
+}
+
+static tls_key_type slot_signing_key_type(const tls_backend_key *key)
+{
+    return signing_key_type((const mbed_key *)key);
+}
+
+static bool slot_signing_key_matches_cert(const tls_backend_key *key, const uint8_t *cert_der,
+                                          size_t cert_len)
+{
+    return signing_key_matches_cert((const mbed_key *)key, cert_der, cert_len);
+}
+
+static tls_error slot_signing_key_export(const tls_backend_key *key, uint8_t *out, size_t cap,
+                                         size_t *len)
+{
+    return signing_key_export((const mbed_key *)key, out, cap, len);
+}
+
+static tls_error slot_sign(const tls_backend_key *key, uint16_t scheme, const uint8_t *msg,
+                           size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len)
+{
+    return sign((const mbed_key *)key, scheme, msg, msg_len, sig, cap, sig_len);
+}
+
+static void slot_signing_key_free(tls_backend_key *key)
+{
+    signing_key_free((mbed_key *)key);
+}
+
 const tls_crypto_provider tls__crypto_mbedtls = {
     .name = "mbedtls",
     .hash_init = hash_init,
@@ -1065,21 +1178,22 @@ const tls_crypto_provider tls__crypto_mbedtls = {
     .hmac = hmac,
     .hkdf_extract = hkdf_extract,
     .hkdf_expand = hkdf_expand,
-    .aead_new = aead_new,
-    .aead_seal = aead_seal,
-    .aead_open = aead_open,
-    .aead_free = aead_free,
-    .kx_new = kx_new,
-    .kx_public = kx_public,
-    .kx_agree = kx_agree,
-    .kx_free = kx_free,
-    .signing_key_parse = signing_key_parse,
-    .signing_key_type = signing_key_type,
-    .signing_key_matches_cert = signing_key_matches_cert,
-    .sign = sign,
-    .signing_key_free = signing_key_free,
+    .aead_new = slot_aead_new,
+    .aead_seal = slot_aead_seal,
+    .aead_open = slot_aead_open,
+    .aead_free = slot_aead_free,
+    .kx_new = slot_kx_new,
+    .kx_public = slot_kx_public,
+    .kx_agree = slot_kx_agree,
+    .kx_free = slot_kx_free,
+    .signing_key_parse = slot_signing_key_parse,
+    .signing_key_type = slot_signing_key_type,
+    .signing_key_matches_cert = slot_signing_key_matches_cert,
+    .sign = slot_sign,
+    .signing_key_free = slot_signing_key_free,
+    .signing_key_export = slot_signing_key_export,
     .verify = verify,
     .random = random_bytes,
-    .kx_new_from_private = kx_new_from_private,
+    .kx_new_from_private = slot_kx_new_from_private,
     .verify_spki = verify_spki,
 };
