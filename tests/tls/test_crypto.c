@@ -513,8 +513,7 @@ START_TEST(test_hmac_parts_equal_concatenation)
     uint8_t expect[32], got[32];
     unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", expect, 32);
     ck_assert_int_eq(
-        tls__hmac_parts(TLS_HASH_SHA256, (const uint8_t *)"Jefe", 4, parts, lens, 3, got),
-        TLS_OK);
+        tls__hmac_parts(TLS_HASH_SHA256, (const uint8_t *)"Jefe", 4, parts, lens, 3, got), TLS_OK);
     ck_assert_mem_eq(got, expect, 32);
 }
 END_TEST

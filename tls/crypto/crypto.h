@@ -180,9 +180,9 @@ typedef struct tls_crypto_provider {
  * (then MOAT_CRYPTO_FAST is not defined and they are absent). */
 extern const tls_crypto_provider tls__crypto_mbedtls;
 #ifdef MOAT_CRYPTO_FAST
-extern const tls_crypto_provider tls__crypto_nettle;  /* hashes, HMAC, HKDF, P-256/P-384 */
-extern const tls_crypto_provider tls__crypto_gcrypt;  /* AES-GCM, ChaCha20-Poly1305 */
-extern const tls_crypto_provider tls__crypto_sodium;  /* X25519 */
+extern const tls_crypto_provider tls__crypto_nettle; /* hashes, HMAC, HKDF, P-256/P-384 */
+extern const tls_crypto_provider tls__crypto_gcrypt; /* AES-GCM, ChaCha20-Poly1305 */
+extern const tls_crypto_provider tls__crypto_sodium; /* X25519 */
 /* Library initialisation some back ends need before first use (libgcrypt's version
  * check and secure-memory setup, sodium_init); provider.c calls them once. False when
  * a library refuses: the provider then keeps the mbedTLS-only routes. */
@@ -192,12 +192,12 @@ bool tls__crypto_sodium_init(void);
 
 /* Which back end serves each algorithm. */
 typedef struct {
-    const char *name; /* "default" or "mbedtls" */
-    const tls_crypto_provider *hash[3];  /* by tls_hash_id: hashes, HMAC, HKDF */
-    const tls_crypto_provider *aead[3];  /* by tls_aead_id */
+    const char *name;                   /* "default" or "mbedtls" */
+    const tls_crypto_provider *hash[3]; /* by tls_hash_id: hashes, HMAC, HKDF */
+    const tls_crypto_provider *aead[3]; /* by tls_aead_id */
     const tls_crypto_provider *x25519, *secp256r1, *secp384r1;
     const tls_crypto_provider *sign[TLS_KEY_TYPE_COUNT]; /* by tls_key_type */
-    const tls_crypto_provider *parse;    /* key parsing, certificate signatures */
+    const tls_crypto_provider *parse;                    /* key parsing, certificate signatures */
 } tls_crypto_routes;
 
 /* Selects the routes once; safe to call from any thread, any number of times. */

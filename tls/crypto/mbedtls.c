@@ -371,8 +371,8 @@ static tls_error aead_crypt(mbed_aead *a, const uint8_t *in, size_t len, uint8_t
     return from_mbedtls(ret);
 }
 
-static tls_error aead_seal(mbed_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
-                           const uint8_t *in, size_t in_len, uint8_t *out)
+static tls_error aead_seal(mbed_aead *a, const uint8_t nonce[12], const uint8_t *aad,
+                           size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out)
 {
     tls_error err = from_mbedtls(aead_starts(a, true, nonce, aad, aad_len));
     if (err == TLS_OK)
@@ -382,8 +382,8 @@ static tls_error aead_seal(mbed_aead *a, const uint8_t nonce[12], const uint8_t 
     return err;
 }
 
-static tls_error aead_open(mbed_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
-                           const uint8_t *in, size_t in_len, uint8_t *out)
+static tls_error aead_open(mbed_aead *a, const uint8_t nonce[12], const uint8_t *aad,
+                           size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out)
 {
     if (in_len < TLS_AEAD_TAG_LEN)
         return TLS_ERR_DECRYPT;
@@ -821,8 +821,7 @@ static tls_key_type signing_key_type(const mbed_key *key)
     return key->type;
 }
 
-static bool signing_key_matches_cert(const mbed_key *key, const uint8_t *cert_der,
-                                     size_t cert_len)
+static bool signing_key_matches_cert(const mbed_key *key, const uint8_t *cert_der, size_t cert_len)
 {
     mbedtls_x509_crt crt;
     mbedtls_x509_crt_init(&crt);
@@ -889,8 +888,8 @@ static tls_error digest(const scheme_info *si, const uint8_t *msg, size_t msg_le
     return from_mbedtls(mbedtls_md(md, msg, msg_len, hash));
 }
 
-static tls_error sign(const mbed_key *key, uint16_t scheme, const uint8_t *msg,
-                      size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len)
+static tls_error sign(const mbed_key *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                      uint8_t *sig, size_t cap, size_t *sig_len)
 {
     const scheme_info *si = find_scheme(scheme);
     if (!si || si->key != key->type)
@@ -1075,8 +1074,7 @@ out:
 /* ---- the table ----------------------------------------------------------------------- */
 
 /* The provider passes the header types; each object is one of ours (its impl says so). */
-static tls_error slot_aead_new(tls_aead_id id, const uint8_t *key, size_t key_len,
-                               tls_aead **out)
+static tls_error slot_aead_new(tls_aead_id id, const uint8_t *key, size_t key_len, tls_aead **out)
 {
     return aead_new(id, key, key_len, out);
 }

@@ -370,7 +370,7 @@ static tls_error kx_public(const tls_kx *kx, uint8_t *out, size_t cap, size_t *l
     size_t n = k->coord_len, limbs = (size_t)ecc_size(k->pub.ecc);
     if (cap < 1 + 2 * n)
         return TLS_ERR_INTERNAL; /* our buffer, our bug */
-    out[0] = 0x04; /* uncompressed: 0x04 || X || Y (RFC 8446 §4.2.8.2) */
+    out[0] = 0x04;               /* uncompressed: 0x04 || X || Y (RFC 8446 §4.2.8.2) */
     limbs_to_be(k->pub.p, limbs, out + 1, n);
     limbs_to_be(k->pub.p + limbs, limbs, out + 1 + n, n);
     *len = 1 + 2 * n;
