@@ -282,6 +282,8 @@ CFG_MUST_CHECK static bool read_limits(loader *ld, const yaml_node_t *map)
         MAX_HS_MESSAGE,
         MAX_CHAIN,
         MAX_BUFFERED,
+        MAX_EMPTY_RECORDS,
+        MAX_KEY_UPDATES,
         N_KEYS
     };
     static const char *const keys[N_KEYS] = {[MAX_CONNS] = "max_connections",
@@ -289,7 +291,9 @@ CFG_MUST_CHECK static bool read_limits(loader *ld, const yaml_node_t *map)
                                              [PER_SOURCE] = "per_source",
                                              [MAX_HS_MESSAGE] = "max_handshake_message",
                                              [MAX_CHAIN] = "max_certificate_chain",
-                                             [MAX_BUFFERED] = "max_buffered"};
+                                             [MAX_BUFFERED] = "max_buffered",
+                                             [MAX_EMPTY_RECORDS] = "max_empty_records",
+                                             [MAX_KEY_UPDATES] = "max_key_updates"};
     yaml_node_t *seen[COUNT(keys)] = {0};
     cfg_config *c = ld->cfg;
     uint64_t n = 0;
@@ -324,6 +328,14 @@ CFG_MUST_CHECK static bool read_limits(loader *ld, const yaml_node_t *map)
             ok = get_size(ld, v, "max_buffered", MIN_BUFFERED_SIZE, MAX_BUFFERED_SIZE,
                           &c->max_buffered);
             break;
+        case MAX_EMPTY_RECORDS:
+            ok = cfg__get_uint(&ld->doc, v, "max_empty_records", 1, TLS_MAX_FLOOD_LIMIT, &n);
+            c->max_empty_records = (uint32_t)n;
+            break;
+        case MAX_KEY_UPDATES:
+            ok = cfg__get_uint(&ld->doc, v, "max_key_updates", 1, TLS_MAX_FLOOD_LIMIT, &n);
+            c->max_key_updates = (uint32_t)n;
+            break;
         default:
             return cfg__unhandled_key(&ld->doc, p);
         }
@@ -338,7 +350,7 @@ CFG_MUST_CHECK static bool read_limits(loader *ld, const yaml_node_t *map)
 static size_t engine_buffer_limit(const cfg_config *c)
 {
     size_t quarter = c->max_buffered / 4;
-    return quarter < TLS_MIN_BUFFER_LIMIT  ? TLS_MIN_BUFFER_LIMIT
+    return quarter < TLS_MIN_BUFFER_LIMIT ? TLS_MIN_BUFFER_LIMIT
            : quarter > TLS_MAX_LIMIT_SIZE ? TLS_MAX_LIMIT_SIZE
                                           : quarter;
 }
@@ -777,8 +789,8 @@ static bool valid_server_name(const char *name)
 CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const yaml_node_t *map)
 {
     enum { CA, SERVER_NAME, ALPN, N_KEYS };
-    static const char *const keys[N_KEYS] = {[CA] = "ca", [SERVER_NAME] = "server_name",
-                                             [ALPN] = "alpn"};
+    static const char *const keys[N_KEYS] = {
+        [CA] = "ca", [SERVER_NAME] = "server_name", [ALPN] = "alpn"};
     yaml_node_t *seen[COUNT(keys)] = {0};
     const char *ca = NULL, *name = NULL;
     char **alpn = NULL, err[512];
@@ -833,6 +845,8 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         .max_certificate_chain_size = ld->cfg->max_certificate_chain,
         .max_buffered_plaintext = engine_buffer_limit(ld->cfg),
         .max_buffered_ciphertext = engine_buffer_limit(ld->cfg),
+        .max_empty_records = ld->cfg->max_empty_records,
+        .max_key_updates = ld->cfg->max_key_updates,
     };
     if (ok && tls_client_config_new(&params, &b->tls, err, sizeof err) != TLS_OK)
         ok = cfg__fail(&ld->doc, map->start_mark, "backend TLS settings refused: %s", err);
@@ -1132,22 +1146,15 @@ CFG_MUST_CHECK static bool read_address(loader *ld, cfg_listener *l, size_t inde
 
 CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_node_t *map)
 {
-    enum {
-        ADDRESS,
-        CERTIFICATES,
-        SNI_STRICT,
-        ALPN,
-        BACKEND,
-        ROUTES,
-        PROXY_IN,
-        EARLY_DATA,
-        N_KEYS
-    };
-    static const char *const keys[N_KEYS] = {
-        [ADDRESS] = "address",           [CERTIFICATES] = "certificates",
-        [SNI_STRICT] = "sni_strict",     [ALPN] = "alpn",
-        [BACKEND] = "backend",           [ROUTES] = "routes",
-        [PROXY_IN] = "proxy_protocol_in", [EARLY_DATA] = "early_data"};
+    enum { ADDRESS, CERTIFICATES, SNI_STRICT, ALPN, BACKEND, ROUTES, PROXY_IN, EARLY_DATA, N_KEYS };
+    static const char *const keys[N_KEYS] = {[ADDRESS] = "address",
+                                             [CERTIFICATES] = "certificates",
+                                             [SNI_STRICT] = "sni_strict",
+                                             [ALPN] = "alpn",
+                                             [BACKEND] = "backend",
+                                             [ROUTES] = "routes",
+                                             [PROXY_IN] = "proxy_protocol_in",
+                                             [EARLY_DATA] = "early_data"};
     static const int required[] = {ADDRESS, CERTIFICATES, BACKEND};
     cfg_listener *l = &ld->cfg->listeners[index];
     yaml_node_t *seen[COUNT(keys)] = {0}, **alpn_nodes = NULL;
@@ -1391,6 +1398,8 @@ CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
         .max_handshake_message_size = c->max_handshake_message,
         .max_buffered_plaintext = engine_buffer_limit(c),
         .max_buffered_ciphertext = engine_buffer_limit(c),
+        .max_empty_records = c->max_empty_records,
+        .max_key_updates = c->max_key_updates,
     };
     e = tls_server_config_new(&params, &l->tls, msg, sizeof msg);
     free(certs);
@@ -1416,6 +1425,8 @@ static void set_defaults(cfg_config *c)
     c->per_source_ipv6_prefix = 64;
     c->max_handshake_message = 64 * 1024; /* the engine's defaults */
     c->max_buffered = 256 * 1024;
+    c->max_empty_records = 32; /* the engine's defaults */
+    c->max_key_updates = 16;
     c->versions[0] = TLS_VERSION_1_3;
     c->versions[1] = TLS_VERSION_1_2;
     c->n_versions = 2;
@@ -1530,8 +1541,7 @@ int cfg_load_string(const char *name, const char *yaml, size_t len, cfg_config *
     return cfg_reload_string(name, yaml, len, NULL, out, err, errlen);
 }
 
-int cfg_reload(const char *path, const cfg_config *prev, cfg_config **out, char *err,
-               size_t errlen)
+int cfg_reload(const char *path, const cfg_config *prev, cfg_config **out, char *err, size_t errlen)
 {
     struct stat st;
     char *buf = NULL;

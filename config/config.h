@@ -56,8 +56,8 @@ typedef struct {
 /* Routes are tried in order; a route matches when every criterion it names matches
  * (sni: exact or "*.suffix" wildcard; alpn: the negotiated protocol). */
 typedef struct {
-    char *sni;  /* NULL: any */
-    char *alpn; /* NULL: any */
+    char *sni;      /* NULL: any */
+    char *alpn;     /* NULL: any */
     size_t backend; /* index into cfg_config.backends */
     cfg_mark mark;
 } cfg_route;
@@ -87,7 +87,7 @@ typedef struct {
      * from the file; otherwise each listener has its own, which cfg_reload carries
      * over from the previous config when its ticket settings did not change. */
     tls_ticketer *ticketer;
-    bool ticketer_kept; /* cfg_reload took ticketer from the previous config */
+    bool ticketer_kept;     /* cfg_reload took ticketer from the previous config */
     tls_server_config *tls; /* built from the above and cfg_config's tls section */
     cfg_mark mark;
 } cfg_listener;
@@ -110,6 +110,8 @@ typedef struct cfg_config {
     size_t max_handshake_message;        /* bytes, for listeners and TLS backends */
     size_t max_certificate_chain;        /* bytes, TLS backends' chains; 0: as above */
     size_t max_buffered;                 /* bytes queued per direction of a connection */
+    uint32_t max_empty_records;          /* records in a row carrying nothing, then close */
+    uint32_t max_key_updates;            /* TLS 1.3 KeyUpdates in a row, then close */
     /* tls section, as accepted by tls_server_config_params */
     uint16_t versions[4];
     size_t n_versions;
@@ -119,10 +121,10 @@ typedef struct cfg_config {
     size_t n_groups;
     bool tickets; /* session tickets (stateless resumption) */
     uint64_t ticket_rotate_s;
-    char *ticket_key_file; /* tls.tickets.key_file: a fleet's shared keys (NULL: none) */
-    size_t session_cache;  /* tls.session_cache: stateful cache entries per listener (0: off) */
+    char *ticket_key_file;   /* tls.tickets.key_file: a fleet's shared keys (NULL: none) */
+    size_t session_cache;    /* tls.session_cache: stateful cache entries per listener (0: off) */
     uint32_t max_early_data; /* tls.max_early_data: 0-RTT bytes per connection */
-    bool require_ems; /* TLS 1.2: refuse clients without extended_master_secret */
+    bool require_ems;        /* TLS 1.2: refuse clients without extended_master_secret */
     cfg_listener *listeners;
     size_t n_listeners;
     cfg_backend *backends;

@@ -85,7 +85,9 @@ static tls_error build(const tls_client_config_params *params, bool dangerous,
         CONFIG_FAIL("max_fragment_size must be between 64 and %d", TLS_MAX_PLAINTEXT);
     if ((err = tls__limits_init(&cfg->limits, params->max_handshake_message_size,
                                 params->max_certificate_chain_size, params->max_buffered_plaintext,
-                                params->max_buffered_ciphertext, errbuf, errlen)) != TLS_OK)
+                                params->max_buffered_ciphertext, errbuf, errlen)) != TLS_OK ||
+        (err = tls__flood_limits_init(&cfg->limits, params->max_empty_records,
+                                      params->max_key_updates, errbuf, errlen)) != TLS_OK)
         goto out;
     cfg->disable_sni = params->disable_sni;
     cfg->sessions = params->sessions ? tls_client_session_store_ref(params->sessions) : NULL;

@@ -305,6 +305,28 @@ tls_error tls__limits_init(tls_limits *l, size_t handshake_message, size_t certi
     return TLS_OK;
 }
 
+static bool flood_value(unsigned *out, uint32_t value, unsigned dflt, const char *name,
+                        char *errbuf, size_t errlen)
+{
+    *out = value ? value : dflt;
+    if (*out <= TLS_MAX_FLOOD_LIMIT)
+        return true;
+    tls__set_err(errbuf, errlen, "%s must be between 1 and %u (0 for the default)", name,
+                 TLS_MAX_FLOOD_LIMIT);
+    return false;
+}
+
+tls_error tls__flood_limits_init(tls_limits *l, uint32_t empty_records, uint32_t key_updates,
+                                 char *errbuf, size_t errlen)
+{
+    if (!flood_value(&l->empty_records, empty_records, TLS_DEFAULT_EMPTY_RECORDS,
+                     "max_empty_records", errbuf, errlen) ||
+        !flood_value(&l->key_updates, key_updates, TLS_DEFAULT_KEY_UPDATES, "max_key_updates",
+                     errbuf, errlen))
+        return TLS_ERR_CONFIG;
+    return TLS_OK;
+}
+
 tls_error tls_server_config_new(const tls_server_config_params *params, tls_server_config **out,
                                 char *errbuf, size_t errlen)
 {
@@ -355,7 +377,9 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
     /* No client certificates are asked for yet: chain = message limit (mTLS: later). */
     if ((err = tls__limits_init(&cfg->limits, params->max_handshake_message_size, 0,
                                 params->max_buffered_plaintext, params->max_buffered_ciphertext,
-                                errbuf, errlen)) != TLS_OK)
+                                errbuf, errlen)) != TLS_OK ||
+        (err = tls__flood_limits_init(&cfg->limits, params->max_empty_records,
+                                      params->max_key_updates, errbuf, errlen)) != TLS_OK)
         goto out;
     cfg->sni_strict = params->sni_strict;
     cfg->require_ems = params->require_ems;

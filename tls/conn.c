@@ -28,8 +28,6 @@
  * handshake message; app_in and pending at most limits->plaintext; application writes
  * are accepted while fewer than limits->ciphertext TLS bytes wait in out, and handshake
  * flights and alerts may go past that, never past limits->out_cap. */
-/* Records that carry nothing (empty data, user_canceled) tolerated in a row. */
-#define MAX_IDLE_RECORDS 32
 /* Refresh our sending key well before AES-GCM's record limit (RFC 8446 §5.5). */
 #define RECORDS_BEFORE_KEY_UPDATE (1ull << 23)
 
@@ -236,7 +234,7 @@ tls_error tls__conn_handshake_complete(tls_conn *c)
 
 static tls_error note_idle_record(tls_conn *c)
 {
-    ENSURE(++c->idle_records <= MAX_IDLE_RECORDS, TLS_ERR_TOO_MANY_EMPTY_RECORDS);
+    ENSURE(++c->idle_records <= c->limits->empty_records, TLS_ERR_TOO_MANY_EMPTY_RECORDS);
     return TLS_OK;
 }
 

@@ -144,18 +144,25 @@ typedef struct {
     size_t plaintext;         /* app_in and pending caps */
     size_t ciphertext;        /* out: tls_conn_write stops taking plaintext above this */
     size_t out_cap;           /* out: never more than this (flights, alerts, flushes) */
+    unsigned empty_records;   /* records in a row that carry nothing */
+    unsigned key_updates;     /* TLS 1.3 KeyUpdates in a row */
 } tls_limits;
 
 /* Defaults: the engine's behaviour before limits were configurable. */
 #define TLS_DEFAULT_HANDSHAKE_LIMIT 65536
 #define TLS_DEFAULT_BUFFER_LIMIT 65536
 #define TLS_MIN_OUT_CAP (256 * 1024)
+#define TLS_DEFAULT_EMPTY_RECORDS 32
+#define TLS_DEFAULT_KEY_UPDATES 16
 
 /* Fills l from params (0 = default; chain 0 = handshake_message) and checks the
  * bounds of tls.h: TLS_ERR_CONFIG with a sentence naming the parameter. */
 TLS_MUST_CHECK tls_error tls__limits_init(tls_limits *l, size_t handshake_message,
                                           size_t certificate_chain, size_t plaintext,
                                           size_t ciphertext, char *errbuf, size_t errlen);
+/* Fills the flood bounds of l (0 = default), checking 1 .. TLS_MAX_FLOOD_LIMIT. */
+TLS_MUST_CHECK tls_error tls__flood_limits_init(tls_limits *l, uint32_t empty_records,
+                                                uint32_t key_updates, char *errbuf, size_t errlen);
 
 /* ---- server config (config.c) --------------------------------------------------- */
 

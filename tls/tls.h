@@ -54,6 +54,8 @@
 #define TLS_SIG_RSA_PSS_RSAE_SHA256 0x0804
 #define TLS_SIG_RSA_PSS_RSAE_SHA384 0x0805
 #define TLS_SIG_RSA_PSS_RSAE_SHA512 0x0806
+/* RFC 8446 §4.2.3 (TLS 1.3) and RFC 8422 §5.1.3 (TLS 1.2): PureEdDSA, RFC 8032. */
+#define TLS_SIG_ED25519 0x0807
 
 /* Alert descriptions (RFC 8446 §6). */
 #define TLS_ALERT_TABLE(X)                                                                         \
@@ -282,6 +284,8 @@ void tls_ticketer_unref(tls_ticketer *t); /* wipes the keys with the last refere
 #define TLS_MIN_HANDSHAKE_LIMIT 1024
 #define TLS_MIN_BUFFER_LIMIT 16384
 #define TLS_MAX_LIMIT_SIZE (16u * 1024u * 1024u)
+/* Upper bound of the flood limits (max_empty_records, max_key_updates). */
+#define TLS_MAX_FLOOD_LIMIT 4096u
 
 typedef struct tls_server_config tls_server_config;
 
@@ -360,6 +364,14 @@ typedef struct {
     size_t max_handshake_message_size;
     size_t max_buffered_plaintext;
     size_t max_buffered_ciphertext;
+    /* Flood bounds (0: the default; 1 .. TLS_MAX_FLOOD_LIMIT, else TLS_ERR_CONFIG):
+     * - max_empty_records: records in a row that carry nothing (empty application
+     *   data, warning alerts such as user_canceled, CCS-like no-ops) before the
+     *   connection closes with TLS_ERR_TOO_MANY_EMPTY_RECORDS; default 32.
+     * - max_key_updates: TLS 1.3 KeyUpdates in a row with no application data between
+     *   them before TLS_ERR_TOO_MANY_KEY_UPDATES; default 16. */
+    uint32_t max_empty_records;
+    uint32_t max_key_updates;
 } tls_server_config_params;
 
 /*
@@ -470,6 +482,8 @@ typedef struct {
     size_t max_certificate_chain_size;
     size_t max_buffered_plaintext;
     size_t max_buffered_ciphertext;
+    uint32_t max_empty_records;
+    uint32_t max_key_updates;
 } tls_client_config_params;
 
 TLS_MUST_CHECK tls_error tls_client_config_new(const tls_client_config_params *params,

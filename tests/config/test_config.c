@@ -621,8 +621,8 @@ static cfg_config *reload_yaml(const char *tls, const char *address, const cfg_c
 START_TEST(test_config_reload_keeps_ticketer)
 {
     cfg_config *a = reload_yaml("tls: {tickets: {rotate: 1h}}", "127.0.0.1:9443", NULL);
-    cfg_config *b = reload_yaml("tls: {tickets: {rotate: 1h}, session_cache: 5}", "127.0.0.1:9443",
-                                a);
+    cfg_config *b =
+        reload_yaml("tls: {tickets: {rotate: 1h}, session_cache: 5}", "127.0.0.1:9443", a);
 
     ck_assert(!a->listeners[0].ticketer_kept);
     ck_assert_ptr_eq(b->listeners[0].ticketer, a->listeners[0].ticketer);
@@ -670,14 +670,13 @@ END_TEST
  * never keeps a ticketer made from random keys, nor the other way round. */
 START_TEST(test_config_reload_key_file_is_read_again)
 {
-    cfg_config *a = reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}",
-                                "127.0.0.1:9443", NULL);
-    cfg_config *b = reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}",
-                                "127.0.0.1:9443", a);
+    cfg_config *a =
+        reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}", "127.0.0.1:9443", NULL);
+    cfg_config *b =
+        reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}", "127.0.0.1:9443", a);
     cfg_config *random_keys = reload_yaml("tls: {}", "127.0.0.1:9443", b);
-    cfg_config *file_again =
-        reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}", "127.0.0.1:9443",
-                    random_keys);
+    cfg_config *file_again = reload_yaml("tls: {tickets: {key_file: " KEYS_DIR "/fleet.keys}}",
+                                         "127.0.0.1:9443", random_keys);
 
     ck_assert_ptr_nonnull(b->listeners[0].ticketer);
     ck_assert_ptr_ne(b->listeners[0].ticketer, a->listeners[0].ticketer);
@@ -995,6 +994,13 @@ START_TEST(test_config_load_good_limits)
     ck_assert_uint_eq(l->certificate_chain, 256 * 1024);
     ck_assert_uint_eq(l->plaintext, 256 * 1024);
     ck_assert_uint_eq(cfg->backends[0].server_tls[0]->limits.certificate_chain, 256 * 1024);
+    /* Flood bounds reach listeners and backends alike. */
+    ck_assert_uint_eq(cfg->max_empty_records, 8);
+    ck_assert_uint_eq(cfg->max_key_updates, 4);
+    ck_assert_uint_eq(cfg->listeners[0].tls->limits.empty_records, 8);
+    ck_assert_uint_eq(cfg->listeners[0].tls->limits.key_updates, 4);
+    ck_assert_uint_eq(cfg->backends[0].tls->limits.empty_records, 8);
+    ck_assert_uint_eq(cfg->backends[0].server_tls[0]->limits.key_updates, 4);
     cfg_unref(cfg);
 }
 END_TEST
@@ -1016,6 +1022,8 @@ START_TEST(test_config_load_good_minimal_limits_defaults)
     ck_assert_uint_eq(l->plaintext, 65536);
     ck_assert_uint_eq(l->ciphertext, 65536);
     ck_assert_uint_eq(l->out_cap, 256 * 1024);
+    ck_assert_uint_eq(l->empty_records, 32);
+    ck_assert_uint_eq(l->key_updates, 16);
     cfg_unref(cfg);
 }
 END_TEST
@@ -1049,11 +1057,20 @@ START_TEST(test_config_parse_size_units)
         const char *text;
         uint64_t bytes;
     } cases[] = {
-        {"0", 0},           {"65536", 65536},        {"1B", 1},
-        {"1k", 1024},       {"1K", 1024},            {"64KiB", 65536},
-        {"64kib", 65536},   {"16MiB", 16u << 20},    {"16m", 16u << 20},
-        {"2GiB", 2ull << 30}, {"1g", 1ull << 30},   {"007KiB", 7 * 1024},
-        {"18446744073709551615", UINT64_MAX},        {"17179869183G", 17179869183ull << 30},
+        {"0", 0},
+        {"65536", 65536},
+        {"1B", 1},
+        {"1k", 1024},
+        {"1K", 1024},
+        {"64KiB", 65536},
+        {"64kib", 65536},
+        {"16MiB", 16u << 20},
+        {"16m", 16u << 20},
+        {"2GiB", 2ull << 30},
+        {"1g", 1ull << 30},
+        {"007KiB", 7 * 1024},
+        {"18446744073709551615", UINT64_MAX},
+        {"17179869183G", 17179869183ull << 30},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint64_t v = 12345;
@@ -1066,9 +1083,28 @@ END_TEST
 START_TEST(test_config_parse_size_garbage)
 {
     static const char *const bad[] = {
-        "",     "KiB",  "-1",   "+1",     "1.5MiB", "64KB", "64MB",  "64 KiB", " 64", "64k ",
-        "1kk",  "1Ki",  "1TiB", "0x10",   "1e3",    "1s",   "k64",   "64KiBs", "1MiB1",
-        "18446744073709551616", "17179869184G",     "18014398509481984KiB",
+        "",
+        "KiB",
+        "-1",
+        "+1",
+        "1.5MiB",
+        "64KB",
+        "64MB",
+        "64 KiB",
+        " 64",
+        "64k ",
+        "1kk",
+        "1Ki",
+        "1TiB",
+        "0x10",
+        "1e3",
+        "1s",
+        "k64",
+        "64KiBs",
+        "1MiB1",
+        "18446744073709551616",
+        "17179869184G",
+        "18014398509481984KiB",
     };
     uint64_t v = 0;
 

@@ -23,6 +23,8 @@
 #     records or 16 KeyUpdates are tolerated; 33 empty records, 33 user_canceled
 #     warnings, 17 KeyUpdates (answered ones too) get unexpected_message, and the access
 #     log names PeerMisbehaved(TooManyEmptyFragments) / (TooManyKeyUpdates).
+#  7. max_empty_records / max_key_updates set below and above the defaults move the
+#     thresholds (4 empty records tolerated, the 5th closes; 40 KeyUpdates tolerated).
 #  6. max_buffered: an upload to a backend that never reads grows moat's memory by
 #     less than 8 MiB with max_buffered 64KiB, and by more than 16 MiB with 48MiB
 #     (what the limit allows is what moat holds; backpressure does the rest).
@@ -373,5 +375,21 @@ if _wait_line "$WORK/stall.out" '^listening on 127\.0\.0\.1:[0-9]+' 1 "$STALL"; 
     stop_pid "$STALL"
 else
     not_ok "stallserver starts" "$WORK/stall.out"
+fi
+
+# ---- 7. configured flood bounds: lower and higher than the defaults ----------------------------
+if [ -x "$FLOOD" ]; then
+    conf "$WORK/h.yaml" "$P" "$P_ECHO" "{ max_empty_records: 4, max_key_updates: 40 }"
+    if start_moat "$WORK/h.yaml"; then
+        flood "max_empty_records 4: 4 empty records (tolerated)" empty 4 none
+        flood "max_empty_records 4: 5 empty records" empty 5 unexpected_message \
+            "tls error: PeerMisbehaved(TooManyEmptyFragments) (sent unexpected_message)"
+        flood "max_key_updates 40: 40 KeyUpdates (tolerated, above the default 16)" key-update 40 none
+        flood "max_key_updates 40: 41 KeyUpdates asking for an answer" key-update-requested 41 \
+            unexpected_message "tls error: PeerMisbehaved(TooManyKeyUpdates) (sent unexpected_message)"
+        expect_eq "max_key_updates 40: 40 requested KeyUpdates answered" \
+            "$(kv key_updates "$WORK/fl.out")" 40 "$WORK/fl.out"
+        stop_moat
+    fi
 fi
 finish

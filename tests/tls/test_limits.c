@@ -622,6 +622,80 @@ START_TEST(test_limits_key_updates_do_not_reset_empty_records)
 }
 END_TEST
 
+/* The flood bounds are the config's: lower and higher than the defaults. */
+START_TEST(test_limits_configured_empty_records)
+{
+    static const uint32_t limits[] = {4, 100};
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        tls_server_config_params sp = server_params(KT_P256);
+        sp.max_empty_records = limits[k];
+        tc_pair p;
+        tc_pair_init(&p, &sp, NULL);
+        tc_handshake(&p);
+        for (uint32_t i = 0; i < limits[k]; i++)
+            tc_inject_record(p.c, TLS_CT_APPLICATION_DATA, NULL, 0, 0);
+        ck_assert_int_eq(tc_pump(p.c, p.s, 0), TLS_OK);
+        tc_inject_record(p.c, TLS_CT_APPLICATION_DATA, NULL, 0, 0);
+        tc_assert_failed(&p, tc_pump(p.c, p.s, 0), TLS_ERR_TOO_MANY_EMPTY_RECORDS,
+                         TLS_ALERT_UNEXPECTED_MESSAGE);
+        tc_pair_free(&p);
+    }
+}
+END_TEST
+
+START_TEST(test_limits_configured_key_updates)
+{
+    static const uint32_t limits[] = {3, 40};
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        tls_server_config_params sp = server_params(KT_P256);
+        sp.max_key_updates = limits[k];
+        tc_pair p;
+        tc_pair_init(&p, &sp, NULL);
+        tc_handshake(&p);
+        for (uint32_t i = 0; i < limits[k]; i++)
+            tc_send_key_update(p.c, true);
+        ck_assert_int_eq(tc_pump(p.c, p.s, 0), TLS_OK);
+        ck_assert_uint_eq(p.c->key_updates, limits[k]);
+        tc_send_key_update(p.c, true);
+        tc_assert_failed(&p, tc_pump(p.c, p.s, 0), TLS_ERR_TOO_MANY_KEY_UPDATES,
+                         TLS_ALERT_UNEXPECTED_MESSAGE);
+        tc_pair_free(&p);
+    }
+}
+END_TEST
+
+START_TEST(test_limits_flood_bounds_checked)
+{
+    static const struct {
+        uint32_t empty, updates;
+        const char *name; /* NULL: accepted */
+    } cases[] = {
+        {0, 0, NULL},
+        {1, 1, NULL},
+        {TLS_MAX_FLOOD_LIMIT, TLS_MAX_FLOOD_LIMIT, NULL},
+        {TLS_MAX_FLOOD_LIMIT + 1, 0, "max_empty_records"},
+        {0, TLS_MAX_FLOOD_LIMIT + 1, "max_key_updates"},
+        {UINT32_MAX, 0, "max_empty_records"},
+    };
+    char msg[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tls_server_config_params sp = server_params(KT_P256);
+        tls_client_config_params cp = client_params(KT_P256);
+        sp.max_empty_records = cp.max_empty_records = cases[i].empty;
+        sp.max_key_updates = cp.max_key_updates = cases[i].updates;
+        tls_error want = cases[i].name ? TLS_ERR_CONFIG : TLS_OK;
+        ck_assert_msg(server_config_error(&sp, msg, sizeof msg) == want, "server case %zu: %s", i,
+                      msg);
+        if (cases[i].name)
+            ck_assert_msg(strstr(msg, cases[i].name), "case %zu: %s", i, msg);
+        ck_assert_msg(client_config_error(&cp, msg, sizeof msg) == want, "client case %zu: %s", i,
+                      msg);
+        if (cases[i].name)
+            ck_assert_msg(strstr(msg, cases[i].name), "case %zu: %s", i, msg);
+    }
+}
+END_TEST
+
 /* ==== floods: TLS 1.2 server
  * ======================================================================== */
 
@@ -826,6 +900,9 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_limits_requested_key_update_flood);
     tcase_add_test(tc, test_limits_empty_records_do_not_reset_key_updates);
     tcase_add_test(tc, test_limits_key_updates_do_not_reset_empty_records);
+    tcase_add_test(tc, test_limits_configured_empty_records);
+    tcase_add_test(tc, test_limits_configured_key_updates);
+    tcase_add_test(tc, test_limits_flood_bounds_checked);
     tcase_add_test(tc, test_limits_tls12_empty_records_flood);
     tcase_add_test(tc, test_limits_tls12_warning_alert_flood);
     tcase_add_test(tc, test_limits_client_empty_records_flood);

@@ -35,9 +35,6 @@
 #include "../record.h"
 #include "hs.h"
 
-/* KeyUpdates tolerated between two application data records (as the server). */
-#define MAX_KEY_UPDATES_IN_ROW 16
-
 /* §4.1.3: the last 8 bytes of ServerHello.random from a TLS 1.3 server that negotiated
  * TLS 1.2 (…01) or TLS 1.1 and below (…00). */
 static const uint8_t downgrade_sentinel[7] = {0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44};
@@ -497,7 +494,7 @@ static tls_error hs_connected_key_update(tls_conn *c, const uint8_t *msg, size_t
     ENSURE(len == 5, TLS_ERR_DECODE);
     /* §4.6.3: request_update is 0 or 1; anything else is illegal_parameter. */
     ENSURE(msg[4] <= 1, TLS_ERR_BAD_KEY_UPDATE);
-    ENSURE(++c->key_updates_in_row <= MAX_KEY_UPDATES_IN_ROW, TLS_ERR_TOO_MANY_KEY_UPDATES);
+    ENSURE(++c->key_updates_in_row <= c->limits->key_updates, TLS_ERR_TOO_MANY_KEY_UPDATES);
     TRY(tls13_next_traffic_secret(hs->suite->hash, hs->server_app_secret));
     TRY(tls__conn_set_read_secret(c, hs->suite, hs->server_app_secret));
     if (msg[4] == 1 && !c->close_sent)

@@ -39,8 +39,6 @@
 /* Room for EncryptedExtensions, the message headers, CertificateVerify and Finished
  * around the certificate chain of our first flight. */
 #define FLIGHT_OVERHEAD (1024 + TLS_MAX_SIGNATURE_LEN)
-/* KeyUpdates tolerated between two application data records. */
-#define MAX_KEY_UPDATES_IN_ROW 16
 /* Offered PSK identities we try; the rest are ignored. */
 #define MAX_PSK_IDENTITIES 8
 /* How far the client's idea of a ticket's age may stray from ours (§8.3 suggests a
@@ -851,7 +849,7 @@ static tls_error hs_connected_key_update(tls_conn *c, const uint8_t *msg, size_t
     ENSURE(len == 5, TLS_ERR_DECODE);
     /* §4.6.3: request_update is 0 or 1; anything else is illegal_parameter. */
     ENSURE(msg[4] <= 1, TLS_ERR_BAD_KEY_UPDATE);
-    ENSURE(++c->key_updates_in_row <= MAX_KEY_UPDATES_IN_ROW, TLS_ERR_TOO_MANY_KEY_UPDATES);
+    ENSURE(++c->key_updates_in_row <= c->limits->key_updates, TLS_ERR_TOO_MANY_KEY_UPDATES);
     TRY(tls13_next_traffic_secret(hs->suite->hash, hs->client_app_secret));
     TRY(tls__conn_set_read_secret(c, hs->suite, hs->client_app_secret));
     if (msg[4] == 1 && !c->close_sent)
