@@ -6,7 +6,7 @@
  *   bench/engine_moat.c     the engine (tls/) as a bench_impl
  *   bench/engine_openssl.c  OpenSSL's libssl as a bench_impl, its allocation hook
  *   bench/engine_heap.c     malloc interposition: every heap byte, per side
- *   bench/primitives.c      raw speed of each primitive: our mbedTLS provider, libcrypto
+ *   bench/primitives.c      raw speed of each primitive: each of our back ends, libcrypto
  *
  * Time is CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID) accumulated around
  * each side's calls separately, so a handshake has a server cost and a client cost
@@ -117,11 +117,13 @@ extern const bench_impl bench_moat, bench_openssl;
 /* ---- primitives (primitives.c) ------------------------------------------------ */
 
 enum {
-    PRIM_X25519,     /* keygen + public share + shared secret with a peer share */
-    PRIM_P256_ECDH,  /* the same on secp256r1 */
-    PRIM_ECDSA_SIGN, /* ecdsa_secp256r1_sha256 over a CertificateVerify-sized message */
-    PRIM_ECDSA_VERIFY,
-    PRIM_RSA_SIGN, /* rsa_pss_rsae_sha256, 2048-bit key */
+    PRIM_X25519,        /* keygen + public share + shared secret with a peer share */
+    PRIM_P256_ECDH,     /* the same on secp256r1 */
+    PRIM_P384_ECDH,     /* and on secp384r1 */
+    PRIM_ECDSA_SIGN,    /* ecdsa_secp256r1_sha256 over a CertificateVerify-sized message */
+    PRIM_ECDSA384_SIGN, /* ecdsa_secp384r1_sha384, the same message */
+    PRIM_RSA_SIGN,      /* rsa_pss_rsae_sha256, 2048-bit key */
+    PRIM_ECDSA_VERIFY,  /* P-256 */
     PRIM_RSA_VERIFY_PSS,
     PRIM_RSA_VERIFY_PKCS1, /* sha256WithRSAEncryption, as the test chain is signed */
     PRIM_AES128_SEAL,      /* 16 KiB per call */
@@ -130,21 +132,34 @@ enum {
     PRIM_AES256_OPEN,
     PRIM_CHACHA_SEAL,
     PRIM_CHACHA_OPEN,
+    PRIM_SHA256,      /* 16 KiB per call, MB/s */
+    PRIM_HMAC,        /* HMAC-SHA256 of 32 bytes with a 32-byte key (a Finished MAC) */
+    PRIM_HKDF_EXPAND, /* HKDF-Expand-SHA256, 54-byte HkdfLabel info, 32 bytes out */
     PRIM_COUNT
 };
 
+/* The engine's crypto back ends (tls/crypto/crypto.h), one column each. */
+enum { BE_MBEDTLS, BE_NETTLE, BE_GCRYPT, BE_SODIUM, BE_COUNT };
+extern const char *const bench_be_name[BE_COUNT];
+/* A back end's cell when its table leaves the primitive's slot empty (or refuses the
+ * algorithm): shown as "—". 0 means the measurement failed. */
+#define BENCH_NA (-1.0)
+
 typedef struct {
     const char *name;
-    bool bulk;         /* rate in MB/s (10^6 bytes) instead of operations/s */
-    double moat, ossl; /* our mbedTLS provider, OpenSSL's libcrypto; 0: failed */
+    bool bulk;           /* rate in MB/s (10^6 bytes) instead of operations/s */
+    double be[BE_COUNT]; /* each back end called directly; BENCH_NA: lacks it */
+    double ossl;         /* OpenSSL's libcrypto; 0: failed */
+    int route;           /* BE_* the running provider (tls__crypto()) routes it to */
+    double moat;         /* be[route]: what the engine gets */
 } bench_prim;
 
 /* Measures every primitive for about min_s CPU seconds per cell and back end. */
 bool bench_primitives_run(double min_s, bench_prim out[PRIM_COUNT], char *err, size_t errlen);
 
-/* Seal and open MB/s of one AEAD (by its PRIM_*_SEAL) on our provider or on OpenSSL
- * (ossl), 16 KiB records, about min_s CPU seconds each: the bulk cells measure their
- * reference right next to the transfer, so that load changes do not skew the ratio. */
+/* Seal and open MB/s of one AEAD (by its PRIM_*_SEAL) on our provider as routed or on
+ * OpenSSL (ossl), 16 KiB records, about min_s CPU seconds each: the bulk cells measure
+ * their reference right next to the transfer, so that load changes do not skew the ratio. */
 bool bench_aead_rates(int prim_seal, bool ossl, double min_s, double *seal, double *open);
 
 /* ---- small helpers ------------------------------------------------------------ */

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Full vs resumed handshakes per second, TLS 1.3 and TLS 1.2, ECDSA P-256 and RSA-2048,
-# for build/tlsserver --tickets, moat (tls.tickets on, its default) and, as the peer to
-# compare against in the same run, `openssl s_server`: same certificate, same client.
+# for build/tlsserver --tickets, moat (tls.tickets on, its default) with its default crypto
+# provider and again with the mbedTLS-only one (MOAT_CRYPTO=mbedtls; issue 9; skipped
+# when $BUILD/moat is an mbedTLS-only build) and, as the peer to compare against in the
+# same run, `openssl s_server`: same certificate, same client.
 #
 # Client: one `openssl s_time` process per cell, -new (every connection a full
 # handshake) then -reuse (every connection offers the session of the one before), each
@@ -16,7 +18,7 @@
 # "New".
 #
 # Each s_time run lasts RESUME_SECONDS (default 2) plus at most one second (s_time
-# counts whole seconds); the whole script takes about 80 s. Servers listen on
+# counts whole seconds); the whole script takes about 110 s. Servers listen on
 # 127.0.0.1 ports the kernel picks (tlsserver and the backend: port 0; moat and
 # s_server: a port probed free just before) and are stopped by PID.
 # The table is printed and written to bench/results/resumption.md.
@@ -96,10 +98,18 @@ listeners:
 backends:
   web: { servers: ["127.0.0.1:$bport"] }
 EOF
-    "$BUILD/moat" -c "$tmp/moat.yaml" >"$tmp/moat.out" 2>"$tmp/moat.err" </dev/null &
+    env ${MOAT_ENV:-} "$BUILD/moat" -c "$tmp/moat.yaml" >"$tmp/moat.out" 2>"$tmp/moat.err" </dev/null &
     pids="$pids $!"
     wait_line "$tmp/moat.err" '/listening on /p' $! >/dev/null || return 1
     path=/
+}
+
+start_moat_mbedtls() { # KEYDIR: the same with the mbedTLS-only provider
+    MOAT_ENV=MOAT_CRYPTO=mbedtls
+    start_moat "$1"
+    rc=$?
+    MOAT_ENV=
+    return $rc
 }
 
 start_openssl() { # KEYDIR: s_server -WWW serving a small file, like tlsserver's answer
@@ -183,10 +193,13 @@ row() { # SERVER-LABEL CERT-LABEL VERSION-FLAG
 
 for key in ecdsa-p256 rsa2048; do
     case $key in ecdsa-p256) cert=ECDSA-P256 ;; rsa2048) cert=RSA-2048 ;; esac
-    for server in tlsserver moat openssl; do
+    for server in tlsserver moat moat_mbedtls openssl; do
         case $server in
         tlsserver) label="tlsserver --tickets" ;;
         moat) label=moat ;;
+        moat_mbedtls)
+            label="moat (mbedTLS-only)"
+            nm "$BUILD/moat" 2>/dev/null | grep -q ' tls__crypto_nettle$' || continue ;;
         openssl) label="openssl s_server" ;;
         esac
         if ! "start_$server" "$key"; then
@@ -201,7 +214,8 @@ done
 
 note="(loopback, $SECS s (+<1 s) per figure; one openssl s_time client, -new or -reuse, -www
  fetching a small page; moat: workers 1 in front of build/backend; tickets: tlsserver
- --tickets, moat's default tls.tickets, s_server's default. Client and server each get
+ --tickets, moat's default tls.tickets, s_server's default; moat (mbedTLS-only): the same
+ moat binary run with MOAT_CRYPTO=mbedtls. Client and server each get
  about one core, so a rate is bounded by the slower side: compare within one run)"
 echo "$note"
 
