@@ -18,6 +18,14 @@
  *   never "*.com" or "f*.example.com") and matches exactly one label. A reference name
  *   containing '*' never matches, so a certificate's wildcard entry cannot be hit by
  *   a client that sends "*.example.com" literally.
+ * - Ed25519 (RFC 8410). mbedTLS 2.28 refuses a certificate with an Ed25519 key or
+ *   signature, so when it refuses the chain and some certificate in it carries Ed25519
+ *   (found by the crypto layer's bounded DER walk, tls__x509_parts), the chain is parsed
+ *   again block by block: such a certificate goes to mbedTLS as a stand-in
+ *   (tls__x509_ed25519_stand_in: same names and extensions, a placeholder key and
+ *   signature algorithm), only for its names; ck->chain keeps the original DER, and the
+ *   key is matched against the original by the provider. Chains without Ed25519 never
+ *   take that path, so nothing changes for them.
  * - The object is immutable after construction; only refs changes (atomically).
  */
 #include "internal.h"
@@ -33,6 +41,7 @@
 #include <mbedtls/asn1.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 
@@ -309,6 +318,7 @@ static tls_error collect_names(tls_certified_key *ck, const mbedtls_x509_crt *ee
 }
 
 #define PEM_CERT_HEADER "-----BEGIN CERTIFICATE-----"
+#define PEM_CERT_FOOTER "-----END CERTIFICATE-----"
 
 /* How many PEM certificate headers the NUL-terminated text holds. */
 static size_t count_pem_blocks(const char *text)
@@ -321,6 +331,118 @@ static size_t count_pem_blocks(const char *text)
     return n;
 }
 
+/* ---- Ed25519 chains ------------------------------------------------------------------ */
+
+static bool carries_ed25519(const uint8_t *der, size_t len)
+{
+    tls_x509_parts parts;
+
+    return tls__x509_parts(der, len, &parts) == TLS_OK && (parts.ed25519_key || parts.ed25519_sig);
+}
+
+/* Length of the DER element at the start of p[0..n) (the certificate of a DER file,
+ * which may be followed by the NUL nul_terminated() adds), or 0. */
+static size_t der_element_len(const uint8_t *p, size_t n)
+{
+    size_t hdr = 2, len = 0;
+
+    if (n < 2 || p[0] != (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+        return 0;
+    if (p[1] < 0x80) {
+        len = p[1];
+    } else {
+        size_t k = p[1] & 0x7f;
+
+        if (k == 0 || k > 3 || n < 2 + k)
+            return 0;
+        for (size_t i = 0; i < k; i++)
+            len = (len << 8) | p[2 + i];
+        hdr += k;
+    }
+    return len <= n - hdr ? hdr + len : 0;
+}
+
+/*
+ * Adds one DER certificate to crt (a stand-in when it carries Ed25519) and keeps its
+ * original DER in ck (the first TLS_MAX_CHAIN of them; parse_chain refuses longer
+ * chains). *ed25519 is set when it carries Ed25519. Returns 0 or an mbedTLS error.
+ */
+static int add_cert(tls_certified_key *ck, mbedtls_x509_crt *crt, const uint8_t *der, size_t len,
+                    bool *ed25519)
+{
+    const mbedtls_x509_crt *last;
+    uint8_t *stand_in = NULL, *keep;
+    size_t stand_in_len = 0;
+    int rc;
+
+    if (carries_ed25519(der, len)) {
+        tls_error err = tls__x509_ed25519_stand_in(der, len, &stand_in, &stand_in_len);
+
+        if (err != TLS_OK)
+            return err == TLS_ERR_NO_MEMORY ? MBEDTLS_ERR_X509_ALLOC_FAILED
+                                            : MBEDTLS_ERR_X509_INVALID_FORMAT;
+        *ed25519 = true;
+    }
+    rc = mbedtls_x509_crt_parse_der(crt, stand_in != NULL ? stand_in : der,
+                                    stand_in != NULL ? stand_in_len : len);
+    tls__free(stand_in, stand_in_len);
+    if (rc != 0)
+        return rc;
+    for (last = crt; last->next != NULL; last = last->next)
+        ;
+    /* Without a stand-in mbedTLS read the outer SEQUENCE only, as in the usual path. */
+    if (stand_in == NULL)
+        len = last->raw.len;
+    if (ck->n_chain == TLS_MAX_CHAIN)
+        return 0;
+    keep = tls__alloc(len);
+    if (keep == NULL)
+        return MBEDTLS_ERR_X509_ALLOC_FAILED;
+    memcpy(keep, der, len);
+    ck->chain[ck->n_chain] = keep;
+    ck->chain_len[ck->n_chain] = len;
+    ck->n_chain++;
+    return 0;
+}
+
+/*
+ * The chain again, certificate by certificate, through add_cert (NUL-terminated view,
+ * as parse_chain has it). Returns 0 or the first mbedTLS error; *ed25519: some
+ * certificate carries Ed25519 (otherwise the caller keeps mbedTLS's first verdict). A
+ * PEM header without its footer ends the text, as in mbedtls_x509_crt_parse, and
+ * parse_chain's block count then reports it.
+ */
+static int parse_blocks(tls_certified_key *ck, mbedtls_x509_crt *crt, const uint8_t *view,
+                        size_t view_len, bool *ed25519)
+{
+    const uint8_t *p = view;
+
+    *ed25519 = false;
+    if (strstr((const char *)view, PEM_CERT_HEADER) == NULL) {
+        size_t len = der_element_len(view, view_len);
+
+        return len == 0 ? MBEDTLS_ERR_X509_INVALID_FORMAT : add_cert(ck, crt, view, len, ed25519);
+    }
+    for (;;) {
+        mbedtls_pem_context pem;
+        size_t used = 0;
+        int rc;
+
+        mbedtls_pem_init(&pem);
+        rc = mbedtls_pem_read_buffer(&pem, PEM_CERT_HEADER, PEM_CERT_FOOTER, p, NULL, 0, &used);
+        if (rc == MBEDTLS_ERR_PEM_NO_HEADER_FOOTER_PRESENT || (rc != 0 && used == 0)) {
+            mbedtls_pem_free(&pem);
+            return 0;
+        }
+        p += used;
+        if (rc == 0)
+            rc = add_cert(ck, crt, pem.buf, pem.buflen, ed25519);
+        mbedtls_pem_free(&pem);
+        if (rc != 0)
+            return rc;
+    }
+}
+
 static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t chain_len,
                              const char *chain_name, char *errbuf, size_t errlen)
 {
@@ -330,6 +452,7 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
     uint8_t *copy = NULL;
     size_t view_len, copy_size = 0, n = 0;
     char mbed_msg[128];
+    bool stand_ins = false; /* parse_blocks filled ck->chain */
     int rc;
     tls_error err;
 
@@ -351,6 +474,15 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
         goto out;
     }
     rc = mbedtls_x509_crt_parse(&crt, view, view_len);
+    if (rc != 0) {
+        int rc2;
+
+        mbedtls_x509_crt_free(&crt);
+        mbedtls_x509_crt_init(&crt);
+        rc2 = parse_blocks(ck, &crt, view, view_len, &stand_ins);
+        if (stand_ins)
+            rc = rc2;
+    }
     if (rc < 0) {
         mbedtls_strerror(rc, mbed_msg, sizeof mbed_msg);
         tls__set_err(errbuf, errlen, "%s: invalid certificate (mbedTLS -0x%04x: %s)", chain_name,
@@ -384,7 +516,7 @@ static tls_error parse_chain(tls_certified_key *ck, const uint8_t *chain, size_t
         err = TLS_ERR_CERT_PARSE;
         goto out;
     }
-    for (c = &crt; c != NULL && c->raw.p != NULL; c = c->next) {
+    for (c = &crt; !stand_ins && c != NULL && c->raw.p != NULL; c = c->next) {
         uint8_t *der = tls__alloc(c->raw.len);
 
         if (der == NULL) {
@@ -413,7 +545,7 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
     const uint8_t *view;
     uint8_t *copy = NULL;
     size_t view_len, copy_size = 0;
-    bool encrypted;
+    bool encrypted, ed25519;
     tls_error err;
 
     if (key_len == 0) {
@@ -429,6 +561,7 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
     err = tls__signing_key_parse(view, view_len, &ck->key);
     /* PKCS#8 "ENCRYPTED PRIVATE KEY" and OpenSSL's "Proc-Type: 4,ENCRYPTED" PEM. */
     encrypted = err == TLS_ERR_KEY_PARSE && strstr((const char *)view, "ENCRYPTED") != NULL;
+    ed25519 = err == TLS_ERR_KEY_UNSUPPORTED && tls__is_ed25519_key(view, view_len);
     if (copy != NULL) {
         tls__wipe(copy, copy_size);
         tls__free(copy, copy_size);
@@ -445,10 +578,21 @@ static tls_error parse_key(tls_certified_key *ck, const uint8_t *key, size_t key
                          key_name);
         break;
     case TLS_ERR_KEY_UNSUPPORTED:
-        tls__set_err(errbuf, errlen,
-                     "%s: unsupported key type (RSA of at least 2048 bits, ECDSA P-256 or P-384 "
-                     "expected)",
-                     key_name);
+        if (ed25519)
+            tls__set_err(errbuf, errlen,
+                         "%s: Ed25519 keys need a crypto back end with Ed25519 (libsodium); "
+                         "this engine uses mbedTLS alone",
+                         key_name);
+        else if (tls__crypto_has_ed25519())
+            tls__set_err(errbuf, errlen,
+                         "%s: unsupported key type (RSA of at least 2048 bits, ECDSA P-256 or "
+                         "P-384, or Ed25519 expected)",
+                         key_name);
+        else
+            tls__set_err(errbuf, errlen,
+                         "%s: unsupported key type (RSA of at least 2048 bits, ECDSA P-256 or "
+                         "P-384 expected)",
+                         key_name);
         break;
     case TLS_ERR_NO_MEMORY:
         tls__set_err(errbuf, errlen, "%s: out of memory", key_name);

@@ -157,6 +157,38 @@ void tls_read_rest(tls_reader *r, tls_reader *body)
     r->p = r->end;
 }
 
+bool tls_read_der(tls_reader *r, uint8_t tag, tls_reader *body)
+{
+    uint8_t got = 0, first = 0;
+    if (!tls_read_u8(r, &got) || got != tag || !tls_read_u8(r, &first))
+        return read_vec(r, 0, 1, 0, body);
+    size_t len = first;
+    if (first & 0x80) {
+        /* Long form: 1..3 length bytes, no leading zero, and only for lengths >= 128. */
+        size_t n = first & 0x7f;
+        uint8_t b = 0;
+        if (n == 0 || n > 3)
+            return read_vec(r, 0, 1, 0, body);
+        len = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!tls_read_u8(r, &b) || (i == 0 && b == 0))
+                return read_vec(r, 0, 1, 0, body);
+            len = len << 8 | b;
+        }
+        if (len < 0x80)
+            return read_vec(r, 0, 1, 0, body);
+    }
+    return read_vec(r, len, 0, len, body);
+}
+
+bool tls_peek_der_tag(const tls_reader *r, uint8_t *tag)
+{
+    if (r->failed || r->p == r->end)
+        return false;
+    *tag = r->p[0];
+    return true;
+}
+
 void tls_writer_init(tls_writer *w, uint8_t *buf, size_t cap)
 {
     w->buf = buf;

@@ -44,6 +44,19 @@ bool tls_read_vec16(tls_reader *r, size_t min, size_t max, tls_reader *body);
 bool tls_read_vec24(tls_reader *r, size_t min, size_t max, tls_reader *body);
 /* The rest of the reader as a sub-reader (consumes it). */
 void tls_read_rest(tls_reader *r, tls_reader *body);
+/* DER tags (X.690 §8.1.2) of the universal types certificates and keys use. */
+#define TLS_DER_INTEGER 0x02
+#define TLS_DER_BIT_STRING 0x03
+#define TLS_DER_OCTET_STRING 0x04
+#define TLS_DER_OID 0x06
+#define TLS_DER_SEQUENCE 0x30
+
+/* DER (X.690 §10): one element with the given single-byte tag and a definite length in
+ * its shortest form (at most 2^24 - 1 bytes); body covers its contents. Any other tag,
+ * an indefinite or non-minimal length, or too few bytes fails the reader. */
+bool tls_read_der(tls_reader *r, uint8_t tag, tls_reader *body);
+/* The tag of the next DER element, without consuming it; false at the end. */
+bool tls_peek_der_tag(const tls_reader *r, uint8_t *tag);
 
 #define TLS_WRITER_MAX_DEPTH 8
 

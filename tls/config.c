@@ -60,6 +60,7 @@ static const struct {
     {TLS_SIG_RSA_PKCS1_SHA512, "rsa_pkcs1_sha512"},
     {TLS_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256"},
     {TLS_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384"},
+    {TLS_SIG_ED25519, "ed25519"},
     {TLS_SIG_RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256"},
     {TLS_SIG_RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384"},
     {TLS_SIG_RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512"},

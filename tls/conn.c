@@ -3,9 +3,12 @@
  * plaintext reader/writer (the rustls ServerConnection model, sans IO).
  *
  * Implementation notes:
- * - Records are processed in arrival order from `in`; a record is decrypted in
- *   place and its payload copied out (handshake bytes to hs_in, application data to
- *   app_in) before the record is consumed.
+ * - Records are processed in arrival order from `in`. A protected record is
+ *   decrypted straight into the free tail of app_in: application data is then
+ *   committed where it lies (no copy), other content (handshake bytes, alerts) is
+ *   handled from there and the tail stays uncommitted. So `in` and `out` only ever
+ *   hold bytes that crossed (or will cross) the wire as they are, and are released
+ *   without wiping (tls_buf.public_bytes); buffers of plaintext are wiped.
  * - Backpressure: once app_in cannot take another full record, processing stops and
  *   read_tls stops accepting bytes, until the caller drains plaintext.
  * - The first fatal error latches in conn->err; its alert (if any) is queued once,
@@ -34,15 +37,33 @@
 /* ---- buffers ------------------------------------------------------------------ */
 
 /* Makes room for `need` more bytes without exceeding cap (live bytes included). */
+/* Wiping covers only what was ever written (dirty), not the whole allocation: a
+ * drained 64 KiB buffer that held one record costs one record's memset. */
+static void buf_wipe(tls_buf *b)
+{
+    if (b->p && !b->public_bytes)
+        tls__wipe(b->p, b->dirty);
+}
+
+/* The caller writes up to `need` bytes at buf_tail next. */
+static void note_dirty(tls_buf *b, size_t need)
+{
+    if (b->off + b->len + need > b->dirty)
+        b->dirty = b->off + b->len + need;
+}
+
 static bool buf_reserve(tls_buf *b, size_t need, size_t cap)
 {
     if (need > cap || b->len > cap - need)
         return false;
-    if (b->off + b->len + need <= b->cap)
+    if (b->off + b->len + need <= b->cap) {
+        note_dirty(b, need);
         return true;
+    }
     if (b->off && b->len + need <= b->cap) {
         memmove(b->p, b->p + b->off, b->len);
         b->off = 0;
+        note_dirty(b, need);
         return true;
     }
     size_t new_cap = b->cap ? b->cap : 1024;
@@ -55,12 +76,13 @@ static bool buf_reserve(tls_buf *b, size_t need, size_t cap)
         return false;
     if (b->len)
         memcpy(p, b->p + b->off, b->len);
-    if (b->p) /* plaintext and decrypted records must not linger in freed memory */
-        tls__wipe(b->p, b->cap);
+    buf_wipe(b); /* plaintext must not linger in freed memory */
     tls__free(b->p, b->cap);
     b->p = p;
     b->cap = new_cap;
     b->off = 0;
+    b->dirty = 0;
+    note_dirty(b, need);
     return true;
 }
 
@@ -84,19 +106,20 @@ static void buf_consume(tls_buf *b, size_t n)
 static void buf_trim(tls_buf *b)
 {
     if (b->len == 0 && b->p) {
-        tls__wipe(b->p, b->cap);
+        buf_wipe(b);
         tls__free(b->p, b->cap);
         b->p = NULL;
-        b->cap = b->off = 0;
+        b->cap = b->off = b->dirty = 0;
     }
 }
 
 static void buf_free(tls_buf *b)
 {
-    if (b->p)
-        tls__wipe(b->p, b->cap);
+    buf_wipe(b);
     tls__free(b->p, b->cap);
+    bool public_bytes = b->public_bytes;
     memset(b, 0, sizeof *b);
+    b->public_bytes = public_bytes;
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
@@ -368,6 +391,11 @@ static tls_error handle_app_data(tls_conn *c, const uint8_t *body, size_t len)
         return note_idle_record(c);
     c->idle_records = 0;
     c->key_updates_in_row = 0;
+    if (body == buf_tail(&c->app_in)) { /* decrypted in place: commit it */
+        ENSURE(len <= c->limits->plaintext - c->app_in.len, TLS_ERR_NO_MEMORY);
+        c->app_in.len += len;
+        return TLS_OK;
+    }
     ENSURE(buf_reserve(&c->app_in, len, c->limits->plaintext), TLS_ERR_NO_MEMORY);
     memcpy(buf_tail(&c->app_in), body, len);
     c->app_in.len += len;
@@ -375,10 +403,18 @@ static tls_error handle_app_data(tls_conn *c, const uint8_t *body, size_t len)
 }
 
 /* Opens a protected record, skipping rejected 0-RTT records (§4.2.10). */
+/* Slack over the plaintext limit for decrypting into app_in: a TLS 1.3 record's inner
+ * plaintext (content, type, padding) before the padding is stripped. */
+#define APP_IN_DECRYPT_SLACK (TLS_MAX_CIPHERTEXT - TLS_MAX_PLAINTEXT)
+
 static tls_error open_record(tls_conn *c, tls_record *rec, bool *skipped)
 {
     uint64_t seq = c->rd.seq;
-    tls_error err = tls__record_open(&c->rd, rec);
+    /* Decrypted into app_in's free tail; process_records checked that a record's
+     * plaintext fits under the limit (app_in_has_room). */
+    ENSURE(buf_reserve(&c->app_in, rec->len, c->limits->plaintext + APP_IN_DECRYPT_SLACK),
+           TLS_ERR_NO_MEMORY);
+    tls_error err = tls__record_open_to(&c->rd, rec, buf_tail(&c->app_in));
     *skipped = false;
     if (err == TLS_ERR_DECRYPT && c->skip_undecryptable) {
         ENSURE(rec->len <= c->skip_budget, TLS_ERR_DECRYPT);
@@ -474,6 +510,7 @@ tls_error tls_server_conn_new(tls_server_config *cfg, tls_conn **out)
     if (!c)
         return TLS_ERR_NO_MEMORY;
     c->cfg = tls_server_config_ref(cfg);
+    c->in.public_bytes = c->out.public_bytes = true;
     c->max_fragment_size = cfg->max_fragment_size;
     c->limits = &cfg->limits;
     c->peer_alert = TLS_ALERT_NONE;
@@ -492,6 +529,7 @@ tls_error tls_client_conn_new(tls_client_config *cfg, const char *server_name, t
     ENSURE(c, TLS_ERR_NO_MEMORY);
     c->is_client = true;
     c->client_cfg = tls_client_config_ref(cfg);
+    c->in.public_bytes = c->out.public_bytes = true;
     c->max_fragment_size = cfg->max_fragment_size;
     c->limits = &cfg->limits;
     c->peer_alert = TLS_ALERT_NONE;

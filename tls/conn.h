@@ -17,6 +17,10 @@
 typedef struct {
     uint8_t *p;
     size_t off, len, cap; /* live bytes are p[off .. off+len) */
+    size_t dirty;         /* p[0 .. dirty) may hold bytes written since allocation */
+    /* Holds only bytes that cross the wire as they are (ciphertext, or handshake
+     * records before keys exist): nothing to wipe when its memory is released. */
+    bool public_bytes;
 } tls_buf;
 
 struct tls_conn {

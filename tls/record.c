@@ -116,7 +116,7 @@ static void tls12_aad(uint8_t aad[13], uint64_t seq, uint8_t type, const uint8_t
     aad[12] = (uint8_t)len;
 }
 
-static tls_error open12(tls_record_cipher *rc, tls_record *rec)
+static tls_error open12(tls_record_cipher *rc, tls_record *rec, uint8_t *out)
 {
     uint8_t nonce[TLS_AEAD_NONCE_LEN], aad[13];
     uint64_t seq;
@@ -130,9 +130,10 @@ static tls_error open12(tls_record_cipher *rc, tls_record *rec)
         memcpy(nonce + 4, rec->body, 8);
     tls12_aad(aad, seq, rec->type, rec->body - 4, plain_len);
     uint8_t *ciphertext = rec->body + explicit_len;
+    uint8_t *plaintext = out ? out : ciphertext;
     TRY(tls__aead_open(rc->aead, nonce, aad, sizeof aad, ciphertext, rec->len - explicit_len,
-                       ciphertext));
-    rec->body = ciphertext;
+                       plaintext));
+    rec->body = plaintext;
     rec->len = plain_len;
     return TLS_OK;
 }
@@ -168,17 +169,24 @@ tls_error tls__record_peek(uint8_t *buf, size_t len, tls_record *rec, bool *comp
 
 tls_error tls__record_open(tls_record_cipher *rc, tls_record *rec)
 {
+    return tls__record_open_to(rc, rec, NULL);
+}
+
+tls_error tls__record_open_to(tls_record_cipher *rc, tls_record *rec, uint8_t *out)
+{
     uint8_t nonce[TLS_AEAD_NONCE_LEN], aad[TLS_RECORD_HEADER_LEN];
     uint64_t seq;
 
     if (rc->tls12)
-        return open12(rc, rec);
+        return open12(rc, rec, out);
     ENSURE(rec->len >= TLS_AEAD_TAG_LEN, TLS_ERR_DECRYPT);
     /* §5.2: the additional data is the header exactly as received (tls__record_peek
      * guarantees the body follows its header). */
     memcpy(aad, rec->body - TLS_RECORD_HEADER_LEN, TLS_RECORD_HEADER_LEN);
     TRY(next_nonce(rc, nonce, &seq));
-    TRY(tls__aead_open(rc->aead, nonce, aad, sizeof aad, rec->body, rec->len, rec->body));
+    uint8_t *plaintext = out ? out : rec->body;
+    TRY(tls__aead_open(rc->aead, nonce, aad, sizeof aad, rec->body, rec->len, plaintext));
+    rec->body = plaintext;
     size_t n = rec->len - TLS_AEAD_TAG_LEN;
     ENSURE(n <= TLS_MAX_PLAINTEXT + 1, TLS_ERR_RECORD_OVERFLOW);
     /* The content type is the last non-zero byte; what follows it is padding (§5.4). */

@@ -59,6 +59,9 @@ TLS_MUST_CHECK tls_error tls__record_peek(uint8_t *buf, size_t len, tls_record *
  * content type), TLS_ERR_INTERNAL (sequence number exhausted).
  */
 TLS_MUST_CHECK tls_error tls__record_open(tls_record_cipher *rc, tls_record *rec);
+/* The same, with the plaintext written to `out` (room for rec->len bytes, not
+ * overlapping the record) instead of in place; rec->body then points into out. */
+TLS_MUST_CHECK tls_error tls__record_open_to(tls_record_cipher *rc, tls_record *rec, uint8_t *out);
 
 /* Bytes a record carrying len plaintext bytes plus pad padding bytes takes
  * (len + pad <= 2^14). */

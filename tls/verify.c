@@ -37,6 +37,19 @@
  *   Other name forms are not checked: we authenticate servers by DNS name and IP
  *   address only. A violation is TLS_ERR_CERT_NOT_VALID_FOR_NAME (tls.h has no
  *   NameConstraintViolation).
+ * - Ed25519 (RFC 8410). mbedTLS 2.28 refuses any certificate with an Ed25519 key or an
+ *   Ed25519 signature. Before parsing, the crypto layer's bounded DER walk
+ *   (tls__x509_parts) finds the TBS, the SPKI and the signature of every certificate;
+ *   one that carries Ed25519 (key: exactly RFC 8410's SPKI; signature: id-Ed25519 with
+ *   absent parameters in both signature fields, RFC 5280 §4.1.1.2) is parsed as a
+ *   stand-in (tls__x509_ed25519_stand_in: same names, validity and extensions; a
+ *   placeholder key and signature algorithm), which stays allocated as long as the
+ *   slices into it. Keys, signed bytes and signatures are always taken from the
+ *   original DER (pcert.spki/tbs/sig), never from mbedTLS's view of a stand-in, whose
+ *   pk is emptied and whose sig_pk/sig_md are cleared so nothing can use them. Other
+ *   certificates are parsed exactly as before. An Ed25519 signature is checked by the
+ *   provider's Ed25519 back end; without one (mbedTLS only) it is an unsupported
+ *   signature algorithm.
  */
 #include "verify.h"
 #include "internal.h"
@@ -178,7 +191,20 @@ typedef struct {
     cert_ext ext;
     int64_t not_before, not_after;
     bool repeat; /* the same DER as an earlier presented certificate */
+    /* From the original DER, whatever mbedTLS parsed. */
+    tls_slice spki, tbs, sig;
+    bool ed25519_sig;
+    uint8_t *stand_in; /* owned (tls__alloc); crt's slices point into it when set */
+    size_t stand_in_len;
 } pcert;
+
+static void pcert_free(pcert *c)
+{
+    mbedtls_x509_crt_free(&c->crt);
+    tls__free(c->stand_in, c->stand_in_len);
+    c->stand_in = NULL;
+    c->stand_in_len = 0;
+}
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (m 1..12). */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -203,16 +229,50 @@ static int64_t unix_time(const mbedtls_x509_time *t)
  * (may be NULL) gets mbedTLS's error code when it refused the certificate, else 0. */
 static tls_error pcert_parse(pcert *c, const uint8_t *der, size_t len, int *mbed_ret)
 {
+    tls_x509_parts parts;
+    const uint8_t *parse = der;
+    size_t parse_len = len;
+    bool ed25519 =
+        tls__x509_parts(der, len, &parts) == TLS_OK && (parts.ed25519_key || parts.ed25519_sig);
     int ret;
 
-    ret = mbedtls_x509_crt_parse_der_with_ext_cb(&c->crt, der, len, 0, ext_cb, &c->ext);
+    if (mbed_ret != NULL)
+        *mbed_ret = 0;
+    if (ed25519) {
+        tls_error err = tls__x509_ed25519_stand_in(der, len, &c->stand_in, &c->stand_in_len);
+
+        if (err != TLS_OK)
+            return err == TLS_ERR_NO_MEMORY ? TLS_ERR_NO_MEMORY : TLS_ERR_CERT_BAD_ENCODING;
+        parse = c->stand_in;
+        parse_len = c->stand_in_len;
+    }
+    ret = mbedtls_x509_crt_parse_der_with_ext_cb(&c->crt, parse, parse_len, 0, ext_cb, &c->ext);
     if (mbed_ret != NULL)
         *mbed_ret = ret;
     if (ret != 0)
         return is_alloc_failure(ret) ? TLS_ERR_NO_MEMORY : TLS_ERR_CERT_BAD_ENCODING;
     /* mbedTLS stops at the end of the outer SEQUENCE; bytes after it are garbage. */
-    if (c->crt.raw.len != len || c->ext.duplicate)
+    if (c->crt.raw.len != parse_len || c->ext.duplicate)
         return TLS_ERR_CERT_BAD_ENCODING;
+    if (ed25519) {
+        c->spki = (tls_slice){parts.spki, parts.spki_len};
+        c->tbs = (tls_slice){parts.tbs, parts.tbs_len};
+        c->sig = (tls_slice){parts.sig, parts.sig_len};
+        c->ed25519_sig = parts.ed25519_sig;
+        /* The stand-in's placeholders must be unusable, not merely unused. */
+        if (parts.ed25519_key) {
+            mbedtls_pk_free(&c->crt.pk);
+            mbedtls_pk_init(&c->crt.pk);
+        }
+        if (parts.ed25519_sig) {
+            c->crt.sig_pk = MBEDTLS_PK_NONE;
+            c->crt.sig_md = MBEDTLS_MD_NONE;
+        }
+    } else {
+        c->spki = buf_slice(&c->crt.pk_raw);
+        c->tbs = buf_slice(&c->crt.tbs);
+        c->sig = buf_slice(&c->crt.sig);
+    }
     reduce_key_ids(&c->ext);
     if (c->ext.nc.p != NULL)
         TRY(nc_validate(c->ext.nc));
@@ -228,7 +288,7 @@ static tls_slice subject_of(const pcert *c)
 
 static tls_slice spki_of(const pcert *c)
 {
-    return buf_slice(&c->crt.pk_raw);
+    return c->spki;
 }
 
 /* ---- the root store ------------------------------------------------------------------ */
@@ -236,7 +296,9 @@ static tls_slice spki_of(const pcert *c)
 typedef struct {
     uint8_t *der; /* owned (tls__alloc) */
     size_t der_len;
-    /* Into der. */
+    uint8_t *stand_in; /* owned: what mbedTLS parsed of an Ed25519 anchor, else NULL */
+    size_t stand_in_len;
+    /* Into der, or (subject, ski, nc of an Ed25519 anchor) into stand_in. */
     tls_slice subject, spki, ski, nc;
 } anchor;
 
@@ -255,8 +317,10 @@ static void root_store_free(tls_root_store *roots)
 {
     if (roots == NULL)
         return;
-    for (size_t i = 0; i < roots->n_anchors; i++)
+    for (size_t i = 0; i < roots->n_anchors; i++) {
         tls__free(roots->anchors[i].der, roots->anchors[i].der_len);
+        tls__free(roots->anchors[i].stand_in, roots->anchors[i].stand_in_len);
+    }
     tls__free(roots->anchors, roots->cap * sizeof *roots->anchors);
     tls__free(roots, sizeof *roots);
 }
@@ -299,11 +363,15 @@ static tls_error anchor_init(anchor *a, const uint8_t *der, size_t len, int *mbe
         a->spki = spki_of(&c);
         a->ski = c.ext.ski;
         a->nc = c.ext.nc;
+        /* The slices point into a->der or the stand-in, not into c.crt: keep both. */
+        a->stand_in = c.stand_in;
+        a->stand_in_len = c.stand_in_len;
+        c.stand_in = NULL;
+        c.stand_in_len = 0;
     } else if (err != TLS_ERR_NO_MEMORY) {
         err = TLS_ERR_CERT_PARSE;
     }
-    /* The slices point into a->der, not into c, so they survive this. */
-    mbedtls_x509_crt_free(&c.crt);
+    pcert_free(&c);
     if (err != TLS_OK) {
         tls__free(a->der, a->der_len);
         memset(a, 0, sizeof *a);
@@ -799,11 +867,17 @@ static tls_error check_intermediate(const pcert *ca, int64_t now, size_t below)
     return TLS_OK;
 }
 
-/* The signature algorithm of crt as a provider request; false: not one we accept. */
-static bool signature_kind(const mbedtls_x509_crt *crt, tls_x509_sig_kind *kind, tls_hash_id *hash)
+/* The signature algorithm of c as a provider request; false: not one we accept. */
+static bool signature_kind(const pcert *c, tls_x509_sig_kind *kind, tls_hash_id *hash)
 {
+    const mbedtls_x509_crt *crt = &c->crt;
     const mbedtls_pk_rsassa_pss_options *pss;
 
+    if (c->ed25519_sig) {
+        *kind = TLS_X509_SIG_ED25519;
+        *hash = TLS_HASH_SHA512; /* not used: PureEdDSA (RFC 8410 §6) */
+        return true;
+    }
     switch (crt->sig_md) {
     case MBEDTLS_MD_SHA256:
         *hash = TLS_HASH_SHA256;
@@ -929,15 +1003,15 @@ static tls_error check_signature(builder *b, const pcert *child, tls_slice spki)
     tls_hash_id hash;
     tls_error err;
 
-    if (!signature_kind(&child->crt, &kind, &hash))
+    if (!signature_kind(child, &kind, &hash))
         return TLS_ERR_CERT_UNSUPPORTED_SIGNATURE_ALGORITHM;
     if (b->sig_checks >= TLS_VERIFY_MAX_SIGNATURE_CHECKS) {
         b->out_of_budget = true;
         return TLS_ERR_CERT_UNKNOWN_ISSUER;
     }
     b->sig_checks++;
-    err = tls__verify_spki(spki.p, spki.len, kind, hash, child->crt.tbs.p, child->crt.tbs.len,
-                           child->crt.sig.p, child->crt.sig.len);
+    err = tls__verify_spki(spki.p, spki.len, kind, hash, child->tbs.p, child->tbs.len, child->sig.p,
+                           child->sig.len);
     switch (err) {
     case TLS_OK:
         return TLS_OK;
@@ -1089,7 +1163,7 @@ tls_error tls_verify_server_cert(const tls_root_store *roots, const uint8_t *con
 
 out:
     for (size_t i = 0; i < n_chain; i++)
-        mbedtls_x509_crt_free(&certs[i].crt);
+        pcert_free(&certs[i]);
     tls__free(certs, n_chain * sizeof *certs);
     return err;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Regenerates the test PKI under tests/certs/ (laid out like rustls's test-ca).
 #
-# For each key type (rsa2048, ecdsa-p256, ecdsa-p384) it makes a directory with
+# For each key type (rsa2048, ecdsa-p256, ecdsa-p384, ed25519) it makes a directory with
 #   ca.cert ca.key         root CA (self-signed, CA:TRUE pathlen:1)
 #   inter.cert inter.key   intermediate CA (CA:TRUE pathlen:0), signed by the root
 #   end.cert end.key       end entity "testserver.com", signed by the intermediate,
@@ -13,13 +13,16 @@
 #                          a second end entity (CN=other.test), SAN DNS:other.test only
 #   end.rsa.pkcs1.key      end.key as PKCS#1 ("BEGIN RSA PRIVATE KEY"), rsa2048 only
 #   end.sec1.key           end.key as SEC1 ("BEGIN EC PRIVATE KEY"), ecdsa-* only
+#   end.der.key            end.key as PKCS#8 DER, ed25519 only
 # All keys of a directory are of its type; every other *.key is PKCS#8 PEM
-# ("BEGIN PRIVATE KEY"). Certificates are valid from 2020-01-01 to 2045-12-31
-# (fixed dates: a skewed clock never sees them "not yet valid"); signatures use
-# SHA-256 (SHA-384 for the P-384 chain); serial numbers are random.
+# ("BEGIN PRIVATE KEY"; RFC 8410 for Ed25519). Certificates are valid from 2020-01-01
+# to 2045-12-31 (fixed dates: a skewed clock never sees them "not yet valid");
+# signatures use SHA-256 (SHA-384 for the P-384 chain; Ed25519 is PureEdDSA and takes
+# no digest, RFC 8410 §3); serial numbers are random.
 #
-# Usage: sh tests/certs/mkcerts.sh   (from anywhere; rewrites the directories next
-# to this script). Needs only the openssl command-line tool (1.1.1 or 3.x).
+# Usage: sh tests/certs/mkcerts.sh [KEYTYPE...]   (from anywhere; rewrites the
+# directories next to this script: all four, or only those named). Needs only the
+# openssl command-line tool (1.1.1 or 3.x).
 set -eu
 
 cd "$(dirname "$0")"
@@ -42,6 +45,8 @@ genkey() {
     ecdsa-p384)
         "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 \
             -pkeyopt ec_param_enc:named_curve -out "$2" ;;
+    ed25519)
+        "$OPENSSL" genpkey -algorithm ED25519 -out "$2" ;;
     *)
         echo "mkcerts.sh: unknown key type $1" >&2
         exit 1 ;;
@@ -113,11 +118,18 @@ EOF
 }
 
 # sign DIR NAME ISSUER SUBJECT SECTION DIGEST: makes DIR/NAME.cert for DIR/NAME.key,
-# signed with DIR/ISSUER.key (ISSUER = NAME: self-signed).
+# signed with DIR/ISSUER.key (ISSUER = NAME: self-signed). DIGEST "none": the key
+# type hashes nothing itself (Ed25519), so no digest is named.
 sign() {
     d=$1 name=$2 issuer=$3 subj=$4 section=$5 md=$6
+    if [ "$md" = none ]; then
+        reqmd= camd=
+    else
+        reqmd=-$md camd="-md $md"
+    fi
+    # shellcheck disable=SC2086 # $reqmd and $camd are empty or one option
     "$OPENSSL" req -new -config "$tmp/req.cnf" -key "$d/$name.key" -subj "$subj" \
-        -"$md" -out "$tmp/$name.csr"
+        $reqmd -out "$tmp/$name.csr"
     : >"$tmp/index.txt"
     echo 01 >"$tmp/serial"
     if [ "$issuer" = "$name" ]; then
@@ -127,15 +139,20 @@ sign() {
     fi
     "$OPENSSL" ca -batch -config "$tmp/ca.cnf" "$@" -keyfile "$d/$issuer.key" \
         -in "$tmp/$name.csr" -out "$d/$name.cert" -notext -preserveDN -rand_serial \
-        -md "$md" -startdate "$START" -enddate "$END" \
+        $camd -startdate "$START" -enddate "$END" \
         -extfile "$tmp/ext.cnf" -extensions "$section" 2>"$tmp/ca.log" ||
         { cat "$tmp/ca.log" >&2; exit 1; }
 }
 
-for kt in rsa2048 ecdsa-p256 ecdsa-p384; do
+[ $# -gt 0 ] || set -- rsa2048 ecdsa-p256 ecdsa-p384 ed25519
+for kt in "$@"; do
     case $kt in
     ecdsa-p384) md=sha384 ;;
-    *) md=sha256 ;;
+    ed25519) md=none ;;
+    rsa2048 | ecdsa-p256) md=sha256 ;;
+    *)
+        echo "mkcerts.sh: unknown key type $kt" >&2
+        exit 1 ;;
     esac
     d=$kt
     rm -rf "$d"
@@ -160,6 +177,8 @@ for kt in rsa2048 ecdsa-p256 ecdsa-p384; do
         "$OPENSSL" pkey -in "$d/end.key" -traditional -out "$d/end.rsa.pkcs1.key" ;;
     ecdsa-*)
         "$OPENSSL" pkey -in "$d/end.key" -traditional -out "$d/end.sec1.key" ;;
+    ed25519)
+        "$OPENSSL" pkey -in "$d/end.key" -outform DER -out "$d/end.der.key" ;;
     esac
 
     # Sanity checks: the chains verify, and the keys match the certificates.

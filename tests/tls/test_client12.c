@@ -17,8 +17,8 @@
  * Certified keys and root stores are loaded once, in the parent process (an unchecked
  * fixture); each test runs forked.
  */
-#include "tests/lib/testserver12.h"
 #include "tests/lib/enginepair.h"
+#include "tests/lib/testserver12.h"
 #include "tests/lib/unit.h"
 #include "tls/conn.h"
 #include "tls/internal.h"
@@ -1006,7 +1006,7 @@ END_TEST
 START_TEST(test_client12_ske_unoffered_scheme)
 {
     static const uint16_t schemes[] = {0x0201 /* rsa_pkcs1_sha1 */, 0x0203 /* ecdsa_sha1 */,
-                                       0x0603 /* ecdsa_secp521r1_sha512 */, 0x0807 /* ed25519 */,
+                                       0x0603 /* ecdsa_secp521r1_sha512 */, 0x0808 /* ed448 */,
                                        0x0809 /* rsa_pss_pss_sha256 */};
     for (size_t i = 0; i < COUNT(schemes); i++) {
         ts12_flight_opts f = {.scheme = schemes[i]};

@@ -18,6 +18,7 @@
  * by hand with tls__hmac.
  */
 #include "tests/lib/unit.h"
+#include "tests/lib/vectors.h"
 #include "tls/hs/hs.h"
 #include "tls/keysched.h"
 #include "tls/record.h"
@@ -851,19 +852,6 @@ static const struct {
      "0d1a397a1028bff5d2ef5066126842fb8da4197632bdb54ff6633f86bbc836e6"
      "40d4d898"},
 };
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    ck_assert_uint_eq(strlen(hex) % 2, 0);
-    ck_assert_uint_le(n, cap);
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_digit((unsigned char)hex[2 * i]), lo = hex_digit((unsigned char)hex[2 * i + 1]);
-        ck_assert(hi >= 0 && lo >= 0);
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return n;
-}
 
 static void prf_vector(int i)
 {

@@ -76,14 +76,21 @@ typedef enum {
     TLS_KEY_RSA,
     TLS_KEY_ECDSA_P256,
     TLS_KEY_ECDSA_P384,
+    TLS_KEY_ED25519, /* RFC 8032; mbedTLS 2.28 has none: only a fast back end signs */
 } tls_key_type;
-#define TLS_KEY_TYPE_COUNT 3
+#define TLS_KEY_TYPE_COUNT 4
+
+/* Ed25519 sizes (RFC 8032 §5.1.5, §5.1.6). */
+#define TLS_ED25519_SEED_LEN 32
+#define TLS_ED25519_PUBLIC_LEN 32
+#define TLS_ED25519_SIG_LEN 64
 
 /* What an X.509 signatureAlgorithm asks of the issuer's key (verify_spki below). */
 typedef enum {
     TLS_X509_SIG_RSA_PKCS1, /* RSASSA-PKCS1-v1_5 */
     TLS_X509_SIG_RSA_PSS,   /* RSASSA-PSS, MGF1 with the same hash, salt = hash length */
     TLS_X509_SIG_ECDSA,     /* ECDSA, DER Ecdsa-Sig-Value */
+    TLS_X509_SIG_ED25519,   /* PureEdDSA (RFC 8410 §6): the hash argument is ignored */
 } tls_x509_sig_kind;
 
 typedef struct tls_crypto_provider {
@@ -140,11 +147,13 @@ typedef struct tls_crypto_provider {
     tls_error (*signing_key_export)(const tls_backend_key *key, uint8_t *out, size_t cap,
                                     size_t *len);
     /* A key from signing_key_export's bytes; TLS_ERR_KEY_UNSUPPORTED for a type this back
-     * end does not sign with, TLS_ERR_KEY_PARSE for a scalar out of range. */
+     * end does not sign with, TLS_ERR_KEY_PARSE for a scalar out of range. Ed25519: the
+     * 32-byte seed (RFC 8032 §5.1.5's private key), as provider.c reads it from PKCS#8. */
     tls_error (*signing_key_import)(tls_key_type type, const uint8_t *priv, size_t len,
                                     tls_backend_key **out);
     /* Signs msg (the whole message; hashing is done here) with `scheme` (TLS_SIG_*).
-     * RSA-PSS uses salt length = hash length (RFC 8446 §4.2.3); ECDSA output is DER.
+     * RSA-PSS uses salt length = hash length (RFC 8446 §4.2.3); ECDSA output is DER;
+     * Ed25519 is PureEdDSA over msg itself (64 bytes, RFC 8032 §5.1.6).
      * TLS_ERR_CONFIG if the scheme does not fit the key. */
     tls_error (*sign)(const tls_backend_key *key, uint16_t scheme, const uint8_t *msg,
                       size_t msg_len, uint8_t *sig, size_t cap, size_t *sig_len);
@@ -168,7 +177,8 @@ typedef struct tls_crypto_provider {
      * with the public key of a DER SubjectPublicKeyInfo. Unlike verify(), ECDSA takes any
      * of the three hashes on either curve (CAs do sign with P-384 and SHA-256), and the
      * key comes from an SPKI, so an issuer whose certificate mbedTLS would refuse to
-     * parse whole can still be used. Keys: RSA of 2048 to 8192 bits, P-256, P-384.
+     * parse whole can still be used. Keys: RSA of 2048 to 8192 bits, P-256, P-384, and
+     * Ed25519 (RFC 8410 SPKI) with kind TLS_X509_SIG_ED25519 in a back end that has it.
      * TLS_ERR_DECRYPT: the signature does not verify; TLS_ERR_KEY_UNSUPPORTED: the key is
      * of another kind, curve or size; TLS_ERR_CERT_PARSE: spki is not a public key. */
     tls_error (*verify_spki)(const uint8_t *spki, size_t spki_len, tls_x509_sig_kind kind,
@@ -182,7 +192,7 @@ extern const tls_crypto_provider tls__crypto_mbedtls;
 #ifdef MOAT_CRYPTO_FAST
 extern const tls_crypto_provider tls__crypto_nettle; /* hashes, HMAC, HKDF, P-256/P-384 */
 extern const tls_crypto_provider tls__crypto_gcrypt; /* AES-GCM, ChaCha20-Poly1305 */
-extern const tls_crypto_provider tls__crypto_sodium; /* X25519 */
+extern const tls_crypto_provider tls__crypto_sodium; /* X25519, Ed25519 */
 /* Library initialisation some back ends need before first use (libgcrypt's version
  * check and secure-memory setup, sodium_init); provider.c calls them once. False when
  * a library refuses: the provider then keeps the mbedTLS-only routes. */
@@ -196,8 +206,14 @@ typedef struct {
     const tls_crypto_provider *hash[3]; /* by tls_hash_id: hashes, HMAC, HKDF */
     const tls_crypto_provider *aead[3]; /* by tls_aead_id */
     const tls_crypto_provider *x25519, *secp256r1, *secp384r1;
-    const tls_crypto_provider *sign[TLS_KEY_TYPE_COUNT]; /* by tls_key_type */
-    const tls_crypto_provider *parse;                    /* key parsing, certificate signatures */
+    /* By tls_key_type. sign[TLS_KEY_ED25519] also verifies Ed25519 signatures (the
+     * certificate parser, mbedTLS, has no Ed25519); NULL: Ed25519 is unavailable. */
+    const tls_crypto_provider *sign[TLS_KEY_TYPE_COUNT];
+    const tls_crypto_provider *parse; /* key parsing; signatures the others do not take */
+    /* ECDSA P-256/P-384 signature checks (certificates, CertificateVerify); a back end
+     * other than `parse` answers only "valid" or "bad signature", anything else goes
+     * to `parse` for its verdict. */
+    const tls_crypto_provider *verify_ecdsa;
 } tls_crypto_routes;
 
 /* Selects the routes once; safe to call from any thread, any number of times. */
@@ -205,6 +221,50 @@ void tls__crypto_init(void);
 const tls_crypto_routes *tls__crypto(void);
 /* The back end for one key-exchange group, or NULL for an unknown group. */
 const tls_crypto_provider *tls__crypto_for_group(uint16_t group);
+/* True when the routes can sign and verify Ed25519: the handshake offers and accepts
+ * TLS_SIG_ED25519 only then. False in a CRYPTO=mbedtls build or with MOAT_CRYPTO=mbedtls. */
+bool tls__crypto_has_ed25519(void);
+
+/* ---- Ed25519 in X.509 and PKCS#8 (RFC 8410), which mbedTLS 2.28 cannot parse --------- */
+
+/* The parts of a DER certificate its signature and key checks need, found by a bounded
+ * DER walk (provider.c). Slices point into the certificate. */
+typedef struct {
+    const uint8_t *tbs; /* the whole TBSCertificate element: what the issuer signed */
+    size_t tbs_len;
+    const uint8_t *spki; /* the whole SubjectPublicKeyInfo element */
+    size_t spki_len;
+    const uint8_t *sig; /* signatureValue's bits (after the unused-bits byte, which is 0) */
+    size_t sig_len;
+    bool ed25519_key; /* the SPKI's algorithm is id-Ed25519 (1.3.101.112) */
+    bool ed25519_sig; /* the signatureAlgorithm is id-Ed25519 */
+} tls_x509_parts;
+
+/* Walks a DER certificate: one outer SEQUENCE making up all of der, a TBSCertificate
+ * up to its SPKI, signatureAlgorithm and signatureValue. Only the Ed25519 encodings
+ * are checked in full (RFC 8410 §3: parameters absent; §4: a 32-byte key; the
+ * inner and outer signature algorithms identical when either is Ed25519); the rest is
+ * left to the real parser. TLS_ERR_CERT_PARSE: not that shape. */
+TLS_MUST_CHECK tls_error tls__x509_parts(const uint8_t *der, size_t len, tls_x509_parts *out);
+
+/* For a certificate tls__x509_parts marks ed25519_key or ed25519_sig: a copy (tls__alloc,
+ * *out_len bytes, the caller frees it) that mbedTLS 2.28 parses, with an Ed25519 SPKI
+ * replaced by a fixed P-256 key whose private key nobody knows and an Ed25519
+ * signatureAlgorithm (both places) replaced by ecdsa-with-SHA256. Everything else
+ * (names, validity, extensions) is byte-for-byte the original. The copy is for reading
+ * those fields only: its key and signature are meaningless and must never be used.
+ * TLS_ERR_CERT_PARSE, TLS_ERR_NO_MEMORY. */
+TLS_MUST_CHECK tls_error tls__x509_ed25519_stand_in(const uint8_t *der, size_t len, uint8_t **out,
+                                                    size_t *out_len);
+
+/* True when key (as tls__signing_key_parse takes it) is a well-formed Ed25519 PKCS#8
+ * private key, whether or not a back end can use it: for error messages. */
+bool tls__is_ed25519_key(const uint8_t *key, size_t len);
+
+/* The 32-byte public key of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4), or false
+ * when spki is not exactly that. */
+bool tls__ed25519_spki_key(const uint8_t *spki, size_t spki_len,
+                           uint8_t pub[TLS_ED25519_PUBLIC_LEN]);
 
 /* ---- convenience wrappers (dispatch through tls__crypto()) ---------------------- */
 

@@ -6,9 +6,11 @@
  * mbedTLS) and, using the CPU's SHA extensions, for SHA-256; its HMAC also runs
  * without the heap allocations mbedTLS's generic md layer makes per call, which is
  * most of the cost of the tiny HMACs the TLS 1.3 key schedule is made of
- * (bench/results/primitives.md). Key parsing, RSA and certificate signatures stay
- * with mbedTLS: the provider imports a parsed ECDSA key's scalar here
- * (signing_key_import), so this file never parses key files.
+ * (bench/results/latest.md), and for ECDSA verification (~24x mbedTLS). Key parsing
+ * and RSA stay with mbedTLS: the provider imports a parsed ECDSA key's scalar here
+ * (signing_key_import), so this file never parses key files; for verification it
+ * reads only an EC SubjectPublicKeyInfo and the DER Ecdsa-Sig-Value, with tls/codec's
+ * bounded DER reader, and leaves every other answer to mbedTLS.
  *
  * Implementation notes:
  * - tls_hash_ctx.opaque holds nettle's sha256_ctx or sha512_ctx (SHA-384 uses the
@@ -28,6 +30,8 @@
  *   check by cross-verification rather than byte equality.
  */
 #include "crypto.h"
+
+#include "../codec.h"
 
 #include <nettle/ecc-curve.h>
 #include <nettle/ecc.h>
@@ -294,6 +298,23 @@ static bool scalar_from_be(struct ecc_scalar *s, const uint8_t *be, size_t len)
     return ok;
 }
 
+/* Sets p (initialised on its curve) from X || Y, n bytes each, big-endian (public
+ * values). ecc_point_set refuses coordinates >= p and points off the curve; the NIST
+ * curves have cofactor 1, so every curve point other than infinity (which has no
+ * affine encoding) is in the prime-order group. */
+static bool point_from_be(struct ecc_point *p, const uint8_t *xy, size_t n)
+{
+    mpz_t x, y;
+    mpz_init(x);
+    mpz_init(y);
+    mpz_import(x, n, 1, 1, 0, 0, xy);
+    mpz_import(y, n, 1, 1, 0, 0, xy + n);
+    bool ok = ecc_point_set(p, x, y) != 0;
+    mpz_clear(x);
+    mpz_clear(y);
+    return ok;
+}
+
 /* ---- key exchange (P-256, P-384) ------------------------------------------------------- */
 
 typedef struct {
@@ -387,19 +408,11 @@ static tls_error kx_agree(tls_kx *kx, const uint8_t *peer, size_t peer_len, uint
         return TLS_ERR_INVALID_KEY_SHARE;
     if (cap < n)
         return TLS_ERR_INTERNAL;
-    mpz_t x, y;
-    mpz_init(x);
-    mpz_init(y);
-    mpz_import(x, n, 1, 1, 0, 0, peer + 1);
-    mpz_import(y, n, 1, 1, 0, 0, peer + 1 + n);
     struct ecc_point theirs, shared;
     ecc_point_init(&theirs, k->pub.ecc);
     ecc_point_init(&shared, k->pub.ecc);
     tls_error err = TLS_ERR_INVALID_KEY_SHARE;
-    /* ecc_point_set refuses coordinates >= p and points off the curve; the NIST
-     * curves have cofactor 1, so every curve point other than infinity (which has no
-     * affine encoding) is in the prime-order group. */
-    if (ecc_point_set(&theirs, x, y)) {
+    if (point_from_be(&theirs, peer + 1, n)) {
         ecc_point_mul(&shared, &k->key, &theirs);
         limbs_to_be(shared.p, (size_t)ecc_size(shared.ecc), secret, n); /* affine x */
         *len = n;
@@ -407,8 +420,6 @@ static tls_error kx_agree(tls_kx *kx, const uint8_t *peer, size_t peer_len, uint
     }
     point_wipe_clear(&shared);
     ecc_point_clear(&theirs);
-    mpz_clear(x);
-    mpz_clear(y);
     return err;
 }
 
@@ -520,6 +531,143 @@ static tls_error sign(const tls_backend_key *key, uint16_t scheme, const uint8_t
     return err;
 }
 
+/* ---- ECDSA verification ---------------------------------------------------------------- */
+
+/* DER OIDs (contents only): id-ecPublicKey (RFC 5480 §2.1.1) and the two curves. */
+static const uint8_t oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+
+static bool reader_is(const tls_reader *r, const uint8_t *want, size_t len)
+{
+    return tls_reader_left(r) == len && memcmp(r->p, want, len) == 0;
+}
+
+/* The uncompressed point of an EC SubjectPublicKeyInfo on P-256 or P-384. Another
+ * algorithm, curve or point form: TLS_ERR_KEY_UNSUPPORTED (mbedTLS then answers);
+ * malformed DER: TLS_ERR_CERT_PARSE. */
+static tls_error spki_point(const uint8_t *spki, size_t spki_len, const struct ecc_curve **curve,
+                            const uint8_t **point, size_t *coord_len)
+{
+    tls_reader in, info, alg, oid, curve_oid, bits;
+    tls_reader_init(&in, spki, spki_len);
+    if (!tls_read_der(&in, TLS_DER_SEQUENCE, &info) || !tls_reader_done(&in) ||
+        !tls_read_der(&info, TLS_DER_SEQUENCE, &alg) || !tls_read_der(&alg, TLS_DER_OID, &oid))
+        return TLS_ERR_CERT_PARSE;
+    if (!reader_is(&oid, oid_ec_public_key, sizeof oid_ec_public_key))
+        return TLS_ERR_KEY_UNSUPPORTED;
+    if (!tls_read_der(&alg, TLS_DER_OID, &curve_oid) || !tls_reader_done(&alg) ||
+        !tls_read_der(&info, TLS_DER_BIT_STRING, &bits) || !tls_reader_done(&info))
+        return TLS_ERR_CERT_PARSE;
+    if (reader_is(&curve_oid, oid_p256, sizeof oid_p256))
+        *curve = curve_for_group(TLS_GROUP_SECP256R1, coord_len);
+    else if (reader_is(&curve_oid, oid_p384, sizeof oid_p384))
+        *curve = curve_for_group(TLS_GROUP_SECP384R1, coord_len);
+    else
+        return TLS_ERR_KEY_UNSUPPORTED;
+    uint8_t unused = 0, form = 0;
+    if (!tls_read_u8(&bits, &unused) || unused != 0 || !tls_read_u8(&bits, &form))
+        return TLS_ERR_CERT_PARSE;
+    if (form != 0x04 || tls_reader_left(&bits) != 2 * *coord_len)
+        return TLS_ERR_KEY_UNSUPPORTED; /* compressed or hybrid forms */
+    *point = bits.p;
+    return TLS_OK;
+}
+
+/* A DER INTEGER that is positive and minimally encoded (X.690 §8.3.2), into z. */
+static bool der_positive_integer(tls_reader *r, size_t max_len, mpz_t z)
+{
+    tls_reader v;
+    if (!tls_read_der(r, TLS_DER_INTEGER, &v))
+        return false;
+    size_t n = tls_reader_left(&v);
+    if (n == 0 || n > max_len + 1 || (v.p[0] & 0x80))
+        return false;
+    if (n > 1 && v.p[0] == 0 && !(v.p[1] & 0x80))
+        return false;
+    mpz_import(z, n, 1, 1, 0, 0, v.p);
+    return true;
+}
+
+/* Certificate signatures with an EC key (see crypto.h). Stricter than mbedTLS in one
+ * way: the Ecdsa-Sig-Value must be DER, not just BER. */
+static tls_error verify_spki(const uint8_t *spki, size_t spki_len, tls_x509_sig_kind kind,
+                             tls_hash_id hash, const uint8_t *msg, size_t msg_len,
+                             const uint8_t *sig, size_t sig_len)
+{
+    if (kind != TLS_X509_SIG_ECDSA)
+        return TLS_ERR_KEY_UNSUPPORTED;
+    if (!valid_hash(hash))
+        return TLS_ERR_INVALID_ARGUMENT;
+    const struct ecc_curve *curve = NULL;
+    const uint8_t *point = NULL;
+    size_t n = 0;
+    tls_error err = spki_point(spki, spki_len, &curve, &point, &n);
+    if (err != TLS_OK)
+        return err;
+
+    struct ecc_point pub;
+    ecc_point_init(&pub, curve);
+    struct dsa_signature rs;
+    dsa_signature_init(&rs);
+    if (!point_from_be(&pub, point, n)) {
+        err = TLS_ERR_CERT_PARSE; /* not on the curve */
+        goto out;
+    }
+    tls_reader in, seq;
+    tls_reader_init(&in, sig, sig_len);
+    err = TLS_ERR_DECRYPT;
+    if (!tls_read_der(&in, TLS_DER_SEQUENCE, &seq) || !tls_reader_done(&in) ||
+        !der_positive_integer(&seq, n, rs.r) || !der_positive_integer(&seq, n, rs.s) ||
+        !tls_reader_done(&seq))
+        goto out;
+    uint8_t digest[TLS_MAX_HASH_LEN];
+    tls_hash_ctx h;
+    hash_init(&h, hash);
+    hash_update(&h, msg, msg_len);
+    hash_final(&h, digest);
+    /* Checks 0 < r, s < q; a longer digest is truncated to the order's bit length. */
+    if (ecdsa_verify(&pub, tls__hash_len(hash), digest, &rs))
+        err = TLS_OK;
+out:
+    dsa_signature_clear(&rs);
+    ecc_point_clear(&pub);
+    return err;
+}
+
+/* A TLS signature (CertificateVerify, ServerKeyExchange) with the key of a DER
+ * certificate. ECDSA schemes only; the scheme names the curve (RFC 8446 §4.2.3). */
+static tls_error verify(const uint8_t *cert_der, size_t cert_len, uint16_t scheme,
+                        const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    tls_hash_id hash;
+    size_t want;
+    if (scheme == TLS_SIG_ECDSA_SECP256R1_SHA256) {
+        hash = TLS_HASH_SHA256;
+        want = 32;
+    } else if (scheme == TLS_SIG_ECDSA_SECP384R1_SHA384) {
+        hash = TLS_HASH_SHA384;
+        want = 48;
+    } else {
+        return TLS_ERR_KEY_UNSUPPORTED;
+    }
+    /* The certificate was parsed whole when its chain was verified; only the way to
+     * its SubjectPublicKeyInfo is walked here. */
+    tls_x509_parts parts;
+    const uint8_t *point;
+    size_t n = 0;
+    const struct ecc_curve *curve;
+    if (tls__x509_parts(cert_der, cert_len, &parts) != TLS_OK)
+        return TLS_ERR_CERT_PARSE;
+    tls_error err = spki_point(parts.spki, parts.spki_len, &curve, &point, &n);
+    if (err != TLS_OK)
+        return err;
+    if (n != want) /* a key on another curve cannot have made this signature */
+        return TLS_ERR_DECRYPT;
+    return verify_spki(parts.spki, parts.spki_len, TLS_X509_SIG_ECDSA, hash, msg, msg_len, sig,
+                       sig_len);
+}
+
 const tls_crypto_provider tls__crypto_nettle = {
     .name = "nettle",
     .hash_init = hash_init,
@@ -539,4 +687,6 @@ const tls_crypto_provider tls__crypto_nettle = {
     .signing_key_type = signing_key_type,
     .sign = sign,
     .signing_key_free = signing_key_free,
+    .verify = verify,
+    .verify_spki = verify_spki,
 };

@@ -33,12 +33,31 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* signature_algorithms, in preference order. PKCS#1 v1.5 is for TLS 1.2 handshakes and
- * for certificates only: a TLS 1.3 CertificateVerify may not use it (§4.2.3). */
+ * for certificates only: a TLS 1.3 CertificateVerify may not use it (§4.2.3). ed25519
+ * only when a crypto back end verifies it (never in the mbedTLS-only engine); the list
+ * then also covers Ed25519-signed certificates (§4.2.3: without signature_algorithms_cert,
+ * signature_algorithms applies to certificates as well). */
 static const uint16_t sig_schemes[] = {
     TLS_SIG_ECDSA_SECP256R1_SHA256, TLS_SIG_ECDSA_SECP384R1_SHA384, TLS_SIG_RSA_PSS_RSAE_SHA256,
     TLS_SIG_RSA_PSS_RSAE_SHA384,    TLS_SIG_RSA_PSS_RSAE_SHA512,    TLS_SIG_RSA_PKCS1_SHA256,
     TLS_SIG_RSA_PKCS1_SHA384,       TLS_SIG_RSA_PKCS1_SHA512,
 };
+static const uint16_t sig_schemes_ed25519[] = {
+    TLS_SIG_ECDSA_SECP256R1_SHA256, TLS_SIG_ECDSA_SECP384R1_SHA384, TLS_SIG_ED25519,
+    TLS_SIG_RSA_PSS_RSAE_SHA256,    TLS_SIG_RSA_PSS_RSAE_SHA384,    TLS_SIG_RSA_PSS_RSAE_SHA512,
+    TLS_SIG_RSA_PKCS1_SHA256,       TLS_SIG_RSA_PKCS1_SHA384,       TLS_SIG_RSA_PKCS1_SHA512,
+};
+
+/* The list we offer, fixed once the crypto routes are chosen. */
+static const uint16_t *our_sig_schemes(size_t *n)
+{
+    if (tls__crypto_has_ed25519()) {
+        *n = COUNT(sig_schemes_ed25519);
+        return sig_schemes_ed25519;
+    }
+    *n = COUNT(sig_schemes);
+    return sig_schemes;
+}
 
 /* ---- the server's name -------------------------------------------------------------------- */
 
@@ -263,8 +282,7 @@ tls_error tls__client_send_hello(tls_conn *c, tls_slice cookie, uint8_t **msg, s
     spec.n_versions = n_versions;
     spec.groups = cfg->groups;
     spec.n_groups = cfg->n_groups;
-    spec.sig_schemes = sig_schemes;
-    spec.n_sig_schemes = COUNT(sig_schemes);
+    spec.sig_schemes = our_sig_schemes(&spec.n_sig_schemes);
     spec.alpn = cfg->alpn;
     spec.n_alpn = cfg->n_alpn;
     spec.cookie = cookie;
@@ -381,8 +399,10 @@ bool tls__client_offered_group(const tls_conn *c, uint16_t group)
 
 bool tls__client_offered_sig_scheme(uint16_t scheme)
 {
-    for (size_t i = 0; i < COUNT(sig_schemes); i++)
-        if (sig_schemes[i] == scheme)
+    size_t n;
+    const uint16_t *schemes = our_sig_schemes(&n);
+    for (size_t i = 0; i < n; i++)
+        if (schemes[i] == scheme)
             return true;
     return false;
 }

@@ -277,6 +277,8 @@ static const struct {
     {TLS_SIG_RSA_PKCS1_SHA256, TLS_X509_SIG_RSA_PKCS1, TLS_HASH_SHA256},
     {TLS_SIG_RSA_PKCS1_SHA384, TLS_X509_SIG_RSA_PKCS1, TLS_HASH_SHA384},
     {TLS_SIG_RSA_PKCS1_SHA512, TLS_X509_SIG_RSA_PKCS1, TLS_HASH_SHA512},
+    /* PureEdDSA: the hash is not used (offered only with a back end that has it). */
+    {TLS_SIG_ED25519, TLS_X509_SIG_ED25519, TLS_HASH_SHA512},
 };
 
 /* False for a scheme we never offer. */
@@ -338,9 +340,11 @@ static tls_error hs_expect_server_key_exchange(tls_conn *c, const uint8_t *msg, 
     ENSURE(tls__client_offered_sig_scheme(ske.sig.scheme) &&
                scheme_kind(ske.sig.scheme, &kind, &hash),
            TLS_ERR_SELECTED_UNOFFERED);
-    /* ...of the kind the suite names: ECDHE_ECDSA signs with ECDSA, ECDHE_RSA with RSA
-     * (RFC 8422 §2). With the key check below, this also holds the certificate to it. */
-    ENSURE((kind == TLS_X509_SIG_ECDSA) == (c->suite->auth == TLS_AUTH_ECDSA),
+    /* ...of the kind the suite names: ECDHE_ECDSA signs with ECDSA or EdDSA, ECDHE_RSA
+     * with RSA (RFC 8422 §2). With the key check below, this also holds the certificate
+     * to it. */
+    ENSURE((kind == TLS_X509_SIG_ECDSA || kind == TLS_X509_SIG_ED25519) ==
+               (c->suite->auth == TLS_AUTH_ECDSA),
            TLS_ERR_ILLEGAL_PARAMETER);
     ENSURE(ske.params.len <= sizeof content - 64, TLS_ERR_INTERNAL); /* 4 + a vec8 */
     memcpy(content, o->random, 32);

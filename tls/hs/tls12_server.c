@@ -46,10 +46,12 @@ static void set_state(tls_conn *c, tls12_server_state next)
 
 /* ---- negotiation ------------------------------------------------------------------------- */
 
-/* RFC 8422 §5.1: an ECDHE_ECDSA suite only if the client supports our key's curve. */
+/* RFC 8422 §5.1: an ECDHE_ECDSA suite only if the client supports our key's curve.
+ * An EdDSA key has no curve in supported_groups: the client says it takes one with
+ * ed25519 in signature_algorithms (§5.1.3), which choose_sig_scheme checks. */
 static bool client_takes_key(const tls_client_hello *ch, tls_key_type key)
 {
-    if (key == TLS_KEY_RSA || !ch->has_groups)
+    if (key == TLS_KEY_RSA || key == TLS_KEY_ED25519 || !ch->has_groups)
         return true;
     return tls__u16_list_has(ch->groups,
                              key == TLS_KEY_ECDSA_P256 ? TLS_GROUP_SECP256R1 : TLS_GROUP_SECP384R1);
@@ -58,6 +60,7 @@ static bool client_takes_key(const tls_client_hello *ch, tls_key_type key)
 static tls_error choose_suite(const tls_conn *c, const tls_client_hello *ch, tls_key_type key,
                               const tls_suite **out)
 {
+    /* RFC 8422 §2: ECDHE_ECDSA suites carry EdDSA certificates too. */
     tls_suite_auth auth = key == TLS_KEY_RSA ? TLS_AUTH_RSA : TLS_AUTH_ECDSA;
     ENSURE(client_takes_key(ch, key), TLS_ERR_NO_CIPHER_SUITES_IN_COMMON);
     for (size_t i = 0; i < c->cfg->n_suites; i++) {
@@ -92,6 +95,7 @@ static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client
                                    TLS_SIG_RSA_PKCS1_SHA384,    TLS_SIG_RSA_PKCS1_SHA512};
     static const uint16_t p256[] = {TLS_SIG_ECDSA_SECP256R1_SHA256};
     static const uint16_t p384[] = {TLS_SIG_ECDSA_SECP384R1_SHA384};
+    static const uint16_t ed25519[] = {TLS_SIG_ED25519}; /* RFC 8422 §5.1.3 */
     const uint16_t *prefs;
     size_t n;
 
@@ -104,6 +108,9 @@ static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client
         break;
     case TLS_KEY_ECDSA_P384:
         prefs = p384, n = 1;
+        break;
+    case TLS_KEY_ED25519:
+        prefs = ed25519, n = 1;
         break;
     default:
         return TLS_ERR_INTERNAL;

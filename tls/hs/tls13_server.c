@@ -136,6 +136,7 @@ static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client
                                    TLS_SIG_RSA_PSS_RSAE_SHA512};
     static const uint16_t p256[] = {TLS_SIG_ECDSA_SECP256R1_SHA256};
     static const uint16_t p384[] = {TLS_SIG_ECDSA_SECP384R1_SHA384};
+    static const uint16_t ed25519[] = {TLS_SIG_ED25519}; /* RFC 8446 §4.2.3 */
     const uint16_t *prefs;
     size_t n;
 
@@ -148,6 +149,9 @@ static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client
         break;
     case TLS_KEY_ECDSA_P384:
         prefs = p384, n = 1;
+        break;
+    case TLS_KEY_ED25519:
+        prefs = ed25519, n = 1;
         break;
     default:
         return TLS_ERR_INTERNAL;
