@@ -307,6 +307,22 @@ static void on_upstream_write(uv_write_t *req, int status);
 
 static bool queue_write(px_conn *c, bool to_client, const uint8_t *data, size_t len)
 {
+    /* Nothing queued on that socket: write straight from the caller's buffer (often
+     * the TLS engine's), and copy only what the kernel does not take now. Order is
+     * kept because this runs only while no earlier write is pending. */
+    uv_stream_t *stream = to_client ? (uv_stream_t *)&c->client : &c->up->h.stream;
+    if ((to_client ? c->client_wq : c->up_wq) == 0) {
+        uv_buf_t direct = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
+        int n = uv_try_write(stream, &direct, 1);
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+            if (to_client)
+                c->last_activity_ms = px_now_ms(); /* as on_client_write would */
+        }
+        if (len == 0)
+            return true;
+    }
     px_write *w = malloc(sizeof *w + len);
     if (!w) {
         set_end(c, "out of memory");
@@ -318,8 +334,7 @@ static bool queue_write(px_conn *c, bool to_client, const uint8_t *data, size_t 
     w->to_client = to_client;
     memcpy(w->data, data, len);
     uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
-    int r = to_client ? uv_write(&w->req, (uv_stream_t *)&c->client, &buf, 1, on_client_write)
-                      : uv_write(&w->req, &c->up->h.stream, &buf, 1, on_upstream_write);
+    int r = uv_write(&w->req, stream, &buf, 1, to_client ? on_client_write : on_upstream_write);
     if (r < 0) {
         free(w);
         set_end(c, to_client ? "client write failed" : "backend write failed");
