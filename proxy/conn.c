@@ -483,8 +483,15 @@ static void pump_to_upstream(px_conn *c)
         tls_error err = early_data_on(c) ? tls_conn_read_early_data(c->tls, buf, sizeof buf, &n)
                                          : (n = 0, TLS_OK);
         bool early = err == TLS_OK && n > 0;
-        if (err == TLS_OK && !early)
-            err = tls_conn_read(c->tls, buf, sizeof buf, &n);
+        const uint8_t *data = buf;
+        if (err == TLS_OK && !early) {
+            /* 1-RTT data goes out from the engine's own buffer: no copy here. */
+            data = tls_conn_peek_plaintext(c->tls, &n);
+            if (n > sizeof buf)
+                n = sizeof buf; /* one record's worth between high-water checks */
+            if (n == 0)
+                err = tls_conn_consume_plaintext(c->tls, 0); /* a latched error */
+        }
         if (err != TLS_OK) {
             tls_failed(c, err);
             return;
@@ -495,8 +502,12 @@ static void pump_to_upstream(px_conn *c)
         c->bytes_in += n;
         if (early)
             c->early_bytes += n;
-        if (!send_upstream(c, buf, n))
+        if (!send_upstream(c, data, n))
             return;
+        if (!early && (err = tls_conn_consume_plaintext(c->tls, n)) != TLS_OK) {
+            tls_failed(c, err);
+            return;
+        }
     }
     if (c->up_wq >= high_water(c))
         c->engine_drained = false;
@@ -804,6 +815,7 @@ static void after_tls_progress(px_conn *c)
 /* Feeds TLS bytes to the engine; keeps what it cannot take in the backlog. */
 static void feed_tls(px_conn *c, const uint8_t *data, size_t n)
 {
+    bool retried = false;
     while (n && c->state < PXC_FINISHING) {
         size_t used = 0;
         tls_error err = tls_conn_read_tls(c->tls, data, n, &used);
@@ -814,6 +826,13 @@ static void feed_tls(px_conn *c, const uint8_t *data, size_t n)
             return;
         }
         after_tls_progress(c);
+        if (used == 0 && !retried) {
+            /* after_tls_progress may just have drained the engine straight into the
+             * backend's socket, and no write callback would then come to feed a
+             * backlog: offer the bytes once more before keeping them. */
+            retried = true;
+            continue;
+        }
         if (used == 0) {
             uint8_t *keep = malloc(n);
             if (!keep) {
@@ -826,6 +845,7 @@ static void feed_tls(px_conn *c, const uint8_t *data, size_t n)
             c->backlog_len = n;
             return;
         }
+        retried = false;
         data += used;
         n -= used;
     }
@@ -1001,7 +1021,6 @@ static bool send_client(px_conn *c, const uint8_t *p, size_t left)
 /* TLS bytes from a TLS backend: handshake progress, then plaintext for the client. */
 static bool feed_backend_tls(px_conn *c, const uint8_t *data, size_t n)
 {
-    uint8_t plain[16384];
     while (n) {
         size_t used = 0, got;
         tls_error err = tls_conn_read_tls(c->up_tls, data, n, &used);
@@ -1018,13 +1037,17 @@ static bool feed_backend_tls(px_conn *c, const uint8_t *data, size_t n)
             if (c->state != PXC_PROXYING)
                 return false;
         }
+        /* The backend's plaintext goes to the client's engine from where it was
+         * decrypted: no copy here. */
+        const uint8_t *plain;
         do {
-            if ((err = tls_conn_read(c->up_tls, plain, sizeof plain, &got)) != TLS_OK) {
+            plain = tls_conn_peek_plaintext(c->up_tls, &got);
+            if (got && !send_client(c, plain, got))
+                return false;
+            if ((err = tls_conn_consume_plaintext(c->up_tls, got)) != TLS_OK) {
                 backend_tls_failed(c, err);
                 return false;
             }
-            if (got && !send_client(c, plain, got))
-                return false;
         } while (got);
         if (tls_conn_peer_closed(c->up_tls))
             c->up_done = true;

@@ -621,18 +621,22 @@ void tls_conn_consume_tls(tls_conn *c, size_t n)
     buf_trim(&c->out);
 }
 
-tls_error tls_conn_read(tls_conn *c, uint8_t *buf, size_t cap, size_t *n)
+const uint8_t *tls_conn_peek_plaintext(tls_conn *c, size_t *len)
 {
-    *n = 0;
+    *len = c->err ? 0 : c->app_in.len;
+    return *len ? buf_head(&c->app_in) : NULL;
+}
+
+tls_error tls_conn_consume_plaintext(tls_conn *c, size_t n)
+{
     if (c->err)
         return c->err;
-    size_t k = c->app_in.len < cap ? c->app_in.len : cap;
-    if (k) {
-        memcpy(buf, buf_head(&c->app_in), k);
-        buf_consume(&c->app_in, k);
+    if (n > c->app_in.len)
+        n = c->app_in.len;
+    if (n) {
+        buf_consume(&c->app_in, n);
         buf_trim(&c->app_in);
     }
-    *n = k;
     /* Records held back while app_in was full may be processable now; the peer may
      * have nothing more to send that would otherwise trigger it. */
     if (c->in.len) {
@@ -641,6 +645,20 @@ tls_error tls_conn_read(tls_conn *c, uint8_t *buf, size_t cap, size_t *n)
             return fail(c, err);
     }
     return TLS_OK;
+}
+
+tls_error tls_conn_read(tls_conn *c, uint8_t *buf, size_t cap, size_t *n)
+{
+    size_t len;
+    const uint8_t *p = tls_conn_peek_plaintext(c, &len);
+    size_t k = len < cap ? len : cap;
+    *n = 0;
+    if (c->err)
+        return c->err;
+    if (k)
+        memcpy(buf, p, k);
+    *n = k; /* delivered even if a held-back record then fails */
+    return tls_conn_consume_plaintext(c, k);
 }
 
 tls_error tls_conn_write(tls_conn *c, const uint8_t *buf, size_t len, size_t *n)

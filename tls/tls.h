@@ -530,6 +530,13 @@ void tls_conn_consume_tls(tls_conn *conn, size_t n);
 
 /* Reads decrypted application data; *n == 0 means none is available now. */
 TLS_MUST_CHECK tls_error tls_conn_read(tls_conn *conn, uint8_t *buf, size_t cap, size_t *n);
+/* The same without copying: the next *len bytes tls_conn_read would return, at the
+ * returned pointer (NULL with *len 0 when there are none, or once an error latched),
+ * valid until the next call on conn. tls_conn_consume_plaintext(conn, n) then drops
+ * the first n of them (n <= *len) and, like tls_conn_read, processes records held
+ * back while the buffer was full; its error latches as tls_conn_read's would. */
+const uint8_t *tls_conn_peek_plaintext(tls_conn *conn, size_t *len);
+TLS_MUST_CHECK tls_error tls_conn_consume_plaintext(tls_conn *conn, size_t n);
 /* Queues plaintext for encryption (buffered until the handshake completes, up to a cap:
  * *n may be less than len). */
 TLS_MUST_CHECK tls_error tls_conn_write(tls_conn *conn, const uint8_t *buf, size_t len, size_t *n);

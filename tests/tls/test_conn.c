@@ -325,6 +325,49 @@ START_TEST(test_conn_data_100k_each_way)
 }
 END_TEST
 
+/* Zero-copy reading: peek shows what tls_conn_read would return, consume drops it in
+ * any steps, and consuming lets held-back records through (backpressure). */
+START_TEST(test_conn_peek_consume_plaintext)
+{
+    enum { LEN = 200 * 1024 };
+    pair p;
+    pair_default(&p, NULL);
+    handshake(&p, 0);
+    uint8_t *want = malloc(LEN), *got = malloc(LEN);
+    fill_pattern(want, LEN, 7);
+    size_t len, n = 0;
+    ck_assert_ptr_null(tls_conn_peek_plaintext(p.s, &len));
+    ck_assert_uint_eq(len, 0);
+    tc_write(p.c, want, LEN);
+    for (int round = 0; round < 1000 && n < LEN; round++) {
+        ck_assert_int_eq(tc_pump(p.c, p.s, 0), TLS_OK);
+        const uint8_t *view = tls_conn_peek_plaintext(p.s, &len);
+        ck_assert(len == 0 || view != NULL);
+        ck_assert_uint_le(len, 65536); /* the default max_buffered_plaintext */
+        ck_assert_uint_le(n + len, LEN);
+        /* Odd steps, and 0 (which only lets held-back records through). */
+        size_t step = len > 3000 ? 3000 : len;
+        memcpy(got + n, view, step);
+        ck_assert_int_eq(tls_conn_consume_plaintext(p.s, step), TLS_OK);
+        ck_assert_int_eq(tls_conn_consume_plaintext(p.s, 0), TLS_OK);
+        n += step;
+    }
+    ck_assert_uint_eq(n, LEN);
+    ck_assert(!memcmp(got, want, LEN));
+    ck_assert_ptr_null(tls_conn_peek_plaintext(p.s, &len));
+    /* Consuming more than there is drops what there is, no more. */
+    tc_write(p.c, (const uint8_t *)"xyz", 3);
+    ck_assert_int_eq(tc_pump(p.c, p.s, 0), TLS_OK);
+    ck_assert_ptr_nonnull(tls_conn_peek_plaintext(p.s, &len));
+    ck_assert_uint_eq(len, 3);
+    ck_assert_int_eq(tls_conn_consume_plaintext(p.s, 100), TLS_OK);
+    ck_assert_ptr_null(tls_conn_peek_plaintext(p.s, &len));
+    free(want);
+    free(got);
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(test_conn_server_write_before_handshake_is_buffered)
 {
     static const char early[] = "written before the ClientHello";
@@ -2038,6 +2081,7 @@ static Suite *make_suite(void)
     ADD(test_conn_handshake_p256_all_suites_groups);
     ADD(test_conn_handshake_p384_all_suites_groups);
     ADD(test_conn_data_100k_each_way);
+    ADD(test_conn_peek_consume_plaintext);
     ADD(test_conn_server_write_before_handshake_is_buffered);
     ADD(test_conn_server_write_before_handshake_small_fragments);
     suite_add_tcase(s, tc);
