@@ -156,26 +156,63 @@ bool tls_certified_key_covers(const tls_certified_key *ck, const char *name)
     return covers_exact(ck, name, len) || covers_wildcard(ck, name, len);
 }
 
-const tls_certified_key *tls__resolve_cert(tls_certified_key *const *certs, size_t n_certs,
-                                           bool strict, const char *server_name)
+static bool same_names(const tls_certified_key *a, const tls_certified_key *b)
 {
-    size_t len;
+    if (a->n_names != b->n_names)
+        return false;
+    for (size_t i = 0; i < a->n_names; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0)
+            return false;
+    return true;
+}
+
+typedef enum { MATCH_EXACT, MATCH_WILDCARD, MATCH_DEFAULT } match_kind;
+
+static bool matches(tls_certified_key *const *certs, size_t i, match_kind kind, const char *name,
+                    size_t len)
+{
+    switch (kind) {
+    case MATCH_EXACT:
+        return covers_exact(certs[i], name, len);
+    case MATCH_WILDCARD:
+        return covers_wildcard(certs[i], name, len);
+    default:
+        return i == 0 || same_names(certs[i], certs[0]);
+    }
+}
+
+const tls_certified_key *tls__resolve_cert(tls_certified_key *const *certs, size_t n_certs,
+                                           bool strict, const char *server_name,
+                                           tls_cert_rank_fn rank, const void *rank_arg)
+{
+    size_t len = 0;
+    match_kind first_kind = MATCH_DEFAULT;
 
     if (n_certs == 0)
         return NULL;
-    if (server_name == NULL || server_name[0] == '\0')
-        return certs[0];
-    len = reference_len(server_name);
-    if (len != 0) {
+    if (server_name != NULL && server_name[0] != '\0') {
+        len = reference_len(server_name);
         /* An exact name anywhere in the list beats a wildcard earlier in it. */
-        for (size_t i = 0; i < n_certs; i++)
-            if (covers_exact(certs[i], server_name, len))
-                return certs[i];
-        for (size_t i = 0; i < n_certs; i++)
-            if (covers_wildcard(certs[i], server_name, len))
-                return certs[i];
+        first_kind = len != 0 ? MATCH_EXACT : MATCH_DEFAULT;
     }
-    return strict ? NULL : certs[0];
+    for (match_kind kind = first_kind; kind <= MATCH_DEFAULT; kind++) {
+        if (kind == MATCH_DEFAULT && strict && server_name != NULL && server_name[0] != '\0')
+            return NULL;
+        const tls_certified_key *best = NULL;
+        int best_score = -1;
+        for (size_t i = 0; i < n_certs; i++) {
+            if (!matches(certs, i, kind, server_name, len))
+                continue;
+            int score = rank ? rank(rank_arg, certs[i]) : 0;
+            if (score > best_score) {
+                best = certs[i];
+                best_score = score;
+            }
+        }
+        if (best)
+            return best;
+    }
+    return NULL;
 }
 
 /* ---- lifetime ----------------------------------------------------------------------- */

@@ -130,9 +130,15 @@ struct tls_certified_key {
 };
 
 /* Built-in resolver over cfg->certs: exact name, then wildcard (one left-most label),
- * then the first certificate unless strict. NULL: no certificate for this name. */
+ * then the default certificates (the first, and any other with the same names)
+ * unless strict. Several certificates may serve one name (RSA and ECDSA, say): among
+ * the best-matching ones, rank (when not NULL) scores each for this client (0: it
+ * cannot use it) and the highest score wins, the first of equals. NULL: no
+ * certificate for this name. */
+typedef int (*tls_cert_rank_fn)(const void *arg, const tls_certified_key *ck);
 const tls_certified_key *tls__resolve_cert(tls_certified_key *const *certs, size_t n_certs,
-                                           bool strict, const char *server_name);
+                                           bool strict, const char *server_name,
+                                           tls_cert_rank_fn rank, const void *rank_arg);
 
 /* ---- resource limits (config.c) -------------------------------------------------- */
 

@@ -1089,9 +1089,9 @@ START_TEST(test_certkey_resolve_exact_beats_wildcard)
     struct tls_certified_key exact = FAKE_CK("other.test", "www.example.com");
     tls_certified_key *const certs[] = {&wild, &exact};
 
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "www.example.com"), &exact);
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "WWW.example.com."), &exact);
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "api.example.com"), &wild);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "www.example.com", NULL, NULL), &exact);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "WWW.example.com.", NULL, NULL), &exact);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "api.example.com", NULL, NULL), &wild);
 }
 END_TEST
 
@@ -1102,7 +1102,50 @@ START_TEST(test_certkey_resolve_first_exact_wins)
     struct tls_certified_key c = FAKE_CK("y.test");
     tls_certified_key *const certs[] = {&a, &b, &c};
 
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 3, true, "y.test"), &b);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 3, true, "y.test", NULL, NULL), &b);
+}
+END_TEST
+
+/* Several certificates for one name: the rank picks among the best-matching ones only,
+ * the highest score wins, the first of equals; a default set is the first certificate
+ * and those with its names. */
+static int rank_by_key(const void *arg, const tls_certified_key *ck)
+{
+    const int *scores = arg; /* indexed by key type */
+    return scores[ck->key_type];
+}
+
+START_TEST(test_certkey_resolve_ranked)
+{
+    struct tls_certified_key rsa = FAKE_CK("www.example.com");
+    struct tls_certified_key ec = FAKE_CK("www.example.com");
+    struct tls_certified_key wild_ec = FAKE_CK("*.example.com");
+    struct tls_certified_key other_ec = FAKE_CK("other.test");
+    rsa.key_type = TLS_KEY_RSA;
+    ec.key_type = wild_ec.key_type = other_ec.key_type = TLS_KEY_ECDSA_P256;
+    tls_certified_key *const certs[] = {&rsa, &ec, &wild_ec, &other_ec};
+    int prefer_ec[TLS_KEY_TYPE_COUNT] = {[TLS_KEY_RSA] = 1, [TLS_KEY_ECDSA_P256] = 2};
+    int rsa_only[TLS_KEY_TYPE_COUNT] = {[TLS_KEY_RSA] = 1};
+    int none[TLS_KEY_TYPE_COUNT] = {0};
+
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, true, "www.example.com", rank_by_key, prefer_ec),
+                     &ec);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, true, "www.example.com", rank_by_key, rsa_only),
+                     &rsa);
+    /* Nobody usable: the first exact match still (the handshake then says why). */
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, true, "www.example.com", rank_by_key, none),
+                     &rsa);
+    /* A usable wildcard does not beat an exact match the client cannot use. */
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, true, "www.example.com", rank_by_key, rsa_only),
+                     &rsa);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, true, "api.example.com", rank_by_key, rsa_only),
+                     &wild_ec);
+    /* Default set: rsa and ec share the first certificate's names; other_ec does not. */
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, false, NULL, rank_by_key, prefer_ec), &ec);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, false, "unknown.test", rank_by_key, prefer_ec),
+                     &ec);
+    ck_assert_ptr_null(tls__resolve_cert(certs, 4, true, "unknown.test", rank_by_key, prefer_ec));
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 4, true, "", rank_by_key, prefer_ec), &ec);
 }
 END_TEST
 
@@ -1118,11 +1161,11 @@ START_TEST(test_certkey_resolve_real_certs)
     {
         tls_certified_key *const certs[] = {other, end};
 
-        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "other.test"), other);
-        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "localhost"), end);
-        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "sub.wild.test"), end);
-        ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "unknown.test"));
-        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "unknown.test"), other);
+        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "other.test", NULL, NULL), other);
+        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "localhost", NULL, NULL), end);
+        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "sub.wild.test", NULL, NULL), end);
+        ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "unknown.test", NULL, NULL));
+        ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "unknown.test", NULL, NULL), other);
     }
     tls_certified_key_unref(other);
     tls_certified_key_unref(end);
@@ -1135,9 +1178,9 @@ START_TEST(test_certkey_resolve_wildcard_match)
     struct tls_certified_key wild = FAKE_CK("*.wild.test");
     tls_certified_key *const certs[] = {&plain, &wild};
 
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "a.wild.test"), &wild);
-    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "a.b.wild.test"));
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "a.b.wild.test"), &plain);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "a.wild.test", NULL, NULL), &wild);
+    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "a.b.wild.test", NULL, NULL));
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "a.b.wild.test", NULL, NULL), &plain);
 }
 END_TEST
 
@@ -1147,8 +1190,8 @@ START_TEST(test_certkey_resolve_unknown_name_default_when_not_strict)
     struct tls_certified_key b = FAKE_CK("b.test");
     tls_certified_key *const certs[] = {&a, &b};
 
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "c.test"), &a);
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "*.test"), &a);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "c.test", NULL, NULL), &a);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, "*.test", NULL, NULL), &a);
 }
 END_TEST
 
@@ -1158,9 +1201,9 @@ START_TEST(test_certkey_resolve_unknown_name_null_when_strict)
     struct tls_certified_key b = FAKE_CK("b.test");
     tls_certified_key *const certs[] = {&a, &b};
 
-    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "c.test"));
-    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "*.test"));
-    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "."));
+    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "c.test", NULL, NULL));
+    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, "*.test", NULL, NULL));
+    ck_assert_ptr_null(tls__resolve_cert(certs, 2, true, ".", NULL, NULL));
 }
 END_TEST
 
@@ -1170,17 +1213,17 @@ START_TEST(test_certkey_resolve_null_name_default)
     struct tls_certified_key b = FAKE_CK("b.test");
     tls_certified_key *const certs[] = {&a, &b};
 
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, NULL), &a);
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, NULL), &a);
-    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, ""), &a);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, false, NULL, NULL, NULL), &a);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, NULL, NULL, NULL), &a);
+    ck_assert_ptr_eq(tls__resolve_cert(certs, 2, true, "", NULL, NULL), &a);
 }
 END_TEST
 
 START_TEST(test_certkey_resolve_no_certs)
 {
-    ck_assert_ptr_null(tls__resolve_cert(NULL, 0, false, NULL));
-    ck_assert_ptr_null(tls__resolve_cert(NULL, 0, false, "a.test"));
-    ck_assert_ptr_null(tls__resolve_cert(NULL, 0, true, "a.test"));
+    ck_assert_ptr_null(tls__resolve_cert(NULL, 0, false, NULL, NULL, NULL));
+    ck_assert_ptr_null(tls__resolve_cert(NULL, 0, false, "a.test", NULL, NULL));
+    ck_assert_ptr_null(tls__resolve_cert(NULL, 0, true, "a.test", NULL, NULL));
 }
 END_TEST
 
@@ -1369,6 +1412,7 @@ static Suite *make_suite(void)
 
     tcase_add_test(resolve, test_certkey_resolve_exact_beats_wildcard);
     tcase_add_test(resolve, test_certkey_resolve_first_exact_wins);
+    tcase_add_test(resolve, test_certkey_resolve_ranked);
     tcase_add_test(resolve, test_certkey_resolve_real_certs);
     tcase_add_test(resolve, test_certkey_resolve_wildcard_match);
     tcase_add_test(resolve, test_certkey_resolve_unknown_name_default_when_not_strict);

@@ -305,7 +305,14 @@ TLS_MUST_CHECK tls_error tls__hs12_server_ccs(struct tls_conn *conn);
 void tls__hs12_server_clear(tls12_server_hs *hs);
 
 /* Shared server choices (server_common.c). */
+/* Whether this client can be served with ck (a signature scheme, and in TLS 1.2 a
+ * suite, in common). */
+typedef bool (*tls_server_cert_usable_fn)(const struct tls_conn *conn, const tls_client_hello *ch,
+                                          const tls_certified_key *ck);
+/* The certificate for the client's name; where several serve it, one the client can
+ * use, ECDSA or Ed25519 before RSA (smaller, cheaper handshakes). */
 TLS_MUST_CHECK tls_error tls__server_resolve_cert(struct tls_conn *conn, const tls_client_hello *ch,
+                                                  tls_server_cert_usable_fn usable,
                                                   const tls_certified_key **out);
 TLS_MUST_CHECK tls_error tls__server_choose_alpn(struct tls_conn *conn, const tls_client_hello *ch);
 /* Sends a KeyUpdate and moves our sending keys to the next generation (§4.6.3). */

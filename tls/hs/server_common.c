@@ -7,8 +7,22 @@
 #include "../conn.h"
 #include "hs.h"
 
+typedef struct {
+    const tls_conn *conn;
+    const tls_client_hello *ch;
+    tls_server_cert_usable_fn usable;
+} rank_ctx;
+
+static int rank_for_client(const void *arg, const tls_certified_key *ck)
+{
+    const rank_ctx *r = arg;
+    if (!r->usable(r->conn, r->ch, ck))
+        return 0;
+    return ck->key_type == TLS_KEY_RSA ? 1 : 2;
+}
+
 tls_error tls__server_resolve_cert(tls_conn *c, const tls_client_hello *ch,
-                                   const tls_certified_key **out)
+                                   tls_server_cert_usable_fn usable, const tls_certified_key **out)
 {
     const tls_server_config *cfg = c->cfg;
     const char *name = ch->server_name[0] ? ch->server_name : NULL;
@@ -20,7 +34,9 @@ tls_error tls__server_resolve_cert(tls_conn *c, const tls_client_hello *ch,
                 (uint16_t)((ch->sig_algs.p[i] << 8) | ch->sig_algs.p[i + 1]);
         *out = cfg->resolver(cfg->resolver_arg, &info);
     } else {
-        *out = tls__resolve_cert(cfg->certs, cfg->n_certs, cfg->sni_strict, name);
+        rank_ctx r = {c, ch, usable};
+        *out =
+            tls__resolve_cert(cfg->certs, cfg->n_certs, cfg->sni_strict, name, rank_for_client, &r);
     }
     return *out ? TLS_OK : TLS_ERR_NO_CERTIFICATE_FOR_NAME;
 }

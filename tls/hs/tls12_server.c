@@ -141,6 +141,14 @@ static tls_error check_tls12_hello(const tls_conn *c, const tls_client_hello *ch
     return TLS_OK;
 }
 
+static bool cert_usable(const tls_conn *c, const tls_client_hello *ch, const tls_certified_key *ck)
+{
+    const tls_suite *suite;
+    uint16_t scheme;
+    return choose_suite(c, ch, ck->key_type, &suite) == TLS_OK &&
+           choose_sig_scheme(ck, ch, &scheme) == TLS_OK;
+}
+
 /* ---- the server's flight ------------------------------------------------------------------- */
 
 static void write_server_hello(tls_writer *w, const tls_conn *c, const tls_client_hello *ch,
@@ -287,7 +295,7 @@ static tls_error session_fits(tls_conn *c, const tls_client_hello *ch, const tls
     if (!enabled || st->version != TLS_VERSION_1_2 || !st->ems || !s ||
         s->version != TLS_VERSION_1_2 || st->psk_len != TLS12_MASTER_SECRET_LEN ||
         strcmp(st->sni, ch->server_name) != 0 || !tls__u16_list_has(ch->cipher_suites, st->suite) ||
-        tls__server_resolve_cert(c, ch, &ck) != TLS_OK)
+        tls__server_resolve_cert(c, ch, cert_usable, &ck) != TLS_OK)
         return TLS_OK;
     /* RFC 7627 §5.3: the session had an extended master secret and this hello does
      * not offer one: abort rather than fall back, it is a downgrade attempt. */
@@ -438,7 +446,7 @@ tls_error tls__hs12_server_start(tls_conn *c, const tls_client_hello *ch, const 
         if (err != TLS_OK || fits)
             return err;
     }
-    TRY(tls__server_resolve_cert(c, ch, &ck));
+    TRY(tls__server_resolve_cert(c, ch, cert_usable, &ck));
     TRY(choose_suite(c, ch, ck->key_type, &c->suite));
     TRY(choose_group(c, ch, &c->group));
     TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));

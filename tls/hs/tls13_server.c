@@ -165,6 +165,13 @@ static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client
     return TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
 }
 
+static bool cert_usable(const tls_conn *c, const tls_client_hello *ch, const tls_certified_key *ck)
+{
+    uint16_t scheme;
+    (void)c;
+    return choose_sig_scheme(ck, ch, &scheme) == TLS_OK;
+}
+
 /* §9.2 and §4.2: what every TLS 1.3 ClientHello must satisfy. */
 static tls_error check_tls13_hello(const tls_client_hello *ch)
 {
@@ -592,7 +599,7 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
     /* A session resumes only where a full handshake for its name would succeed: the
      * resolver (or sni_strict) may refuse the name on this config, though another
      * config sharing the ticketer issued the ticket. */
-    if (tls__server_resolve_cert(c, ch, &ck) != TLS_OK)
+    if (tls__server_resolve_cert(c, ch, cert_usable, &ck) != TLS_OK)
         return TLS_OK;
     tls_reader_init(&ids, ch->psk_identities.p, ch->psk_identities.len);
     tls_reader_init(&binders, ch->psk_binders.p, ch->psk_binders.len);
@@ -716,7 +723,7 @@ static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_
     c->hs.v13.send_tickets =
         (c->cfg->ticketer || c->cfg->session_cache) && c->cfg->n_tickets && psk_dhe_offered(ch);
     if (!c->resumed) {
-        TRY(tls__server_resolve_cert(c, ch, &ck));
+        TRY(tls__server_resolve_cert(c, ch, cert_usable, &ck));
         TRY(choose_sig_scheme(ck, ch, &c->sig_scheme));
     }
     TRY(tls__server_choose_alpn(c, ch));
