@@ -58,8 +58,11 @@ static const uint8_t v2_sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
 #define PP2_TYPE_AUTHORITY 0x02
 #define PP2_TYPE_SSL 0x20
 #define PP2_SUBTYPE_SSL_VERSION 0x21
+#define PP2_SUBTYPE_SSL_CN 0x22
 #define PP2_SUBTYPE_SSL_CIPHER 0x23
 #define PP2_CLIENT_SSL 0x01
+#define PP2_CLIENT_CERT_CONN 0x02
+#define PP2_CLIENT_CERT_SESS 0x04
 
 /* §2.1: "PROXY " starts every v1 line, which is at most 107 bytes with its CRLF. */
 static const uint8_t v1_magic[6] = {'P', 'R', 'O', 'X', 'Y', ' '};
@@ -173,15 +176,22 @@ size_t px_proxy_v2_write(const struct sockaddr *src, const struct sockaddr *dst,
         if (tlvs->sni)
             write_tlv(&w, PP2_TYPE_AUTHORITY, tlvs->sni, strlen(tlvs->sni));
         if (tlvs->tls_version || tlvs->tls_cipher) {
-            /* struct pp2_tlv_ssl: client, verify, then sub-TLVs (§2.2.6). verify = 0:
-             * we ask for no client certificate, and HAProxy also sends 0 then. */
+            /* struct pp2_tlv_ssl: client, verify, then sub-TLVs (§2.2.6). verify is 0
+             * when no certificate was asked for (as HAProxy sends) or the client's
+             * verified; a presented certificate that did not verify never gets this
+             * far (the handshake fails), but the field says so if it ever does. */
+            bool cert = tlvs->client_cert_conn || tlvs->client_cert_sess;
+            uint8_t client = PP2_CLIENT_SSL | (tlvs->client_cert_conn ? PP2_CLIENT_CERT_CONN : 0) |
+                             (tlvs->client_cert_sess ? PP2_CLIENT_CERT_SESS : 0);
             tls_write_u8(&w, PP2_TYPE_SSL);
             tls_write_vec16_begin(&w);
-            tls_write_u8(&w, PP2_CLIENT_SSL);
-            tls_write_u32(&w, 0);
+            tls_write_u8(&w, client);
+            tls_write_u32(&w, cert && !tlvs->client_cert_verified ? 1 : 0);
             if (tlvs->tls_version)
                 write_tlv(&w, PP2_SUBTYPE_SSL_VERSION, tlvs->tls_version,
                           strlen(tlvs->tls_version));
+            if (cert && tlvs->client_cn)
+                write_tlv(&w, PP2_SUBTYPE_SSL_CN, tlvs->client_cn, strlen(tlvs->client_cn));
             if (tlvs->tls_cipher)
                 write_tlv(&w, PP2_SUBTYPE_SSL_CIPHER, tlvs->tls_cipher, strlen(tlvs->tls_cipher));
             tls_writer_end(&w);

@@ -29,6 +29,12 @@ typedef struct {
     /* PX_PP2_TYPE_EARLY_DATA: the client's first bytes came as TLS 1.3 0-RTT early data,
      * which an attacker may replay (RFC 8446 §8); the backend decides what is safe. */
     bool early_data;
+    /* Client certificates (mutual TLS), in PP2_TYPE_SSL: the client field's
+     * PP2_CLIENT_CERT_CONN (presented on this connection) or PP2_CLIENT_CERT_SESS
+     * (carried by the resumed session), verify = 0 when the certificate verified
+     * (non-zero otherwise), and PP2_SUBTYPE_SSL_CN with the subject's common name. */
+    bool client_cert_conn, client_cert_sess, client_cert_verified;
+    const char *client_cn;
 } px_proxy_tlvs;
 
 /* moat's own TLV, in the range §2.2.8 reserves for custom use (0xE0-0xEF): one byte,

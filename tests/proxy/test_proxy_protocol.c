@@ -345,6 +345,44 @@ START_TEST(test_proxy_protocol_v2_write_early_data_tlv)
 }
 END_TEST
 
+/* Client certificates in PP2_TYPE_SSL: client bits CERT_CONN/CERT_SESS, verify 0 when
+ * verified, and PP2_SUBTYPE_SSL_CN after the version; no CN without a certificate. */
+START_TEST(test_proxy_protocol_v2_write_client_cert)
+{
+    struct sockaddr_in s = v4("192.0.2.1", 1), d = v4("192.0.2.2", 2);
+    uint8_t out[PX_PROXY_MAX_HEADER];
+    px_proxy_tlvs conn = {.tls_version = "V",
+                          .client_cert_conn = true,
+                          .client_cert_verified = true,
+                          .client_cn = "alice"};
+    static const uint8_t conn_ssl[] = {0x20, 0x00, 0x11, 0x03, 0,   0,   0,   0,   0x21, 0x00,
+                                       0x01, 'V',  0x22, 0x00, 0x05, 'a', 'l', 'i', 'c',  'e'};
+    size_t n =
+        px_proxy_v2_write((struct sockaddr *)&s, (struct sockaddr *)&d, &conn, out, sizeof out);
+    ck_assert_uint_eq(n, 28 + sizeof conn_ssl);
+    ck_assert_mem_eq(out + 28, conn_ssl, sizeof conn_ssl);
+
+    px_proxy_tlvs sess = conn;
+    sess.client_cert_conn = false;
+    sess.client_cert_sess = true;
+    n = px_proxy_v2_write((struct sockaddr *)&s, (struct sockaddr *)&d, &sess, out, sizeof out);
+    ck_assert_uint_eq(out[28 + 3], 0x05);
+
+    px_proxy_tlvs unverified = conn;
+    unverified.client_cert_verified = false;
+    n = px_proxy_v2_write((struct sockaddr *)&s, (struct sockaddr *)&d, &unverified, out,
+                          sizeof out);
+    ck_assert_uint_eq(out[28 + 7], 1); /* verify, big-endian: non-zero */
+
+    px_proxy_tlvs no_cert = {.tls_version = "V", .client_cn = "ignored"};
+    n = px_proxy_v2_write((struct sockaddr *)&s, (struct sockaddr *)&d, &no_cert, out,
+                          sizeof out);
+    static const uint8_t plain_ssl[] = {0x20, 0x00, 0x09, 0x01, 0, 0, 0, 0, 0x21, 0x00, 0x01, 'V'};
+    ck_assert_uint_eq(n, 28 + sizeof plain_ssl);
+    ck_assert_mem_eq(out + 28, plain_ssl, sizeof plain_ssl);
+}
+END_TEST
+
 START_TEST(test_proxy_protocol_v2_write_cap_too_small)
 {
     struct sockaddr_in s = v4("192.0.2.1", 56324), d = v4("198.51.100.7", 443);
@@ -956,6 +994,7 @@ static Suite *make_suite(void)
     tcase_add_test(w, test_proxy_protocol_v2_write_mixed_families_local);
     tcase_add_test(w, test_proxy_protocol_v2_write_partial_tlvs);
     tcase_add_test(w, test_proxy_protocol_v2_write_early_data_tlv);
+    tcase_add_test(w, test_proxy_protocol_v2_write_client_cert);
     tcase_add_test(w, test_proxy_protocol_v2_write_cap_too_small);
     suite_add_tcase(s, w);
 
