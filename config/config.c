@@ -785,14 +785,19 @@ static bool valid_server_name(const char *name)
     return label > 0;
 }
 
-/* tls: { ca, server_name, alpn }: moat speaks TLS to the backend and verifies it. */
+/* tls: { ca, server_name, alpn, cert, key }: moat speaks TLS to the backend, verifies it,
+ * and presents a client certificate when cert and key are given (mTLS to the backend). */
 CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const yaml_node_t *map)
 {
-    enum { CA, SERVER_NAME, ALPN, N_KEYS };
-    static const char *const keys[N_KEYS] = {
-        [CA] = "ca", [SERVER_NAME] = "server_name", [ALPN] = "alpn"};
+    enum { CA, SERVER_NAME, ALPN, CERT, KEY, N_KEYS };
+    static const char *const keys[N_KEYS] = {[CA] = "ca",
+                                             [SERVER_NAME] = "server_name",
+                                             [ALPN] = "alpn",
+                                             [CERT] = "cert",
+                                             [KEY] = "key"};
     yaml_node_t *seen[COUNT(keys)] = {0};
-    const char *ca = NULL, *name = NULL;
+    const char *ca = NULL, *name = NULL, *cert = NULL, *key = NULL;
+    tls_certified_key *client_cert = NULL;
     char **alpn = NULL, err[512];
     size_t n_alpn = 0;
     tls_root_store *roots = NULL;
@@ -818,12 +823,23 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         case ALPN:
             ok = read_alpn_list(ld, v, &alpn, &n_alpn);
             break;
+        case CERT:
+            ok = cfg__get_nonempty(&ld->doc, v, "cert", false, &cert);
+            break;
+        case KEY:
+            ok = cfg__get_nonempty(&ld->doc, v, "key", false, &key);
+            break;
         default:
             ok = cfg__unhandled_key(&ld->doc, p);
         }
         if (!ok)
             break;
     }
+    if (ok && (cert != NULL) != (key != NULL))
+        ok = cfg__fail(&ld->doc, (seen[CERT] ? seen[CERT] : seen[KEY])->start_mark,
+                       "a backend's client certificate needs both \"cert\" and \"key\"");
+    if (ok && cert && tls_certified_key_load(cert, key, &client_cert, err, sizeof err) != TLS_OK)
+        ok = cfg__fail(&ld->doc, seen[CERT]->start_mark, "client certificate: %s", err);
     for (size_t i = 0; ok && !b->tls_server_name && i < b->n_servers; i++)
         if (b->servers[i].is_unix)
             ok = cfg__fail(&ld->doc, map->start_mark,
@@ -847,6 +863,7 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         .max_buffered_ciphertext = engine_buffer_limit(ld->cfg),
         .max_empty_records = ld->cfg->max_empty_records,
         .max_key_updates = ld->cfg->max_key_updates,
+        .client_cert = client_cert,
     };
     if (ok && tls_client_config_new(&params, &b->tls, err, sizeof err) != TLS_OK)
         ok = cfg__fail(&ld->doc, map->start_mark, "backend TLS settings refused: %s", err);
@@ -864,6 +881,7 @@ CFG_MUST_CHECK static bool read_backend_tls(loader *ld, cfg_backend *b, const ya
         params.sessions = NULL;
     }
     tls_root_store_unref(roots);
+    tls_certified_key_unref(client_cert); /* the configs hold their own references */
     for (size_t i = 0; i < n_alpn; i++)
         free(alpn[i]);
     free(alpn);

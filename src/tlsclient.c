@@ -80,7 +80,7 @@ typedef enum {
 } input_kind;
 
 typedef struct {
-    const char *hostname, *connect, *cafile, *cache, *early_data;
+    const char *hostname, *connect, *cafile, *cache, *early_data, *auth_key, *auth_certs;
     uint16_t suites[MAX_LIST], groups[MAX_LIST], versions[MAX_LIST];
     size_t n_suites, n_groups, n_versions;
     const char *protos[MAX_LIST];
@@ -774,6 +774,9 @@ static const char usage_text[] =
     "    --protover VERSION  Use VERSION (1.2 or 1.3) instead of the defaults. Repeatable.\n"
     "    --no-sni            Do not send server name indication.\n"
     "    --insecure          Disable certificate verification. Dangerous.\n"
+    "    --auth-key KEY      Read client authentication key from KEY.\n"
+    "    --auth-certs CERTS  Read client authentication certificates from CERTS.\n"
+    "                        CERTS must match up with KEY.\n"
     "    --max-frag-size M   Limit outgoing TLS plaintext fragments to M bytes.\n"
     "    --cache FILE        Resume sessions: load them from FILE, save them there at exit.\n"
     "    --no-tickets        Resume TLS 1.2 sessions by session ID only (no RFC 5077 tickets).\n"
@@ -848,6 +851,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"protover", required_argument, NULL, 'V'},
         {"no-sni", no_argument, NULL, 'N'},
         {"insecure", no_argument, NULL, 'I'},
+        {"auth-key", required_argument, NULL, 'k'},
+        {"auth-certs", required_argument, NULL, 'c'},
         {"max-frag-size", required_argument, NULL, 'F'},
         {"cache", required_argument, NULL, 'K'},
         {"no-tickets", no_argument, NULL, 'T'},
@@ -876,6 +881,12 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         case 'I':
             o->insecure = true;
+            break;
+        case 'k':
+            o->auth_key = optarg;
+            break;
+        case 'c':
+            o->auth_certs = optarg;
             break;
         case 'B':
             o->verbose = true;
@@ -939,6 +950,10 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("--connect wants an address or a name");
     if (o->cache != NULL && o->cache[0] == '\0')
         return usage_error("--cache wants a file name");
+    if ((o->auth_key == NULL) != (o->auth_certs == NULL))
+        return usage_error("--auth-key and --auth-certs go together: give both or neither");
+    if (o->auth_key != NULL && (o->auth_key[0] == '\0' || o->auth_certs[0] == '\0'))
+        return usage_error("--auth-key and --auth-certs want file names");
     return -1;
 }
 
@@ -963,14 +978,36 @@ static int load_cache(const options *o, tls_client_session_store **store)
     return 0;
 }
 
+/* The --auth-certs chain and its --auth-key, or NULL without them; returns 0, or the
+ * exit status (the loader's sentence names the file and what is wrong with it). */
+static int load_client_cert(const options *o, tls_certified_key **ck)
+{
+    char err[512] = "";
+    tls_error rc;
+    *ck = NULL;
+    if (o->auth_key == NULL)
+        return 0;
+    rc = tls_certified_key_load(o->auth_certs, o->auth_key, ck, err, sizeof err);
+    if (rc != TLS_OK) {
+        fprintf(stderr, "tlsclient: client certificate: %s\n", err[0] ? err : tls_error_name(rc));
+        return 1;
+    }
+    return 0;
+}
+
 /* Builds the client config; returns 0, or the exit status. */
 static int make_config(const options *o, tls_client_session_store *store, tls_root_store **roots,
                        tls_client_config **cfg)
 {
     tls_client_config_params params;
+    tls_certified_key *client_cert = NULL;
     char err[512] = "";
     tls_error rc;
+    int status;
+    if ((status = load_client_cert(o, &client_cert)) != 0)
+        return status;
     memset(&params, 0, sizeof params);
+    params.client_cert = client_cert; /* the config takes its own reference */
     params.sessions = store;
     params.no_tickets = o->no_tickets;
     params.enable_early_data = o->early_data != NULL;
@@ -993,11 +1030,13 @@ static int make_config(const options *o, tls_client_session_store *store, tls_ro
                                : tls_root_store_load_system(roots, err, sizeof err);
         if (rc != TLS_OK) {
             fprintf(stderr, "tlsclient: %s\n", err[0] ? err : tls_error_name(rc));
+            tls_certified_key_unref(client_cert);
             return 1;
         }
         params.roots = *roots;
         rc = tls_client_config_new(&params, cfg, err, sizeof err);
     }
+    tls_certified_key_unref(client_cert);
     if (rc != TLS_OK) {
         fprintf(stderr, "tlsclient: %s\n", err[0] ? err : "invalid TLS configuration");
         return 2;

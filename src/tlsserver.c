@@ -86,6 +86,10 @@ typedef struct {
     unsigned long max_early_data;
     const char *export_label;
     unsigned long export_len;
+    const char *auth;  /* --auth CAFILE: client certificate roots */
+    bool require_auth; /* --require-auth */
+    const char *crls[MAX_LIST];
+    size_t n_crls;
     run_mode mode;
 } options;
 
@@ -102,6 +106,7 @@ typedef struct {
     bool stopping;
     const char *export_label; /* --keymatexport: log this exporter's output per connection */
     size_t export_len;
+    bool client_auth; /* --auth: log each connection's client certificate */
     unsigned long next_id;
     conn *conns; /* every live conn, so shutdown can reach them */
     char readbuf[64 * 1024];
@@ -512,6 +517,12 @@ static void log_handshake(const conn *c)
              alpn != NULL ? (const char *)alpn : "-", tls_conn_did_hrr(c->tls) ? "yes" : "no",
              tls_conn_resumed(c->tls) ? "yes" : "no",
              tls_conn_early_data_accepted(c->tls) ? "accepted" : "no", c->early_bytes);
+    if (tls_conn_peer_cert_verified(c->tls))
+        conn_log(c, "client certificate verified cn=%s (%s)", or_dash(tls_conn_peer_cn(c->tls)),
+                 tls_conn_peer_cert_sent(c->tls) ? "sent on this connection"
+                                                 : "from the resumed session");
+    else if (c->srv->client_auth)
+        conn_log(c, "no client certificate");
     if (c->srv->export_label) {
         uint8_t key[255];
         char hex[2 * sizeof key + 1];
@@ -785,6 +796,12 @@ static const char usage_text[] =
     "                        TLS 1.3 single-use tickets when --tickets is not given.\n"
     "    --max-early-data N  Accept up to N bytes of TLS 1.3 0-RTT data on resumed\n"
     "                        connections (needs --tickets or --resumption) [default: 0].\n"
+    "    --auth CAFILE       Ask clients for a certificate and verify it against the PEM\n"
+    "                        roots in CAFILE (clientAuth); clients without one are\n"
+    "                        still served. With --verbose, log the client's CN.\n"
+    "    --require-auth      With --auth, refuse clients without a valid certificate.\n"
+    "    --crl CRLFILE       With --auth, refuse client certificates this CRL (DER or PEM)\n"
+    "                        revokes. Repeatable.\n"
     "    --keymatexport LABEL  With --verbose, log each connection's exported keying\n"
     "                        material for LABEL (RFC 5705 / RFC 8446 section 7.5).\n"
     "    --keymatexportlen N Bytes to export [default: 20].\n"
@@ -849,6 +866,9 @@ static int parse_args(int argc, char **argv, options *o)
         {"max-early-data", required_argument, NULL, 'D'},
         {"keymatexport", required_argument, NULL, 'X'},
         {"keymatexportlen", required_argument, NULL, 'L'},
+        {"auth", required_argument, NULL, 'U'},
+        {"require-auth", no_argument, NULL, 'Q'},
+        {"crl", required_argument, NULL, 'Y'},
         {"port", required_argument, NULL, 'p'},
         {"address", required_argument, NULL, 'A'},
         {"verbose", no_argument, NULL, 'B'},
@@ -893,6 +913,18 @@ static int parse_args(int argc, char **argv, options *o)
         case 'L':
             if (!parse_ulong(optarg, 1, 255, &o->export_len))
                 rc = usage_error("--keymatexportlen wants 1..255, not '%s'", optarg);
+            break;
+        case 'U':
+            o->auth = optarg;
+            break;
+        case 'Q':
+            o->require_auth = true;
+            break;
+        case 'Y':
+            if (o->n_crls == MAX_LIST)
+                rc = usage_error("too many --crl options");
+            else
+                o->crls[o->n_crls++] = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -940,6 +972,8 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("--address '%s' is not an IPv4 or IPv6 address", o->address);
     if (o->certs == NULL || o->key == NULL)
         return usage_error("--certs and --key are required");
+    if ((o->require_auth || o->n_crls) && o->auth == NULL)
+        return usage_error("--require-auth and --crl need --auth CAFILE");
     argv += optind;
     argc -= optind;
     if (argc == 1 && strcmp(argv[0], "echo") == 0)
@@ -979,6 +1013,7 @@ int main(int argc, char **argv)
 {
     options opt;
     tls_certified_key *ck = NULL;
+    tls_root_store *client_roots = NULL;
     tls_server_config_params params;
     server *srv = NULL;
     bool loop_ready = false;
@@ -992,6 +1027,11 @@ int main(int argc, char **argv)
 
     if (tls_certified_key_load(opt.certs, opt.key, &ck, err, sizeof err) != TLS_OK) {
         fprintf(stderr, "tlsserver: %s\n", err[0] ? err : "cannot load certificate and key");
+        goto out;
+    }
+    if (opt.auth != NULL &&
+        tls_root_store_load(opt.auth, &client_roots, err, sizeof err) != TLS_OK) {
+        fprintf(stderr, "tlsserver: %s\n", err[0] ? err : "cannot load --auth roots");
         goto out;
     }
     srv = calloc(1, sizeof *srv);
@@ -1015,6 +1055,12 @@ int main(int argc, char **argv)
     params.certs = &ck;
     params.n_certs = 1;
     params.max_fragment_size = opt.max_frag;
+    if (client_roots != NULL) {
+        params.client_auth = opt.require_auth ? TLS_CLIENT_AUTH_REQUIRED : TLS_CLIENT_AUTH_OPTIONAL;
+        params.client_roots = client_roots;
+        params.client_crls = opt.crls;
+        params.n_client_crls = opt.n_crls;
+    }
     if (tls_server_config_new(&params, &srv->cfg, err, sizeof err) != TLS_OK) {
         fprintf(stderr, "tlsserver: %s\n", err[0] ? err : "invalid TLS configuration");
         status = 2;
@@ -1025,6 +1071,7 @@ int main(int argc, char **argv)
     srv->verbose = opt.verbose;
     srv->export_label = opt.export_label;
     srv->export_len = opt.export_len ? opt.export_len : 20;
+    srv->client_auth = client_roots != NULL;
     if (uv_loop_init(&srv->loop) != 0) {
         fprintf(stderr, "tlsserver: cannot create the event loop\n");
         goto out;
@@ -1058,6 +1105,8 @@ out:
         tls_server_config_unref(srv->cfg);
     if (ck != NULL)
         tls_certified_key_unref(ck);
+    if (client_roots != NULL)
+        tls_root_store_unref(client_roots); /* the config keeps its own reference */
     free(srv);
     uv_library_shutdown();
     return status;

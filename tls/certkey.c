@@ -732,3 +732,45 @@ out:
     }
     return err;
 }
+
+/* ---- signature schemes -------------------------------------------------------------- */
+
+uint16_t tls__sig_scheme_for_key(const tls_certified_key *ck, tls_slice schemes, uint16_t version)
+{
+    /* Our preference, as server or client: RSA-PSS before PKCS#1 v1.5, which
+     * TLS 1.3 forbids in CertificateVerify (§4.2.3); ECDSA with its curve's hash (bound
+     * in 1.3, and what any 1.2 peer expects of the key); Ed25519 as RFC 8446 §4.2.3 and
+     * RFC 8422 §5.1.3 name it. */
+    static const uint16_t rsa[] = {TLS_SIG_RSA_PSS_RSAE_SHA256, TLS_SIG_RSA_PSS_RSAE_SHA384,
+                                   TLS_SIG_RSA_PSS_RSAE_SHA512, TLS_SIG_RSA_PKCS1_SHA256,
+                                   TLS_SIG_RSA_PKCS1_SHA384,    TLS_SIG_RSA_PKCS1_SHA512};
+    static const uint16_t p256[] = {TLS_SIG_ECDSA_SECP256R1_SHA256};
+    static const uint16_t p384[] = {TLS_SIG_ECDSA_SECP384R1_SHA384};
+    static const uint16_t ed25519[] = {TLS_SIG_ED25519};
+    const uint16_t *prefs;
+    size_t n;
+
+    if (!ck)
+        return 0;
+    switch (ck->key_type) {
+    case TLS_KEY_RSA:
+        prefs = rsa;
+        n = version == TLS_VERSION_1_3 ? 3 : sizeof rsa / sizeof rsa[0];
+        break;
+    case TLS_KEY_ECDSA_P256:
+        prefs = p256, n = 1;
+        break;
+    case TLS_KEY_ECDSA_P384:
+        prefs = p384, n = 1;
+        break;
+    case TLS_KEY_ED25519:
+        prefs = ed25519, n = tls__crypto_has_ed25519() ? 1 : 0;
+        break;
+    default:
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (tls__u16_list_has(schemes, prefs[i]))
+            return prefs[i];
+    return 0;
+}

@@ -93,6 +93,7 @@ static tls_error build(const tls_client_config_params *params, bool dangerous,
     cfg->sessions = params->sessions ? tls_client_session_store_ref(params->sessions) : NULL;
     cfg->no_tickets = params->no_tickets;
     cfg->enable_early_data = params->enable_early_data;
+    cfg->client_cert = params->client_cert ? tls_certified_key_ref(params->client_cert) : NULL;
     if (dangerous) {
         /* roots and verifier, if given, are not used (nor referenced): a command line's
          * --insecure may be added to whatever trust options it also has. */
@@ -144,5 +145,7 @@ void tls_client_config_unref(tls_client_config *cfg)
         tls_root_store_unref(cfg->roots);
     if (cfg->sessions)
         tls_client_session_store_unref(cfg->sessions);
+    if (cfg->client_cert)
+        tls_certified_key_unref(cfg->client_cert);
     tls__free(cfg, sizeof *cfg);
 }

@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "session_cache.h"
 #include "ticket.h"
+#include "verify.h"
 
 #define V13 TLS_VERSION_1_3
 #define V12 TLS_VERSION_1_2
@@ -375,10 +376,10 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
     if (!tls__config_has_version(cfg, TLS_VERSION_1_3) &&
         !tls__config_has_version(cfg, TLS_VERSION_1_2))
         CONFIG_FAIL("no enabled cipher suite serves an enabled protocol version");
-    /* No client certificates are asked for yet: chain = message limit (mTLS: later). */
-    if ((err = tls__limits_init(&cfg->limits, params->max_handshake_message_size, 0,
-                                params->max_buffered_plaintext, params->max_buffered_ciphertext,
-                                errbuf, errlen)) != TLS_OK ||
+    /* The client's Certificate (mTLS) may be larger than other messages. */
+    if ((err = tls__limits_init(&cfg->limits, params->max_handshake_message_size,
+                                params->max_certificate_chain_size, params->max_buffered_plaintext,
+                                params->max_buffered_ciphertext, errbuf, errlen)) != TLS_OK ||
         (err = tls__flood_limits_init(&cfg->limits, params->max_empty_records,
                                       params->max_key_updates, errbuf, errlen)) != TLS_OK)
         goto out;
@@ -438,6 +439,28 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
         CONFIG_FAIL("0-RTT (max_early_data_size) cannot be used with ticket keys loaded from a "
                     "file: every instance sharing them would accept a replayed ClientHello");
     cfg->max_early_data_size = params->max_early_data_size;
+    switch (params->client_auth) {
+    case TLS_CLIENT_AUTH_NONE:
+        if (params->client_roots || params->n_client_crls)
+            CONFIG_FAIL("client_roots and client_crls need client authentication (optional or "
+                        "required)");
+        break;
+    case TLS_CLIENT_AUTH_OPTIONAL:
+    case TLS_CLIENT_AUTH_REQUIRED:
+        if (!params->client_roots)
+            CONFIG_FAIL("client authentication needs client_roots");
+        if (params->n_client_crls && !params->client_crls)
+            CONFIG_FAIL("n_client_crls is %zu but client_crls is NULL", params->n_client_crls);
+        cfg->client_auth = params->client_auth;
+        cfg->client_roots = tls_root_store_ref(params->client_roots);
+        if (params->n_client_crls &&
+            (err = tls__crl_set_load(params->client_crls, params->n_client_crls, &cfg->client_crls,
+                                     errbuf, errlen)) != TLS_OK)
+            goto out;
+        break;
+    default:
+        CONFIG_FAIL("client_auth %d is not a tls_client_auth_mode", (int)params->client_auth);
+    }
 out:
     if (err != TLS_OK) {
         tls_server_config_unref(cfg);
@@ -466,5 +489,7 @@ void tls_server_config_unref(tls_server_config *cfg)
     tls__wipe(cfg->cookie_secret, sizeof cfg->cookie_secret);
     tls__session_cache_free(cfg->session_cache);
     tls_ticketer_unref(cfg->ticketer);
+    tls_root_store_unref(cfg->client_roots);
+    tls__crl_set_free(cfg->client_crls);
     tls__free(cfg, sizeof *cfg);
 }

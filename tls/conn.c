@@ -22,6 +22,7 @@
  *   warnings) and of KeyUpdates end the connection after a fixed number in a row.
  */
 #include "conn.h"
+#include "verify.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -563,6 +564,10 @@ void tls_conn_free(tls_conn *c)
     buf_free(&c->out);
     tls_server_config_unref(c->cfg);
     tls_client_config_unref(c->client_cfg);
+    if (c->peer) {
+        tls__free(c->peer->der, c->peer->der_len);
+        tls__free(c->peer, sizeof *c->peer);
+    }
     tls__wipe(c, sizeof *c);
     tls__free(c, sizeof *c);
 }
@@ -762,6 +767,66 @@ bool tls_conn_did_hrr(const tls_conn *c)
 bool tls_conn_resumed(const tls_conn *c)
 {
     return c->resumed;
+}
+
+/* ---- the client's identity (server, mTLS) ------------------------------------------------ */
+
+tls_error tls__conn_set_peer(tls_conn *c, const uint8_t *const *chain, const size_t *lens, size_t n,
+                             bool sent)
+{
+    tls_peer_identity *p = c->peer;
+    size_t total = 0;
+
+    ENSURE(n >= 1 && n <= TLS_MAX_PEER_CHAIN, TLS_ERR_INTERNAL);
+    for (size_t i = 0; i < n; i++)
+        total += lens[i];
+    if (!p) {
+        ENSURE(p = tls__calloc(sizeof *p), TLS_ERR_NO_MEMORY);
+        c->peer = p;
+    }
+    tls__free(p->der, p->der_len);
+    memset(p, 0, sizeof *p);
+    ENSURE(p->der = tls__alloc(total), TLS_ERR_NO_MEMORY);
+    p->der_len = total;
+    for (size_t i = 0; i < n; i++) {
+        p->offs[i + 1] = p->offs[i] + lens[i];
+        memcpy(p->der + p->offs[i], chain[i], lens[i]);
+    }
+    p->n_certs = n;
+    p->sent = sent;
+    p->has_cn = tls__cert_subject_cn(chain[0], lens[0], p->cn, sizeof p->cn);
+    return TLS_OK;
+}
+
+static const tls_peer_identity *peer_of(const tls_conn *c)
+{
+    return !c->is_client && c->handshake_done ? c->peer : NULL;
+}
+
+bool tls_conn_peer_cert_verified(const tls_conn *c)
+{
+    return peer_of(c) != NULL;
+}
+
+bool tls_conn_peer_cert_sent(const tls_conn *c)
+{
+    return peer_of(c) && c->peer->sent;
+}
+
+const uint8_t *tls_conn_peer_cert(const tls_conn *c, size_t index, size_t *len)
+{
+    const tls_peer_identity *p = peer_of(c);
+    *len = 0;
+    if (!p || index >= p->n_certs)
+        return NULL;
+    *len = p->offs[index + 1] - p->offs[index];
+    return p->der + p->offs[index];
+}
+
+const char *tls_conn_peer_cn(const tls_conn *c)
+{
+    const tls_peer_identity *p = peer_of(c);
+    return p && p->has_cn ? p->cn : NULL;
 }
 
 size_t tls_conn_early_data_capacity(const tls_conn *c)

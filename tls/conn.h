@@ -23,6 +23,18 @@ typedef struct {
     bool public_bytes;
 } tls_buf;
 
+/* A client's verified identity on a server (mTLS): its chain as presented (or as a
+ * resumed session kept it) and the end entity's subject CN. */
+typedef struct {
+    uint8_t *der; /* the certificates back to back (tls__alloc, der_len bytes) */
+    size_t der_len;
+    size_t offs[TLS_MAX_PEER_CHAIN + 1]; /* certificate i is der[offs[i] .. offs[i + 1]) */
+    size_t n_certs;
+    bool sent;   /* sent on this connection's (full) handshake */
+    bool has_cn; /* cn holds the subject's commonName */
+    char cn[65]; /* X.520 ub-common-name is 64 */
+} tls_peer_identity;
+
 struct tls_conn {
     bool is_client;
     tls_server_config *cfg;        /* the server's; NULL for a client */
@@ -71,6 +83,7 @@ struct tls_conn {
     bool exporter_ready;
     unsigned key_updates_in_row;
     unsigned renegotiations_refused;
+    tls_peer_identity *peer; /* server, client auth: the verified client (tls__alloc) */
 
     /* Server: the handshake of the version chosen (v13 until then: its state 0 expects
      * the first ClientHello). Client: `client`. */
@@ -108,6 +121,10 @@ void tls__conn_set_exporter12(struct tls_conn *conn, const uint8_t *master,
                               const uint8_t client_random[32], const uint8_t server_random[32]);
 /* A warning-level alert that does not end the connection (TLS 1.2's no_renegotiation). */
 TLS_MUST_CHECK tls_error tls__conn_send_warning(struct tls_conn *conn, int alert);
+/* Records the client's verified chain (copied; n >= 1, at most TLS_MAX_PEER_CHAIN),
+ * replacing any earlier one. sent: it came in this handshake's Certificate. */
+TLS_MUST_CHECK tls_error tls__conn_set_peer(struct tls_conn *conn, const uint8_t *const *chain,
+                                            const size_t *lens, size_t n, bool sent);
 /* Called by the handshake when it completes: flushes plaintext written early. */
 TLS_MUST_CHECK tls_error tls__conn_handshake_complete(struct tls_conn *conn);
 

@@ -201,6 +201,11 @@ struct tls_server_config {
     struct tls_session_cache *session_cache;
     uint32_t max_early_data_size; /* 0: 0-RTT refused */
     tls_limits limits;
+    /* Client authentication (verify.h): the mode, the roots (referenced; NULL with
+     * TLS_CLIENT_AUTH_NONE) and the CRLs (owned; NULL when none were given). */
+    tls_client_auth_mode client_auth;
+    tls_root_store *client_roots;
+    struct tls_crl_set *client_crls;
 };
 
 /* Largest max_early_data_size a server config takes (1 MiB). */
@@ -258,6 +263,8 @@ struct tls_client_config {
     tls_client_session_store *sessions;
     bool no_tickets;
     bool enable_early_data;
+    /* The certificate presented when a server asks for one (referenced), or NULL. */
+    tls_certified_key *client_cert;
     tls_limits limits;
 };
 
@@ -284,5 +291,8 @@ TLS_MUST_CHECK tls_error tls__read_file(const char *path, size_t max_size, uint8
 
 /* True when `v` is one of the big-endian u16 values in list (even length). */
 bool tls__u16_list_has(tls_slice list, uint16_t v);
+/* The scheme we sign with for key ck among the peer's `schemes`, in our preference
+ * order (TLS 1.3: RSA-PSS only); 0 when none fits (certkey.c). */
+uint16_t tls__sig_scheme_for_key(const tls_certified_key *ck, tls_slice schemes, uint16_t version);
 
 #endif

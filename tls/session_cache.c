@@ -4,8 +4,14 @@
  * A chained hash table over the ids with a doubly linked recency list through the
  * same entries. Ids are our own random values (we pick every id we store), so a
  * simple hash spreads them; lookups with client-chosen ids only read.
+ *
+ * An entry is allocated to fit: the state's client_chain (its last member, up to 8 KiB
+ * for mTLS sessions) is cut to the bytes in use, so sessions without a client
+ * certificate cost what they did before. State copies in and out go through
+ * state_size(), never a struct assignment.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,8 +22,15 @@ typedef struct entry {
     struct entry *newer, *older; /* recency list */
     uint8_t id[TLS_SESSION_ID_MAX];
     size_t id_len;
-    tls_ticket_state st;
+    size_t size;         /* bytes allocated for this entry */
+    tls_ticket_state st; /* last: only state_size(&st) bytes of it exist */
 } entry;
+
+/* Bytes of a state up to the end of its client chain in use. */
+static size_t state_size(const tls_ticket_state *st)
+{
+    return offsetof(tls_ticket_state, client_chain) + st->client_chain_len;
+}
 
 struct tls_session_cache {
     pthread_mutex_t lock;
@@ -100,8 +113,9 @@ static void remove_at(tls_session_cache *c, entry **slot)
     *slot = e->next_in_bucket;
     unlink_recency(c, e);
     c->count--;
-    tls__wipe(e, sizeof *e);
-    tls__free(e, sizeof *e);
+    size_t size = e->size;
+    tls__wipe(e, size);
+    tls__free(e, size);
 }
 
 void tls__session_cache_free(tls_session_cache *c)
@@ -124,15 +138,18 @@ tls_error tls__session_cache_put(tls_session_cache *c, const uint8_t *id, size_t
                                  tls_ticket_state *st)
 {
     ENSURE(id_len >= 1 && id_len <= TLS_SESSION_ID_MAX, TLS_ERR_INTERNAL);
-    entry *e = tls__calloc(sizeof *e);
+    ENSURE(st->client_chain_len <= sizeof st->client_chain, TLS_ERR_INTERNAL);
+    size_t size = offsetof(entry, st) + state_size(st);
+    entry *e = tls__calloc(size);
     ENSURE(e, TLS_ERR_NO_MEMORY);
+    e->size = size;
     memcpy(e->id, id, id_len);
     e->id_len = id_len;
     pthread_mutex_lock(&c->lock);
     st->issued = c->now();
     if (!st->origin)
         st->origin = st->issued;
-    e->st = *st;
+    memcpy(&e->st, st, state_size(st));
     entry **slot = find_slot(c, id, id_len);
     if (*slot)
         remove_at(c, slot);
@@ -159,7 +176,7 @@ static bool lookup(tls_session_cache *c, const uint8_t *id, size_t id_len, tls_t
         entry *e = *slot;
         int64_t age = c->now() - e->st.issued;
         if (tls__ticket_state_live(&e->st, c->now())) {
-            *st = e->st;
+            memcpy(st, &e->st, state_size(&e->st));
             found = true;
             if (!take) {
                 unlink_recency(c, e);

@@ -16,11 +16,12 @@
  *   "moat ticket aead key", 32). Changing a label changes every fleet's ids: don't.
  * - The mbedTLS GCM context keeps per-operation state, so the AEADs are used under
  *   the mutex too; a seal or an open is a few microseconds.
- * - Plaintext (format 3): u8 format, u16 protocol version, u16 suite, vec8 psk (1..64),
+ * - Plaintext (format 4): u8 format, u16 protocol version, u16 suite, vec8 psk (1..64),
  *   u8 ems (0/1), u32 issued_hi, u32 issued_lo, u32 origin_hi, u32 origin_lo, u32
- *   age_add, u32 lifetime, u32 max_early_data, vec8 sni, vec8 alpn name. Older
- *   formats no longer open: their clients do one full handshake. The
- *   plaintext lives in a stack buffer wiped before return.
+ *   age_add, u32 lifetime, u32 max_early_data, vec8 sni, vec8 alpn name, vec16 client
+ *   chain (0..TLS_TICKET_MAX_CLIENT_CHAIN: u24-length certificates, format 4's
+ *   addition for mTLS). Older formats no longer open: their clients do one full
+ *   handshake. The plaintext lives in a stack buffer wiped before return.
  * - The 0-RTT record is a chained hash table over a fixed pool of
  *   TLS_TICKET_EARLY_RECORD_SIZE nodes: buckets by the fingerprint's first bytes (a
  *   SHA-256, so uniform), expired nodes unlinked to the free list whenever a walk
@@ -40,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICKET_VERSION 3
+#define TICKET_VERSION 4
 #define KEY_ID_LEN 4
 #define KEY_LEN 32
 #define MAX_KEYS 16        /* in a key file; tls.h promises 1 to 16 */
@@ -437,21 +438,28 @@ static void encode_state(tls_writer *w, const tls_ticket_state *st)
     tls_write_u32(w, st->max_early_data);
     tls_write_vec8(w, (const uint8_t *)st->sni, strnlen(st->sni, 255));
     tls_write_vec8(w, st->alpn + 1, st->alpn[0]);
+    tls_write_vec16(w, st->client_chain, st->client_chain_len);
 }
 
 static bool decode_state(tls_reader *r, tls_ticket_state *st)
 {
     uint8_t format, ems;
     uint32_t hi, lo, origin_hi, origin_lo;
-    tls_reader psk, sni, alpn;
+    tls_reader psk, sni, alpn, chain, cert;
     if (!tls_read_u8(r, &format) || format != TICKET_VERSION || !tls_read_u16(r, &st->version) ||
         !tls_read_u16(r, &st->suite) || !tls_read_vec8(r, 1, TLS_MAX_HASH_LEN, &psk) ||
         !tls_read_u8(r, &ems) || ems > 1 || !tls_read_u32(r, &hi) || !tls_read_u32(r, &lo) ||
         !tls_read_u32(r, &origin_hi) || !tls_read_u32(r, &origin_lo) ||
         !tls_read_u32(r, &st->age_add) || !tls_read_u32(r, &st->lifetime) ||
         !tls_read_u32(r, &st->max_early_data) || !tls_read_vec8(r, 0, 255, &sni) ||
-        !tls_read_vec8(r, 0, 255, &alpn) || !tls_reader_done(r))
+        !tls_read_vec8(r, 0, 255, &alpn) ||
+        !tls_read_vec16(r, 0, TLS_TICKET_MAX_CLIENT_CHAIN, &chain) || !tls_reader_done(r))
         return false;
+    st->client_chain_len = tls_reader_left(&chain);
+    memcpy(st->client_chain, chain.p, st->client_chain_len);
+    while (tls_reader_left(&chain))
+        if (!tls_read_vec24(&chain, 1, 0xffffff, &cert))
+            return false;
     st->psk_len = tls_reader_left(&psk);
     memcpy(st->psk, psk.p, st->psk_len);
     st->ems = ems == 1;
@@ -481,7 +489,7 @@ tls_error tls__ticketer_seal(tls_ticketer *t, tls_ticket_state *st, uint8_t *out
     tls_writer_init(&w, plain, sizeof plain);
     encode_state(&w, st);
     if (!tls_writer_ok(&w) || cap < KEY_ID_LEN + TLS_AEAD_NONCE_LEN + w.len + TLS_AEAD_TAG_LEN) {
-        tls__wipe(plain, sizeof plain);
+        tls__wipe(plain, w.len);
         return TLS_ERR_INTERNAL;
     }
     err = tls__random(out + KEY_ID_LEN, TLS_AEAD_NONCE_LEN);
@@ -494,7 +502,7 @@ tls_error tls__ticketer_seal(tls_ticketer *t, tls_ticket_state *st, uint8_t *out
                              out + KEY_ID_LEN + TLS_AEAD_NONCE_LEN);
     }
     pthread_mutex_unlock(&t->lock);
-    tls__wipe(plain, sizeof plain);
+    tls__wipe(plain, w.len); /* nothing was written past it */
     if (err == TLS_OK)
         *len = KEY_ID_LEN + TLS_AEAD_NONCE_LEN + w.len + TLS_AEAD_TAG_LEN;
     return err;
@@ -529,7 +537,7 @@ tls_error tls__ticketer_open(tls_ticketer *t, const uint8_t *ticket, size_t len,
         err = TLS_ERR_DECRYPT;
         tls__wipe(st, sizeof *st);
     }
-    tls__wipe(plain, sizeof plain);
+    tls__wipe(plain, plain_len); /* aead_open writes no more than that */
     return err;
 }
 

@@ -31,9 +31,13 @@ typedef int64_t (*tls_ticket_clock_fn)(void);
 
 typedef struct tls_ticketer tls_ticketer;
 
+/* The client's chain a session keeps (mTLS): certificates as they were presented,
+ * each with a u24 length, the end entity first, as many as fit in this many bytes. */
+#define TLS_TICKET_MAX_CLIENT_CHAIN 8192
+
 /* What a ticket carries. sni is NUL-terminated; alpn is wire form (alpn[0]: length, 0
  * when none), both kept for later 0-RTT checks. */
-typedef struct {
+typedef struct tls_ticket_state {
     /* TLS_VERSION_1_3: psk is a resumption PSK (§4.6.1); TLS_VERSION_1_2: psk is the
      * 48-byte master secret and ems says whether it is an extended one (RFC 7627). A
      * ticket is only ever used by the version that made it. */
@@ -51,13 +55,20 @@ typedef struct {
     uint32_t max_early_data; /* TLS 1.3: what the NewSessionTicket allowed; 0: no 0-RTT */
     char sni[256];
     uint8_t alpn[256];
+    /* Client authentication: the verified client's chain (see
+     * TLS_TICKET_MAX_CLIENT_CHAIN); client_chain_len 0: the session has no client
+     * certificate. client_chain stays the last member: the session cache stores only
+     * the client_chain_len bytes of it in use. */
+    size_t client_chain_len;
+    uint8_t client_chain[TLS_TICKET_MAX_CLIENT_CHAIN];
 } tls_ticket_state;
 
-/* Largest sealed ticket (sni and alpn at their longest): key id, nonce, format
- * version, protocol version, suite, psk, ems, issued, origin, age_add, lifetime,
- * max_early_data, sni, alpn, tag. */
+/* Largest sealed ticket (sni, alpn and the client chain at their longest): key id,
+ * nonce, format version, protocol version, suite, psk, ems, issued, origin, age_add,
+ * lifetime, max_early_data, sni, alpn, client chain, tag. */
 #define TLS_TICKET_MAX_LEN                                                                         \
-    (4 + 12 + 1 + 2 + 2 + 1 + TLS_MAX_HASH_LEN + 1 + 8 + 8 + 4 + 4 + 4 + 1 + 255 + 1 + 255 + 16)
+    (4 + 12 + 1 + 2 + 2 + 1 + TLS_MAX_HASH_LEN + 1 + 8 + 8 + 4 + 4 + 4 + 1 + 255 + 1 + 255 + 2 +   \
+     TLS_TICKET_MAX_CLIENT_CHAIN + 16)
 
 /* The longest a session lives, counted from its full handshake, however often it is
  * resumed and its ticket reissued (RFC 8446 §4.6.1). */

@@ -211,7 +211,13 @@ const char *tls_alert_name(int alert);
     X(TLS_ERR_RESUMPTION_MISMATCH, "PeerMisbehaved(ResumedSessionParametersChanged)",              \
       TLS_ALERT_ILLEGAL_PARAMETER)                                                                 \
     X(TLS_ERR_TOO_MUCH_EARLY_DATA, "PeerMisbehaved(TooMuchEarlyDataReceived)",                     \
-      TLS_ALERT_UNEXPECTED_MESSAGE)
+      TLS_ALERT_UNEXPECTED_MESSAGE)                                                                \
+    X(TLS_ERR_CERT_REVOKED, "InvalidCertificate(Revoked)", TLS_ALERT_CERTIFICATE_REVOKED)          \
+    X(TLS_ERR_CERTIFICATE_REQUIRED, "NoCertificatesPresented(CertificateRequired)",                \
+      TLS_ALERT_CERTIFICATE_REQUIRED)                                                              \
+    X(TLS_ERR_CERTIFICATE_REQUIRED12, "NoCertificatesPresented(HandshakeFailure)",                 \
+      TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
+    X(TLS_ERR_CRL_PARSE, "CertificateRevocationListLoad(InvalidCrl)", TLS_ALERT_NONE)
 
 typedef enum {
 #define TLS_ERROR_ENUM(name, str, alert) name,
@@ -288,6 +294,19 @@ void tls_ticketer_unref(tls_ticketer *t); /* wipes the keys with the last refere
 #define TLS_MAX_FLOOD_LIMIT 4096u
 
 typedef struct tls_server_config tls_server_config;
+
+/* Whether the server asks for a client certificate (rustls's client cert verifiers). */
+typedef enum {
+    TLS_CLIENT_AUTH_NONE = 0, /* no CertificateRequest (NoClientAuth) */
+    /* A CertificateRequest; an empty Certificate is accepted and the connection is
+     * anonymous, a non-empty one must verify (AllowAnyAnonymousOrAuthenticatedClient). */
+    TLS_CLIENT_AUTH_OPTIONAL,
+    /* A verified client certificate is mandatory (AllowAnyAuthenticatedClient): an
+     * empty Certificate fails with TLS_ERR_CERTIFICATE_REQUIRED (TLS 1.3,
+     * certificate_required) or TLS_ERR_CERTIFICATE_REQUIRED12 (TLS 1.2,
+     * handshake_failure). */
+    TLS_CLIENT_AUTH_REQUIRED,
+} tls_client_auth_mode;
 
 /* What a certificate resolver sees of the ClientHello. Borrowed for the call only. */
 typedef struct {
@@ -372,6 +391,25 @@ typedef struct {
      *   them before TLS_ERR_TOO_MANY_KEY_UPDATES; default 16. */
     uint32_t max_empty_records;
     uint32_t max_key_updates;
+    /* Client authentication (mTLS, RFC 8446 §4.3.2 / RFC 5246 §7.4.4), see
+     * tls_client_auth_mode. With OPTIONAL or REQUIRED, client_roots (referenced) is
+     * required: client chains must lead to one of its anchors (their subjects are sent
+     * as certificate_authorities), and the end entity must allow clientAuth (EKU, when
+     * it has one) and digitalSignature (keyUsage); no name is checked.
+     * client_crls: paths of CRL files (DER, or PEM with one or more X509 CRL blocks),
+     * read by tls_server_config_new (reload = a new config). A certificate on the
+     * client's path that a CRL of its issuer (signature checked) lists is refused with
+     * certificate_revoked; issuers without a CRL are not checked (rustls's
+     * allow_unknown_revocation_status) and a CRL's nextUpdate is not enforced (its
+     * default expiration policy). Unreadable or invalid files:
+     * TLS_ERR_CERT_FILE / TLS_ERR_CRL_PARSE with "path: reason" in errbuf.
+     * max_certificate_chain_size: the largest Certificate message taken from the
+     * client, 1024 .. 16 MiB; default max_handshake_message_size. */
+    tls_client_auth_mode client_auth;
+    struct tls_root_store *client_roots;
+    const char *const *client_crls;
+    size_t n_client_crls;
+    size_t max_certificate_chain_size;
 } tls_server_config_params;
 
 /*
@@ -425,6 +463,15 @@ TLS_MUST_CHECK tls_error tls_verify_server_cert(const tls_root_store *roots,
                                                 const size_t *chain_lens, size_t n_chain,
                                                 const char *server_name, int64_t now);
 
+/* The default client certificate verifier (rustls's WebPkiClientVerifier), as the
+ * server uses it: the checks of tls_verify_server_cert with extendedKeyUsage
+ * clientAuth instead of serverAuth and no name check. Revocation is checked by the
+ * server config's CRLs, not here. */
+TLS_MUST_CHECK tls_error tls_verify_client_cert(const tls_root_store *roots,
+                                                const uint8_t *const *chain,
+                                                const size_t *chain_lens, size_t n_chain,
+                                                int64_t now);
+
 /*
  * The client's store of sessions to resume (rustls's ClientSessionMemoryCache):
  * thread-safe, bounded to max_servers server names (least recently used goes first),
@@ -474,6 +521,16 @@ typedef struct {
     bool no_tickets;
     /* Offer 0-RTT when a stored TLS 1.3 ticket allows it (tls_conn_write_early_data). */
     bool enable_early_data;
+    /* Client authentication (rustls's with_client_auth_cert): the chain and key presented
+     * when a server sends a CertificateRequest (referenced, not copied; RSA, ECDSA P-256 or
+     * P-384, Ed25519). It goes out only when its key fits the request: a signature scheme
+     * the server listed (TLS 1.3: RSA signs with PSS only) and, in TLS 1.2, a certificate
+     * type it listed (rsa_sign; ecdsa_sign for ECDSA and Ed25519, RFC 8422 §5.5); if not,
+     * or when this is NULL, the Certificate is empty and the server decides.
+     * certificate_authorities is not consulted (the one certificate is sent whatever the
+     * server names). A resumed session does not send it again. Post-handshake
+     * authentication is not offered. */
+    tls_certified_key *client_cert;
     /* Resource limits, as the server's (0: the default). max_certificate_chain_size is
      * the largest Certificate message (the server's chain) accepted, 1024 .. 16 MiB;
      * default: max_handshake_message_size. It may be larger than that: only
@@ -603,6 +660,30 @@ bool tls_conn_ems(const tls_conn *conn);
 /* True when the handshake resumed a session (TLS 1.3 PSK, TLS 1.2 session ID or
  * ticket), on either side. */
 bool tls_conn_resumed(const tls_conn *conn);
+
+/*
+ * The client's identity on a server connection with client authentication (mTLS).
+ * Meaningful once the handshake completed; before that, and on client connections,
+ * every answer is false / NULL / 0.
+ * - tls_conn_peer_cert_verified: a client chain verified against the config's
+ *   client_roots and CRLs, on this connection's full handshake or, resumed, on the
+ *   session's full handshake and re-checked against the current roots and CRLs now
+ *   (PROXY v2: PP2_CLIENT_CERT_SESS, and verify = 0).
+ * - tls_conn_peer_cert_sent: the client sent that certificate on this connection,
+ *   i.e. a verified full handshake (PP2_CLIENT_CERT_CONN); false when resumed.
+ * - tls_conn_peer_cert: DER certificate `index` of the chain as the client presented
+ *   it (0: the end entity); NULL past the end. Resumed sessions keep the chain only
+ *   while it fits in a ticket (TLS_TICKET_MAX_CLIENT_CHAIN): its end entity always.
+ * - tls_conn_peer_cn: the end entity's subject commonName (the last one when there
+ *   are several), NUL-terminated, at most 64 bytes; NULL when unverified or when the
+ *   subject has none. It is printable ASCII or UTF-8 as the certificate encoded it,
+ *   with control characters replaced by '?' so it can be logged as it is.
+ * Pointers are borrowed from conn and valid until tls_conn_free.
+ */
+bool tls_conn_peer_cert_verified(const tls_conn *conn);
+bool tls_conn_peer_cert_sent(const tls_conn *conn);
+const uint8_t *tls_conn_peer_cert(const tls_conn *conn, size_t index, size_t *len);
+const char *tls_conn_peer_cn(const tls_conn *conn);
 
 /* ---- memory accounting --------------------------------------------------------- */
 

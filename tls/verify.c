@@ -827,15 +827,22 @@ static tls_error check_validity(const pcert *c, int64_t now)
     return TLS_OK;
 }
 
-/* An extendedKeyUsage, when present, must name serverAuth (anyExtendedKeyUsage is not
- * enough: rustls doesn't take it either). */
-static bool eku_allows_server_auth(const mbedtls_x509_crt *crt)
+/* What the end entity authenticates: a server (serverAuth, a name) or a client. */
+typedef enum { PURPOSE_SERVER, PURPOSE_CLIENT } purpose;
+
+/* An extendedKeyUsage, when present, must name serverAuth, or clientAuth for a client
+ * (anyExtendedKeyUsage is not enough: rustls doesn't take it either). */
+static bool eku_allows(const mbedtls_x509_crt *crt, purpose why)
 {
     if (!(crt->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE))
         return true;
-    for (const mbedtls_x509_sequence *s = &crt->ext_key_usage; s != NULL; s = s->next)
-        if (s->buf.p != NULL && OID_IS(&s->buf, MBEDTLS_OID_SERVER_AUTH))
+    for (const mbedtls_x509_sequence *s = &crt->ext_key_usage; s != NULL; s = s->next) {
+        if (s->buf.p == NULL)
+            continue;
+        if (why == PURPOSE_SERVER ? OID_IS(&s->buf, MBEDTLS_OID_SERVER_AUTH)
+                                  : OID_IS(&s->buf, MBEDTLS_OID_CLIENT_AUTH))
             return true;
+    }
     return false;
 }
 
@@ -844,41 +851,37 @@ static bool ku_allows(const mbedtls_x509_crt *crt, unsigned int bit)
     return !(crt->ext_types & MBEDTLS_X509_EXT_KEY_USAGE) || (crt->key_usage & bit) != 0;
 }
 
-static tls_error check_end_entity(const pcert *ee, int64_t now)
+static tls_error check_end_entity(const pcert *ee, int64_t now, purpose why)
 {
     TRY(check_validity(ee, now));
     ENSURE(!ee->crt.ca_istrue, TLS_ERR_CERT_CA_USED_AS_END_ENTITY);
-    ENSURE(eku_allows_server_auth(&ee->crt), TLS_ERR_CERT_INVALID_PURPOSE);
+    ENSURE(eku_allows(&ee->crt, why), TLS_ERR_CERT_INVALID_PURPOSE);
     /* Every suite we offer signs with the certificate key (ECDHE; no RSA key transport). */
     ENSURE(ku_allows(&ee->crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE), TLS_ERR_CERT_INVALID_PURPOSE);
     return TLS_OK;
 }
 
 /* An intermediate with `below` intermediates under it on the path. */
-static tls_error check_intermediate(const pcert *ca, int64_t now, size_t below)
+static tls_error check_intermediate(const pcert *ca, int64_t now, size_t below, purpose why)
 {
     TRY(check_validity(ca, now));
     ENSURE(ca->crt.ca_istrue, TLS_ERR_CERT_END_ENTITY_USED_AS_CA);
     ENSURE(ku_allows(&ca->crt, MBEDTLS_X509_KU_KEY_CERT_SIGN), TLS_ERR_CERT_INVALID_PURPOSE);
-    ENSURE(eku_allows_server_auth(&ca->crt), TLS_ERR_CERT_INVALID_PURPOSE);
+    ENSURE(eku_allows(&ca->crt, why), TLS_ERR_CERT_INVALID_PURPOSE);
     /* mbedTLS stores pathLenConstraint + 1, and 0 when there is none. */
     ENSURE(ca->crt.max_pathlen <= 0 || below <= (size_t)ca->crt.max_pathlen - 1,
            TLS_ERR_CERT_PATH_LEN_EXCEEDED);
     return TLS_OK;
 }
 
-/* The signature algorithm of c as a provider request; false: not one we accept. */
-static bool signature_kind(const pcert *c, tls_x509_sig_kind *kind, tls_hash_id *hash)
+/* A signatureAlgorithm as mbedTLS parsed it, as a provider request; false: not one we
+ * accept. */
+static bool mbed_sig_kind(mbedtls_md_type_t md, mbedtls_pk_type_t pk, const void *opts,
+                          tls_x509_sig_kind *kind, tls_hash_id *hash)
 {
-    const mbedtls_x509_crt *crt = &c->crt;
     const mbedtls_pk_rsassa_pss_options *pss;
 
-    if (c->ed25519_sig) {
-        *kind = TLS_X509_SIG_ED25519;
-        *hash = TLS_HASH_SHA512; /* not used: PureEdDSA (RFC 8410 §6) */
-        return true;
-    }
-    switch (crt->sig_md) {
+    switch (md) {
     case MBEDTLS_MD_SHA256:
         *hash = TLS_HASH_SHA256;
         break;
@@ -891,7 +894,7 @@ static bool signature_kind(const pcert *c, tls_x509_sig_kind *kind, tls_hash_id 
     default: /* MD5, SHA-1, SHA-224, none */
         return false;
     }
-    switch (crt->sig_pk) {
+    switch (pk) {
     case MBEDTLS_PK_RSA:
         *kind = TLS_X509_SIG_RSA_PKCS1;
         return true;
@@ -900,8 +903,8 @@ static bool signature_kind(const pcert *c, tls_x509_sig_kind *kind, tls_hash_id 
         return true;
     case MBEDTLS_PK_RSASSA_PSS:
         /* Only the profile TLS 1.3 uses: MGF1 with the same hash, salt = hash length. */
-        pss = crt->sig_opts;
-        if (pss == NULL || pss->mgf1_hash_id != crt->sig_md ||
+        pss = opts;
+        if (pss == NULL || pss->mgf1_hash_id != md ||
             pss->expected_salt_len != (int)tls__hash_len(*hash))
             return false;
         *kind = TLS_X509_SIG_RSA_PSS;
@@ -911,6 +914,17 @@ static bool signature_kind(const pcert *c, tls_x509_sig_kind *kind, tls_hash_id 
     }
 }
 
+/* The signature algorithm of c as a provider request; false: not one we accept. */
+static bool signature_kind(const pcert *c, tls_x509_sig_kind *kind, tls_hash_id *hash)
+{
+    if (c->ed25519_sig) {
+        *kind = TLS_X509_SIG_ED25519;
+        *hash = TLS_HASH_SHA512; /* not used: PureEdDSA (RFC 8410 §6) */
+        return true;
+    }
+    return mbed_sig_kind(c->crt.sig_md, c->crt.sig_pk, c->crt.sig_opts, kind, hash);
+}
+
 /* ---- path building ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -918,8 +932,12 @@ typedef struct {
     const pcert *certs; /* certs[0] is the end entity */
     size_t n_certs;
     int64_t now;
+    purpose why;
     size_t path[TLS_VERIFY_MAX_INTERMEDIATES + 1]; /* indices into certs; path[0] = 0 */
     size_t len;
+    /* The path found, once extend() succeeded: certificates and the anchor it ends at. */
+    size_t found[TLS_VERIFY_MAX_INTERMEDIATES + 1];
+    size_t found_len, anchor;
     unsigned sig_checks;
     bool out_of_budget;
     tls_error fatal; /* NO_MEMORY / INTERNAL: stop everything */
@@ -1075,8 +1093,12 @@ static tls_error extend(builder *b)
             return TLS_ERR_CERT_UNKNOWN_ISSUER;
         if (err == TLS_OK)
             err = check_path_name_constraints(b, a);
-        if (err == TLS_OK)
+        if (err == TLS_OK) {
+            memcpy(b->found, b->path, b->len * sizeof b->path[0]);
+            b->found_len = b->len;
+            b->anchor = i;
             return TLS_OK;
+        }
         note_candidate(b, how, err);
     }
     if (below == TLS_VERIFY_MAX_INTERMEDIATES)
@@ -1090,7 +1112,7 @@ static tls_error extend(builder *b)
         how = may_have_issued(child, subject_of(cand), cand->ext.ski);
         if (how == NOT_ISSUER || on_path(b, subject_of(cand), spki_of(cand)))
             continue;
-        err = check_intermediate(cand, b->now, below);
+        err = check_intermediate(cand, b->now, below, b->why);
         if (err == TLS_OK)
             err = check_signature(b, child, spki_of(cand));
         if (stopped(b))
@@ -1108,15 +1130,140 @@ static tls_error extend(builder *b)
     return TLS_ERR_CERT_UNKNOWN_ISSUER;
 }
 
-tls_error tls_verify_server_cert(const tls_root_store *roots, const uint8_t *const *chain,
-                                 const size_t *chain_lens, size_t n_chain, const char *server_name,
-                                 int64_t now)
+/* ---- revocation (client certificates) ------------------------------------------------- */
+
+struct tls_crl_set {
+    mbedtls_x509_crl crls; /* mbedTLS chains every CRL parsed into it from here */
+    size_t n;
+};
+
+void tls__crl_set_free(tls_crl_set *set)
+{
+    if (set == NULL)
+        return;
+    mbedtls_x509_crl_free(&set->crls);
+    tls__free(set, sizeof *set);
+}
+
+size_t tls__crl_set_len(const tls_crl_set *set)
+{
+    return set != NULL ? set->n : 0;
+}
+
+static size_t count_crls(const mbedtls_x509_crl *head)
+{
+    size_t n = 0;
+
+    for (const mbedtls_x509_crl *c = head; c != NULL; c = c->next)
+        n += c->version != 0; /* an unused head has version 0 */
+    return n;
+}
+
+tls_error tls__crl_set_load(const char *const *paths, size_t n_paths, tls_crl_set **out,
+                            char *errbuf, size_t errlen)
+{
+    tls_crl_set *set;
+    tls_error err = TLS_OK;
+
+    *out = NULL;
+    set = tls__calloc(sizeof *set);
+    if (set == NULL)
+        return TLS_ERR_NO_MEMORY;
+    mbedtls_x509_crl_init(&set->crls);
+    for (size_t i = 0; i < n_paths && err == TLS_OK; i++) {
+        uint8_t *buf;
+        size_t cap, len, before = count_crls(&set->crls);
+        int ret;
+
+        if (paths[i] == NULL) {
+            tls__set_err(errbuf, errlen, "CRL path #%zu is NULL", i + 1);
+            err = TLS_ERR_INVALID_ARGUMENT;
+            break;
+        }
+        err = tls__read_file(paths[i], TLS_ROOTS_MAX_FILE_SIZE, &buf, &cap, &len, errbuf, errlen);
+        if (err != TLS_OK)
+            break;
+        /* mbedTLS takes PEM with its NUL counted, DER without our NUL. */
+        if (strstr((const char *)buf, "-----BEGIN X509 CRL-----") != NULL)
+            ret = mbedtls_x509_crl_parse(&set->crls, buf, len);
+        else
+            ret = mbedtls_x509_crl_parse_der(&set->crls, buf, len - 1);
+        tls__free(buf, cap);
+        if (ret != 0 || count_crls(&set->crls) == before) {
+            char msg[128] = "no CRL found";
+
+            if (ret != 0)
+                mbedtls_strerror(ret, msg, sizeof msg);
+            tls__set_err(errbuf, errlen, "%s: not a valid CRL (%s)", paths[i], msg);
+            err = ret != 0 && is_alloc_failure(ret) ? TLS_ERR_NO_MEMORY : TLS_ERR_CRL_PARSE;
+        }
+    }
+    if (err != TLS_OK) {
+        tls__crl_set_free(set);
+        return err;
+    }
+    set->n = count_crls(&set->crls);
+    *out = set;
+    return TLS_OK;
+}
+
+/* Whether crl lists serial as revoked at `now` (RFC 5280 §5.1.2.6). */
+static bool crl_lists(const mbedtls_x509_crl *crl, const mbedtls_x509_buf *serial, int64_t now)
+{
+    for (const mbedtls_x509_crl_entry *e = &crl->entry; e != NULL; e = e->next)
+        if (e->serial.p != NULL && slice_eq(buf_slice(&e->serial), buf_slice(serial)) &&
+            unix_time(&e->revocation_date) <= now)
+            return true;
+    return false;
+}
+
+/*
+ * RFC 5280 §6.3, reduced: each certificate of the path is looked up in the CRLs whose
+ * issuer is byte-for-byte its issuer's name and whose signature its issuer's key
+ * verifies (a CRL nobody on the path signed says nothing about it). Delta CRLs,
+ * indirect CRLs and issuing distribution points are not interpreted.
+ */
+static tls_error check_revocation(const builder *b, const tls_crl_set *crls)
+{
+    for (size_t i = 0; i < b->found_len; i++) {
+        const pcert *child = &b->certs[b->found[i]];
+        tls_slice issuer_spki = i + 1 < b->found_len ? spki_of(&b->certs[b->found[i + 1]])
+                                                     : b->roots->anchors[b->anchor].spki;
+
+        for (const mbedtls_x509_crl *crl = &crls->crls; crl != NULL; crl = crl->next) {
+            tls_x509_sig_kind kind;
+            tls_hash_id hash;
+            tls_error err;
+
+            if (crl->version == 0 ||
+                !slice_eq(buf_slice(&crl->issuer_raw), buf_slice(&child->crt.issuer_raw)) ||
+                !crl_lists(crl, &child->crt.serial, b->now) ||
+                !mbed_sig_kind(crl->sig_md, crl->sig_pk, crl->sig_opts, &kind, &hash))
+                continue;
+            err = tls__verify_spki(issuer_spki.p, issuer_spki.len, kind, hash, crl->tbs.p,
+                                   crl->tbs.len, crl->sig.p, crl->sig.len);
+            if (err == TLS_OK)
+                return TLS_ERR_CERT_REVOKED;
+            if (err == TLS_ERR_NO_MEMORY)
+                return err;
+        }
+    }
+    return TLS_OK;
+}
+
+/* ---- the verifiers --------------------------------------------------------------------- */
+
+/* Parses the chain, checks the end entity for `why`, builds a path and checks the name
+ * (servers) or the CRLs (clients, when crls is not NULL). */
+static tls_error verify_chain(const tls_root_store *roots, const uint8_t *const *chain,
+                              const size_t *chain_lens, size_t n_chain, purpose why,
+                              const char *server_name, const tls_crl_set *crls, int64_t now)
 {
     pcert *certs;
     builder b;
     tls_error err = TLS_OK;
 
-    if (roots == NULL || server_name == NULL ||
+    if (roots == NULL || (why == PURPOSE_SERVER && server_name == NULL) ||
         (n_chain > 0 && (chain == NULL || chain_lens == NULL)))
         return TLS_ERR_INVALID_ARGUMENT;
     if (n_chain == 0)
@@ -1139,7 +1286,7 @@ tls_error tls_verify_server_cert(const tls_root_store *roots, const uint8_t *con
     }
     if (err != TLS_OK)
         goto out;
-    err = check_end_entity(&certs[0], now);
+    err = check_end_entity(&certs[0], now, why);
     if (err != TLS_OK)
         goto out;
 
@@ -1148,6 +1295,7 @@ tls_error tls_verify_server_cert(const tls_root_store *roots, const uint8_t *con
     b.certs = certs;
     b.n_certs = n_chain;
     b.now = now;
+    b.why = why;
     b.path[0] = 0;
     b.len = 1;
     b.fatal = TLS_OK;
@@ -1159,11 +1307,67 @@ tls_error tls_verify_server_cert(const tls_root_store *roots, const uint8_t *con
         err = b.best;
     if (err != TLS_OK)
         goto out;
-    err = check_server_name(&certs[0].crt, server_name);
+    if (why == PURPOSE_SERVER)
+        err = check_server_name(&certs[0].crt, server_name);
+    else if (crls != NULL)
+        err = check_revocation(&b, crls);
 
 out:
     for (size_t i = 0; i < n_chain; i++)
         pcert_free(&certs[i]);
     tls__free(certs, n_chain * sizeof *certs);
     return err;
+}
+
+tls_error tls_verify_server_cert(const tls_root_store *roots, const uint8_t *const *chain,
+                                 const size_t *chain_lens, size_t n_chain, const char *server_name,
+                                 int64_t now)
+{
+    return verify_chain(roots, chain, chain_lens, n_chain, PURPOSE_SERVER, server_name, NULL, now);
+}
+
+tls_error tls_verify_client_cert(const tls_root_store *roots, const uint8_t *const *chain,
+                                 const size_t *chain_lens, size_t n_chain, int64_t now)
+{
+    return verify_chain(roots, chain, chain_lens, n_chain, PURPOSE_CLIENT, NULL, NULL, now);
+}
+
+tls_error tls__verify_client_chain(const tls_root_store *roots, const tls_crl_set *crls,
+                                   const uint8_t *const *chain, const size_t *chain_lens,
+                                   size_t n_chain, int64_t now)
+{
+    return verify_chain(roots, chain, chain_lens, n_chain, PURPOSE_CLIENT, NULL, crls, now);
+}
+
+tls_slice tls__root_store_subject(const tls_root_store *roots, size_t i)
+{
+    return i < tls__root_store_len(roots) ? roots->anchors[i].subject : (tls_slice){NULL, 0};
+}
+
+bool tls__cert_subject_cn(const uint8_t *der, size_t len, char *out, size_t cap)
+{
+    const mbedtls_x509_buf *cn = NULL;
+    pcert c;
+    bool found = false;
+
+    if (cap == 0)
+        return false;
+    out[0] = '\0';
+    memset(&c, 0, sizeof c);
+    mbedtls_x509_crt_init(&c.crt);
+    if (pcert_parse(&c, der, len, NULL) == TLS_OK) {
+        for (const mbedtls_x509_name *n = &c.crt.subject; n != NULL; n = n->next)
+            if (n->oid.p != NULL && OID_IS(&n->oid, MBEDTLS_OID_AT_CN))
+                cn = &n->val; /* the last one: the most specific (RFC 6125 §6.4.4) */
+        if (cn != NULL) {
+            size_t n = cn->len < cap - 1 ? cn->len : cap - 1;
+
+            for (size_t i = 0; i < n; i++)
+                out[i] = cn->p[i] < 0x20 || cn->p[i] == 0x7f ? '?' : (char)cn->p[i];
+            out[n] = '\0';
+            found = true;
+        }
+    }
+    pcert_free(&c);
+    return found;
 }

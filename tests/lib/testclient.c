@@ -845,6 +845,29 @@ static void handle_new_session_ticket(tc_client *c, const uint8_t *msg, size_t l
           "ticket PSK");
 }
 
+/* §4.3.2: recorded for tests, into the transcript; answered by tc_send_finished. */
+static void handle_certificate_request(tc_client *c, const uint8_t *msg, size_t len)
+{
+    tls_certificate_request_msg cr;
+    tls_reader exts, ext, list, dn;
+    uint16_t type;
+
+    check(c, tls__certificate_request_parse(msg + 4, len - 4, &cr), "CertificateRequest");
+    if (c->failed)
+        return;
+    c->cert_requested = true;
+    c->cr_context_len = cr.context.len;
+    c->cr_sig_algs = cr.has_sig_algs;
+    /* The parser skips certificate_authorities: count its names here. */
+    tls_reader_init(&exts, msg + 4 + 1 + cr.context.len + 2,
+                    len - 4 - 1 - cr.context.len - 2);
+    while (tls_read_u16(&exts, &type) && tls_read_vec16(&exts, 0, 0xffff, &ext))
+        if (type == TLS_EXT_CERTIFICATE_AUTHORITIES && tls_read_vec16(&ext, 3, 0xffff, &list))
+            while (tls_read_vec16(&list, 1, 0xffff, &dn))
+                c->cr_authorities++;
+    tls__transcript_add(&c->transcript, msg, len);
+}
+
 static void handle_server_message(tc_client *c, const uint8_t *msg, size_t len)
 {
     uint8_t type = msg[0];
@@ -864,6 +887,10 @@ static void handle_server_message(tc_client *c, const uint8_t *msg, size_t len)
         handle_encrypted_extensions(c, msg, len);
         return;
     case TC_STATE_WAIT_CERTIFICATE:
+        if (type == TLS_HS_CERTIFICATE_REQUEST && !c->cert_requested) {
+            handle_certificate_request(c, msg, len);
+            return;
+        }
         if (type != TLS_HS_CERTIFICATE)
             break;
         handle_certificate(c, msg, len);
@@ -1003,6 +1030,74 @@ void tc_receive(tc_client *c, const uint8_t *buf, size_t len)
 
 /* ---- the client's later messages ------------------------------------------------------------ */
 
+static uint16_t client_scheme(const tc_client *c)
+{
+    if (c->opts.client_sig_scheme)
+        return c->opts.client_sig_scheme;
+    switch (c->opts.client_cert->key_type) {
+    case TLS_KEY_ECDSA_P256:
+        return TLS_SIG_ECDSA_SECP256R1_SHA256;
+    case TLS_KEY_ECDSA_P384:
+        return TLS_SIG_ECDSA_SECP384R1_SHA384;
+    case TLS_KEY_ED25519:
+        return TLS_SIG_ED25519;
+    default:
+        return TLS_SIG_RSA_PSS_RSAE_SHA256;
+    }
+}
+
+void tc_send_client_auth(tc_client *c)
+{
+    static const char context[] = "TLS 1.3, client CertificateVerify";
+    const tls_certified_key *ck = c->opts.client_cert;
+    size_t cap = 1024 + TLS_MAX_SIGNATURE_LEN, sig_len = 0;
+    uint8_t content[64 + sizeof context + TLS_MAX_HASH_LEN], sig[TLS_MAX_SIGNATURE_LEN];
+    tls_writer w;
+
+    c->client_auth_sent = true;
+    for (size_t i = 0; ck && i < ck->n_chain; i++)
+        cap += ck->chain_len[i] + 5;
+    uint8_t *msg = malloc(cap);
+    if (!msg)
+        abort();
+    tls_writer_init(&w, msg, cap);
+    tls__hs_begin(&w, TLS_HS_CERTIFICATE);
+    tls_write_vec8(&w, NULL, 0);
+    tls_write_vec24_begin(&w);
+    for (size_t i = 0; ck && i < ck->n_chain; i++) {
+        tls_write_vec24_begin(&w);
+        tls_write_bytes(&w, ck->chain[i], ck->chain_len[i]);
+        tls_writer_end(&w);
+        tls_write_u16(&w, 0);
+    }
+    tls_writer_end(&w);
+    tls__hs_end(&w);
+    send_handshake(c, msg, w.len);
+    if (ck && !c->opts.omit_client_cv) {
+        uint16_t scheme = client_scheme(c);
+        memset(content, 0x20, 64);
+        memcpy(content + 64, context, sizeof context);
+        tls__transcript_current(&c->transcript, content + 64 + sizeof context);
+        check(c,
+              tls__sign(ck->key, scheme, content, 64 + sizeof context + c->ks.hash_len, sig,
+                        sizeof sig, &sig_len),
+              "client CertificateVerify");
+        if (c->opts.corrupt_client_cv)
+            sig[sig_len / 2] ^= 0x01;
+        tls_writer_init(&w, msg, cap);
+        tls__hs_begin(&w, TLS_HS_CERTIFICATE_VERIFY);
+        tls_write_u16(&w, scheme);
+        tls_write_vec16(&w, sig, sig_len);
+        tls__hs_end(&w);
+        send_handshake(c, msg, w.len);
+    }
+    free(msg);
+    /* §4.4.4: our Finished covers what we just sent. */
+    uint8_t thash[TLS_MAX_HASH_LEN];
+    tls__transcript_current(&c->transcript, thash);
+    check(c, tls13_finished_mac(c->cs->hash, c->c_hs, thash, c->finished), "client finished_mac");
+}
+
 bool tc_send_finished(tc_client *c)
 {
     uint8_t msg[4 + TLS_MAX_HASH_LEN];
@@ -1012,6 +1107,8 @@ bool tc_send_finished(tc_client *c)
         return false;
     if (c->opts.send_ccs && !c->did_hrr)
         put_ccs(c);
+    if (c->cert_requested && !c->opts.omit_client_auth && !c->client_auth_sent)
+        tc_send_client_auth(c);
     msg[0] = TLS_HS_FINISHED;
     msg[1] = 0;
     msg[2] = 0;

@@ -63,7 +63,8 @@ typedef enum {
 
 /* A NewSessionTicket the client kept (RFC 8446 §4.6.1), with the PSK it derived from
  * resumption_master_secret and the ticket's nonce. */
-#define TC_MAX_TICKET_LEN 1024
+/* Room for a ticket that carries a client certificate chain (mTLS sessions). */
+#define TC_MAX_TICKET_LEN 10240
 typedef struct {
     uint16_t suite; /* of the connection that received it */
     uint8_t psk[TLS_MAX_HASH_LEN];
@@ -126,6 +127,17 @@ typedef struct {
                                what a client sends to be given tickets */
     uint32_t ticket_age_ms; /* the age we claim (obfuscated with age_add) */
     bool corrupt_binder;    /* flip one bit of the binder */
+
+    /* Client authentication (RFC 8446 §4.4.2, §4.4.3). A CertificateRequest is recorded
+     * (cert_requested and the fields after it) and answered when our Finished goes
+     * out (tc_send_finished): Certificate with client_cert's chain (NULL: an empty
+     * Certificate), then CertificateVerify signed with its key, then Finished over
+     * them. */
+    const tls_certified_key *client_cert;
+    uint16_t client_sig_scheme;  /* 0: ECDSA by curve, rsa_pss_rsae_sha256 for RSA */
+    bool corrupt_client_cv;      /* flip one bit of our CertificateVerify signature */
+    bool omit_client_cv;         /* send the Certificate but no CertificateVerify */
+    bool omit_client_auth;       /* ignore the CertificateRequest: Finished directly */
 } tc_options;
 
 typedef struct {
@@ -179,6 +191,11 @@ typedef struct {
     tc_ticket tickets[TC_MAX_TICKETS]; /* NewSessionTickets received (first ones kept) */
     unsigned n_tickets;                /* all received, even past TC_MAX_TICKETS */
     tc_buf app;                  /* application data received, not yet taken */
+    bool cert_requested;         /* a CertificateRequest came (answered per opts) */
+    size_t cr_context_len;       /* its certificate_request_context length */
+    bool cr_sig_algs;            /* ... it had signature_algorithms */
+    size_t cr_authorities;       /* ... and this many certificate_authorities names */
+    bool client_auth_sent;       /* tc_send_client_auth ran */
     unsigned records_sent;       /* records we queued (handshake, CCS, alerts, data, injected) */
 
     /* ---- pump statistics ---- */
@@ -220,6 +237,11 @@ void tc_receive(tc_client *c, const uint8_t *buf, size_t len);
 /* In TC_STATE_FINISHED_HELD: queues [CCS if send_ccs] + Finished, switches to
  * application keys. False in any other state. */
 bool tc_send_finished(tc_client *c);
+/* Queues our Certificate (opts.client_cert's chain, or empty) and, unless it is empty or
+ * omit_client_cv, CertificateVerify, into the transcript; tc_send_finished does this by
+ * itself when a CertificateRequest came, so call it only to misorder messages. */
+void tc_send_client_auth(tc_client *c);
+
 /* Queues application data under the current write keys (records of <= 16384 bytes). */
 void tc_write(tc_client *c, const uint8_t *data, size_t len);
 /* Moves up to cap received application bytes into buf; returns how many. */

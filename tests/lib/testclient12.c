@@ -163,6 +163,7 @@ void t12_client_free(t12_client *c)
     b_free(&c->out);
     b_free(&c->in);
     b_free(&c->hs_in);
+    b_free(&c->hs_log);
     b_free(&c->app);
     free(c->end_entity);
     free(c->new_ticket);
@@ -207,6 +208,8 @@ static void send_handshake_raw(t12_client *c, const uint8_t *msg, size_t len)
 /* A message of ours: into the transcript (once it has started), then onto the wire. */
 static void send_handshake(t12_client *c, const uint8_t *msg, size_t len)
 {
+    if (c->transcript.started)
+        b_append(&c->hs_log, msg, len);
     if (c->transcript.started)
         tls__transcript_add(&c->transcript, msg, len);
     send_handshake_raw(c, msg, len);
@@ -572,7 +575,11 @@ static void send_flight(t12_client *c)
 {
     switch (c->opts.flight) {
     case T12_FLIGHT_NORMAL:
+        if (c->cert_requested)
+            t12_send_client_certificate(c);
         t12_send_client_key_exchange(c);
+        if (c->cert_requested && c->opts.client_cert)
+            t12_send_certificate_verify(c);
         t12_send_ccs(c);
         t12_send_finished(c);
         return;
@@ -660,10 +667,30 @@ static void handle_new_session_ticket(t12_client *c, const uint8_t *msg, size_t 
     tls__transcript_add(&c->transcript, msg, len);
 }
 
+/* RFC 5246 §7.4.4: recorded, into the transcript; answered by the flight. */
+static void handle_certificate_request(t12_client *c, const uint8_t *msg, size_t len)
+{
+    tls_certificate_request12_msg cr;
+    tls_reader list, dn;
+
+    if (!check(c, tls__certificate_request12_parse(msg + 4, len - 4, &cr), "CertificateRequest"))
+        return;
+    c->cert_requested = true;
+    c->cr_types = cr.certificate_types.len;
+    c->cr_sig_algs = cr.sig_algs.len / 2;
+    tls_reader_init(&list, cr.authorities.p, cr.authorities.len);
+    while (tls_read_vec16(&list, 1, 0xffff, &dn))
+        c->cr_authorities++;
+    tls__transcript_add(&c->transcript, msg, len);
+}
+
 static void handle_server_message(t12_client *c, const uint8_t *msg, size_t len)
 {
     uint8_t type = msg[0];
 
+    if (c->hs_log.len == 0 && c->ch)
+        b_append(&c->hs_log, c->ch, c->ch_len);
+    b_append(&c->hs_log, msg, len);
     c->server_msgs++;
     if (c->failed)
         return;
@@ -684,6 +711,10 @@ static void handle_server_message(t12_client *c, const uint8_t *msg, size_t len)
         handle_server_key_exchange(c, msg, len);
         return;
     case T12_STATE_WAIT_SERVER_HELLO_DONE:
+        if (type == TLS_HS_CERTIFICATE_REQUEST && !c->cert_requested) {
+            handle_certificate_request(c, msg, len);
+            return;
+        }
         if (type != HS_SERVER_HELLO_DONE)
             break;
         handle_server_hello_done(c, msg, len);
@@ -899,6 +930,61 @@ void t12_send_client_key_exchange(t12_client *c)
     send_handshake(c, msg, w.len);
     derive_keys(c, pre_master, pre_master_len);
     tls__wipe(pre_master, sizeof pre_master);
+}
+
+void t12_send_client_certificate(t12_client *c)
+{
+    const tls_certified_key *ck = c->opts.client_cert;
+    size_t cap = 64;
+    tls_writer w;
+
+    for (size_t i = 0; ck && i < ck->n_chain; i++)
+        cap += ck->chain_len[i] + 3;
+    uint8_t *msg = malloc(cap);
+    if (!msg)
+        abort();
+    tls_writer_init(&w, msg, cap);
+    tls__hs_begin(&w, TLS_HS_CERTIFICATE);
+    tls_write_vec24_begin(&w);
+    for (size_t i = 0; ck && i < ck->n_chain; i++) {
+        tls_write_vec24_begin(&w);
+        tls_write_bytes(&w, ck->chain[i], ck->chain_len[i]);
+        tls_writer_end(&w);
+    }
+    tls_writer_end(&w);
+    tls__hs_end(&w);
+    send_handshake(c, msg, w.len);
+    free(msg);
+}
+
+void t12_send_certificate_verify(t12_client *c)
+{
+    const tls_certified_key *ck = c->opts.client_cert;
+    uint8_t msg[4 + 4 + TLS_MAX_SIGNATURE_LEN], sig[TLS_MAX_SIGNATURE_LEN];
+    size_t sig_len = 0;
+    uint16_t scheme = c->opts.client_sig_scheme;
+    tls_writer w;
+
+    if (!ck) {
+        t12_fail(c, "CertificateVerify without a client_cert");
+        return;
+    }
+    if (!scheme)
+        scheme = ck->key_type == TLS_KEY_ECDSA_P256   ? TLS_SIG_ECDSA_SECP256R1_SHA256
+                 : ck->key_type == TLS_KEY_ECDSA_P384 ? TLS_SIG_ECDSA_SECP384R1_SHA384
+                 : ck->key_type == TLS_KEY_ED25519    ? TLS_SIG_ED25519
+                                                      : TLS_SIG_RSA_PSS_RSAE_SHA256;
+    if (!check(c, tls__sign(ck->key, scheme, c->hs_log.p, c->hs_log.len, sig, sizeof sig, &sig_len),
+               "client CertificateVerify"))
+        return;
+    if (c->opts.corrupt_client_cv)
+        sig[sig_len / 2] ^= 0x01;
+    tls_writer_init(&w, msg, sizeof msg);
+    tls__hs_begin(&w, TLS_HS_CERTIFICATE_VERIFY);
+    tls_write_u16(&w, scheme);
+    tls_write_vec16(&w, sig, sig_len);
+    tls__hs_end(&w);
+    send_handshake(c, msg, w.len);
 }
 
 void t12_send_ccs(t12_client *c)

@@ -113,6 +113,15 @@ typedef struct {
                                 * not derived: the server is expected to refuse it) */
     size_t cke_body_len;
     size_t cke_trailing;       /* zero bytes appended after a valid ClientKeyExchange point */
+
+    /* Client authentication (RFC 5246 §7.4.4, §7.4.6, §7.4.8): a CertificateRequest is
+     * recorded and, in T12_FLIGHT_NORMAL, answered with Certificate (client_cert's chain;
+     * NULL: empty) before the ClientKeyExchange and CertificateVerify (unless the
+     * Certificate is empty) after it. T12_FLIGHT_MANUAL: t12_send_client_certificate and
+     * t12_send_certificate_verify. */
+    const tls_certified_key *client_cert;
+    uint16_t client_sig_scheme; /* 0: ECDSA by curve, rsa_pss_rsae_sha256 for RSA */
+    bool corrupt_client_cv;     /* flip one bit of our CertificateVerify signature */
 } t12_options;
 
 typedef struct {
@@ -165,6 +174,9 @@ typedef struct {
     uint64_t explicit_nonces[T12_MAX_NONCES];
     size_t n_explicit_nonces;
     tc_buf app; /* application data received, not yet taken */
+    bool cert_requested;       /* a CertificateRequest came */
+    size_t cr_types, cr_sig_algs, cr_authorities; /* its list lengths (entries) */
+    tc_buf hs_log;             /* every handshake message so far (for CertificateVerify) */
 
     /* ---- internals ---- */
     tc_buf out, in, hs_in;
@@ -197,6 +209,10 @@ void t12_receive(t12_client *c, const uint8_t *buf, size_t len);
  * the CCS switches our write keys if they exist (else it is just a plaintext CCS); the
  * Finished goes out under whatever write state is current. */
 void t12_send_client_key_exchange(t12_client *c);
+/* Client authentication: our Certificate (opts.client_cert's chain, or empty) and our
+ * CertificateVerify over every handshake message so far. */
+void t12_send_client_certificate(t12_client *c);
+void t12_send_certificate_verify(t12_client *c);
 void t12_send_ccs(t12_client *c);
 void t12_send_finished(t12_client *c);
 

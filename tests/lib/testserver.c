@@ -84,6 +84,8 @@ void ts_free(ts_server *s)
     buf_free(&s->in);
     buf_free(&s->hs_in);
     buf_free(&s->app);
+    buf_free(&s->client_cert);
+    buf_free(&s->client_cv);
     tls__transcript_clear(&s->transcript);
     tls13_keysched_clear(&s->ks);
     tls__record_cipher_clear(&s->rd);
@@ -364,7 +366,9 @@ void ts_flight(ts_server *s, const ts_flight_opts *o)
     tls__hs_end(&w);
     send_message(s, msg, w.len);
 
-    if (o->cert_request) {
+    if (o->cert_request_with) {
+        ts_send_cert_request(s, o->cert_request_with);
+    } else if (o->cert_request) {
         static const uint8_t algs[] = {0, 4, 0x04, 0x03, 0x08, 0x04};
         tls_writer_init(&w, msg, cap);
         tls__hs_begin(&w, TLS_HS_CERTIFICATE_REQUEST);
@@ -474,6 +478,15 @@ static void handle_message(ts_server *s, const uint8_t *msg, size_t len)
     }
     if (s->n_msgs < TS_MAX_MSGS)
         s->msgs[s->n_msgs++] = msg[0];
+    if (msg[0] == TLS_HS_CERTIFICATE && !s->finished_ok) {
+        s->client_cert.len = 0;
+        buf_append(&s->client_cert, msg, len);
+    } else if (msg[0] == TLS_HS_CERTIFICATE_VERIFY && !s->finished_ok) {
+        s->client_cv.len = 0;
+        buf_append(&s->client_cv, msg, len);
+        if (s->transcript.started)
+            tls__transcript_current(&s->transcript, s->client_cv_thash);
+    }
     if (msg[0] == TLS_HS_FINISHED && !s->finished_ok) {
         uint8_t thash[TLS_MAX_HASH_LEN];
         tls__transcript_current(&s->transcript, thash);
@@ -586,4 +599,105 @@ tls_error ts_pump(ts_server *s, tls_conn *client)
         }
     } while (moved);
     return first;
+}
+
+/* ---- client authentication ------------------------------------------------------------------ */
+
+void ts_send_cert_request(ts_server *s, const ts_cert_request_opts *opts)
+{
+    static const uint16_t default_algs[] = {TLS_SIG_ECDSA_SECP256R1_SHA256,
+                                            TLS_SIG_RSA_PSS_RSAE_SHA256};
+    /* DER of SEQUENCE { SET { SEQUENCE { OID commonName, UTF8String "ca" } } } */
+    static const uint8_t dn[] = {0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03,
+                                 0x55, 0x04, 0x03, 0x0c, 0x02, 'c',  'a'};
+    ts_cert_request_opts none;
+    uint8_t msg[1024];
+    tls_writer w;
+
+    memset(&none, 0, sizeof none);
+    const ts_cert_request_opts *o = opts ? opts : &none;
+    const uint16_t *algs = o->sig_algs ? o->sig_algs : default_algs;
+    size_t n_algs = o->sig_algs ? o->n_sig_algs : 2;
+
+    tls_writer_init(&w, msg, sizeof msg);
+    tls__hs_begin(&w, TLS_HS_CERTIFICATE_REQUEST);
+    tls_write_vec8(&w, o->context, o->context_len);
+    tls_write_vec16_begin(&w);
+    if (!o->omit_sig_algs) {
+        tls_write_u16(&w, TLS_EXT_SIGNATURE_ALGORITHMS);
+        tls_write_vec16_begin(&w);
+        tls_write_vec16_begin(&w);
+        for (size_t i = 0; i < n_algs; i++)
+            tls_write_u16(&w, algs[i]);
+        tls_writer_end(&w);
+        tls_writer_end(&w);
+    }
+    if (o->authorities) {
+        tls_write_u16(&w, TLS_EXT_CERTIFICATE_AUTHORITIES);
+        tls_write_vec16_begin(&w);
+        tls_write_vec16_begin(&w);
+        tls_write_vec16(&w, dn, sizeof dn);
+        tls_writer_end(&w);
+        tls_writer_end(&w);
+    }
+    tls_writer_end(&w);
+    tls__hs_end(&w);
+    if (!tls_writer_ok(&w)) {
+        ts_fail(s, "CertificateRequest does not fit");
+        return;
+    }
+    send_message(s, msg, w.len);
+}
+
+/* The parts both versions share: the Certificate against `expect`, the CertificateVerify
+ * decoded. Returns the parsed Certificate's end entity through cert. */
+static void check_certificate(const ts_buf *cert_msg, bool tls13, const tls_certified_key *expect,
+                              tls_certificate_msg *cert, ts_client_auth *out)
+{
+    out->certificate = cert_msg->len >= 4;
+    out->decode = TLS_ERR_DECODE;
+    if (!out->certificate)
+        return;
+    out->decode = tls__certificate_parse(cert_msg->p + 4, cert_msg->len - 4, tls13, cert);
+    if (out->decode != TLS_OK)
+        return;
+    out->context_len = cert->context.len;
+    if (cert->context.len)
+        memcpy(out->context, cert->context.p, cert->context.len);
+    out->n_certs = cert->n_certs;
+    out->chain_matches = expect && expect->n_chain == cert->n_certs;
+    for (size_t i = 0; out->chain_matches && i < cert->n_certs; i++)
+        out->chain_matches = expect->chain_len[i] == cert->cert_lens[i] &&
+                             !memcmp(expect->chain[i], cert->certs[i], cert->cert_lens[i]);
+}
+
+void ts_client_auth_check(const ts_server *s, const tls_certified_key *expect, ts_client_auth *out)
+{
+    static const char context[] = "TLS 1.3, client CertificateVerify";
+    uint8_t content[64 + sizeof context + TLS_MAX_HASH_LEN];
+    tls_certificate_verify_msg cv;
+    tls_certificate_msg cert;
+
+    memset(out, 0, sizeof *out);
+    out->verify = TLS_ERR_INTERNAL;
+    check_certificate(&s->client_cert, true, expect, &cert, out);
+    out->certificate_verify = s->client_cv.len >= 4;
+    if (!out->certificate_verify ||
+        tls__certificate_verify_parse(s->client_cv.p + 4, s->client_cv.len - 4, &cv) != TLS_OK)
+        return;
+    out->scheme = cv.scheme;
+    if (out->decode != TLS_OK || out->n_certs == 0)
+        return;
+    memset(content, 0x20, 64);
+    memcpy(content + 64, context, sizeof context);
+    memcpy(content + 64 + sizeof context, s->client_cv_thash, s->ks.hash_len);
+    out->verify =
+        tls__verify(cert.certs[0], cert.cert_lens[0], cv.scheme, content,
+                    64 + sizeof context + s->ks.hash_len, cv.signature.p, cv.signature.len);
+}
+
+void ts__check_client_certificate(const ts_buf *cert_msg, const tls_certified_key *expect,
+                                  tls_certificate_msg *cert, ts_client_auth *out)
+{
+    check_certificate(cert_msg, false, expect, cert, out);
 }

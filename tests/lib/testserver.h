@@ -56,6 +56,18 @@ typedef struct {
     size_t extra_exts_len;
 } ts_hello_opts;
 
+/* A CertificateRequest (§4.3.2) for client authentication tests; zero fields mean what
+ * ts_flight's cert_request sends: an empty context and signature_algorithms
+ * ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256. */
+typedef struct {
+    const uint8_t *context; /* certificate_request_context (len 0: empty) */
+    size_t context_len;
+    const uint16_t *sig_algs; /* signature_algorithms; NULL: the default pair */
+    size_t n_sig_algs;
+    bool omit_sig_algs; /* no signature_algorithms at all */
+    bool authorities;   /* a certificate_authorities extension naming one DN */
+} ts_cert_request_opts;
+
 /* The encrypted flight; zero fields mean a correct one. */
 typedef struct {
     const tls_certified_key *ck; /* chain sent and key signing CertificateVerify */
@@ -64,6 +76,8 @@ typedef struct {
     bool ack_sni;              /* an empty server_name in EncryptedExtensions */
     const char *alpn;          /* select this protocol in EncryptedExtensions */
     bool cert_request;         /* a CertificateRequest before the Certificate */
+    /* When set: this CertificateRequest instead of cert_request's. */
+    const ts_cert_request_opts *cert_request_with;
     bool empty_certificate;    /* a Certificate with no entries */
     uint16_t scheme;           /* 0: by the key type (RSA: PSS-SHA256) */
     bool corrupt_cv;           /* flip a bit of the signature */
@@ -97,6 +111,11 @@ typedef struct {
     bool finished_ok;    /* the client's Finished verified */
     unsigned key_updates;
     ts_buf app;          /* application data received */
+    /* The client's last Certificate and CertificateVerify before its Finished (whole
+     * messages), and the transcript hash the CertificateVerify signs: see
+     * ts_client_auth_check. */
+    ts_buf client_cert, client_cv;
+    uint8_t client_cv_thash[TLS_MAX_HASH_LEN];
 
     /* ---- internals ---- */
     ts_buf out, in, hs_in;
@@ -134,6 +153,37 @@ void ts_write(ts_server *s, const void *data, size_t len);
 
 /* The last alert the client sent (TLS_ALERT_NONE: none). */
 int ts_last_alert(const ts_server *s);
+
+/* Queues a CertificateRequest under the current write keys, into the transcript (NULL:
+ * the default one). Any time: in the flight (ts_flight's cert_request_with), or where no
+ * correct server sends one. */
+void ts_send_cert_request(ts_server *s, const ts_cert_request_opts *opts);
+
+/* What the client answered a CertificateRequest with (TLS 1.3 here; TLS 1.2 through
+ * ts12_client_auth_check). */
+typedef struct {
+    bool certificate;     /* a Certificate message came */
+    tls_error decode;     /* tls__certificate_parse's verdict on it */
+    uint8_t context[255]; /* its certificate_request_context (TLS 1.3) */
+    size_t context_len;
+    size_t n_certs;
+    bool chain_matches;      /* the certificates are exactly `expect`'s chain */
+    bool certificate_verify; /* a CertificateVerify came */
+    uint16_t scheme;
+    /* tls__verify of its signature with the client's end-entity certificate over what
+     * the RFC says it signs (TLS 1.3 §4.4.3: the "client CertificateVerify" content;
+     * TLS 1.2 §7.4.8: the handshake messages before it); TLS_ERR_INTERNAL when there
+     * is nothing to verify. */
+    tls_error verify;
+} ts_client_auth;
+
+/* Fills *out from what the client sent; expect (may be NULL) is the certified key the
+ * client was configured with. */
+void ts_client_auth_check(const ts_server *s, const tls_certified_key *expect, ts_client_auth *out);
+/* Internal, shared with testserver12.c: the TLS 1.2 Certificate message's part of *out
+ * (cert: the parsed message, borrowing from cert_msg). */
+void ts__check_client_certificate(const ts_buf *cert_msg, const tls_certified_key *expect,
+                                  tls_certificate_msg *cert, ts_client_auth *out);
 
 /*
  * Moves bytes until neither side moves: the client's tls_conn_write_tls → ts_receive,

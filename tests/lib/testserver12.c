@@ -74,6 +74,13 @@ static void buf_free(ts_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Into the transcript hash and the log of messages (what a CertificateVerify signs). */
+static void transcript_add(ts12_server *s, const uint8_t *msg, size_t len)
+{
+    tls__transcript_add(&s->transcript, msg, len);
+    buf_append(&s->log, msg, len);
+}
+
 static uint16_t u16_at(const uint8_t *p)
 {
     return (uint16_t)((p[0] << 8) | p[1]);
@@ -96,6 +103,9 @@ void ts12_free(ts12_server *s)
     buf_free(&s->in);
     buf_free(&s->hs_in);
     buf_free(&s->app);
+    buf_free(&s->log);
+    buf_free(&s->client_cert);
+    buf_free(&s->client_cv);
     tls__kx_free(s->kx);
     tls__transcript_clear(&s->transcript);
     tls__record_cipher_clear(&s->rd);
@@ -176,7 +186,7 @@ void ts12_send_handshake(ts12_server *s, const uint8_t *msg, size_t len)
 static void send_message(ts12_server *s, const uint8_t *msg, size_t len)
 {
     if (s->transcript.started)
-        tls__transcript_add(&s->transcript, msg, len);
+        transcript_add(s, msg, len);
     ts12_send_handshake(s, msg, len);
 }
 
@@ -275,7 +285,7 @@ void ts12_server_hello(ts12_server *s, const ts12_hello_opts *opts)
     const tls_suite *cs = tls__suite_find(suite);
     s->suite = cs && cs->version == TLS_VERSION_1_2 ? cs : NULL;
     tls__transcript_start(&s->transcript, s->suite ? s->suite->hash : TLS_HASH_SHA256);
-    tls__transcript_add(&s->transcript, s->hello, s->hello_len);
+    transcript_add(s, s->hello, s->hello_len);
     send_message(s, msg, w.len);
 }
 
@@ -387,7 +397,9 @@ void ts12_flight(ts12_server *s, const ts12_flight_opts *o)
         send_certificate(s, o, msg, cap);
     if (!o->omit_server_key_exchange)
         send_server_key_exchange(s, o);
-    if (o->cert_request) {
+    if (o->cert_request_with) {
+        ts12_send_cert_request(s, o->cert_request_with);
+    } else if (o->cert_request) {
         static const uint8_t cr[] = {TLS_HS_CERTIFICATE_REQUEST,
                                      0,
                                      0,
@@ -466,7 +478,7 @@ static void handle_client_key_exchange(ts12_server *s, const uint8_t *msg, size_
     size_t pre_master_len = 0;
     tls_reader r, point;
 
-    tls__transcript_add(&s->transcript, msg, len);
+    transcript_add(s, msg, len);
     tls_reader_init(&r, msg + 4, len - 4);
     if (!s->kx || !s->suite || !tls_read_vec8(&r, 1, 255, &point) || !tls_reader_done(&r) ||
         tls__kx_agree(s->kx, point.p, tls_reader_left(&point), pre_master, sizeof pre_master,
@@ -513,16 +525,27 @@ static void handle_message(ts12_server *s, const uint8_t *msg, size_t len)
             ts12_fail(s, "the client's Finished came before its ChangeCipherSpec");
             return;
         }
-        tls__transcript_add(&s->transcript, msg, len);
+        transcript_add(s, msg, len);
         s->finished_ok = true;
         break;
     case TLS_HS_CERTIFICATE:
         s->cert_len = len - 4;
-        tls__transcript_add(&s->transcript, msg, len);
+        s->client_cert.len = 0;
+        buf_append(&s->client_cert, msg, len);
+        transcript_add(s, msg, len);
+        break;
+    case TLS_HS_CERTIFICATE_VERIFY:
+        s->client_cv.len = 0;
+        buf_append(&s->client_cv, msg, len);
+        s->cv_log_len = s->log.len;
+        transcript_add(s, msg, len);
+        /* The client's Finished covers its CertificateVerify too. */
+        if (s->keys_ready)
+            finished_data(s, "client finished", s->expected_finished);
         break;
     default:
         if (s->transcript.started && !s->finished_ok)
-            tls__transcript_add(&s->transcript, msg, len);
+            transcript_add(s, msg, len);
     }
 }
 
@@ -631,4 +654,65 @@ tls_error ts12_pump(ts12_server *s, tls_conn *client)
         }
     } while (moved);
     return first;
+}
+
+/* ---- client authentication ------------------------------------------------------------------ */
+
+void ts12_send_cert_request(ts12_server *s, const ts12_cert_request_opts *opts)
+{
+    static const uint8_t default_types[] = {64}; /* ecdsa_sign */
+    static const uint16_t default_algs[] = {TLS_SIG_ECDSA_SECP256R1_SHA256,
+                                            TLS_SIG_RSA_PSS_RSAE_SHA256};
+    /* DER of SEQUENCE { SET { SEQUENCE { OID commonName, UTF8String "ca" } } } */
+    static const uint8_t dn[] = {0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03,
+                                 0x55, 0x04, 0x03, 0x0c, 0x02, 'c',  'a'};
+    ts12_cert_request_opts none;
+    uint8_t msg[1024];
+    tls_writer w;
+
+    memset(&none, 0, sizeof none);
+    const ts12_cert_request_opts *o = opts ? opts : &none;
+    const uint16_t *algs = o->sig_algs ? o->sig_algs : default_algs;
+    size_t n_algs = o->sig_algs ? o->n_sig_algs : 2;
+
+    tls_writer_init(&w, msg, sizeof msg);
+    tls__hs_begin(&w, TLS_HS_CERTIFICATE_REQUEST);
+    if (o->certificate_types)
+        tls_write_vec8(&w, o->certificate_types, o->n_certificate_types);
+    else
+        tls_write_vec8(&w, default_types, sizeof default_types);
+    tls_write_vec16_begin(&w);
+    for (size_t i = 0; i < n_algs; i++)
+        tls_write_u16(&w, algs[i]);
+    tls_writer_end(&w);
+    tls_write_vec16_begin(&w);
+    if (o->authorities)
+        tls_write_vec16(&w, dn, sizeof dn);
+    tls_writer_end(&w);
+    tls__hs_end(&w);
+    if (!tls_writer_ok(&w)) {
+        ts12_fail(s, "CertificateRequest does not fit");
+        return;
+    }
+    send_message(s, msg, w.len);
+}
+
+void ts12_client_auth_check(const ts12_server *s, const tls_certified_key *expect,
+                            ts_client_auth *out)
+{
+    tls_certificate_verify_msg cv;
+    tls_certificate_msg cert;
+
+    memset(out, 0, sizeof *out);
+    out->verify = TLS_ERR_INTERNAL;
+    ts__check_client_certificate(&s->client_cert, expect, &cert, out);
+    out->certificate_verify = s->client_cv.len >= 4;
+    if (!out->certificate_verify ||
+        tls__certificate_verify_parse(s->client_cv.p + 4, s->client_cv.len - 4, &cv) != TLS_OK)
+        return;
+    out->scheme = cv.scheme;
+    if (out->decode != TLS_OK || out->n_certs == 0)
+        return;
+    out->verify = tls__verify(cert.certs[0], cert.cert_lens[0], cv.scheme, s->log.p, s->cv_log_len,
+                              cv.signature.p, cv.signature.len);
 }

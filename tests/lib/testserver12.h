@@ -59,6 +59,17 @@ typedef struct {
 typedef bool (*ts12_sign_fn)(void *arg, const uint8_t *msg, size_t len, uint8_t *sig, size_t cap,
                              size_t *sig_len);
 
+/* A TLS 1.2 CertificateRequest (RFC 5246 §7.4.4); zero fields mean what ts12_flight's
+ * cert_request sends: ecdsa_sign, two schemes (ecdsa_secp256r1_sha256,
+ * rsa_pss_rsae_sha256), no authorities. */
+typedef struct {
+    const uint8_t *certificate_types; /* NULL: {64} (ecdsa_sign) */
+    size_t n_certificate_types;
+    const uint16_t *sig_algs; /* NULL: the default pair */
+    size_t n_sig_algs;
+    bool authorities; /* one DistinguishedName */
+} ts12_cert_request_opts;
+
 /* The server's flight after the ServerHello; zero fields mean a correct one. */
 typedef struct {
     const tls_certified_key *ck; /* chain sent and key signing ServerKeyExchange */
@@ -75,6 +86,8 @@ typedef struct {
     bool cert_request;           /* a CertificateRequest before ServerHelloDone */
     bool server_hello_done_body; /* a ServerHelloDone that is not empty */
     bool omit_server_hello_done;
+    /* When set: this CertificateRequest instead of cert_request's. */
+    const ts12_cert_request_opts *cert_request_with;
 } ts12_flight_opts;
 
 /* The server's ChangeCipherSpec and Finished. */
@@ -101,6 +114,12 @@ typedef struct {
     size_t cert_len;  /* body length of the client's Certificate, if it sent one */
     bool finished_ok; /* the client's Finished verified */
     ts_buf app;       /* application data received */
+    /* Client authentication: every handshake message in transcript order (what a TLS 1.2
+     * CertificateVerify signs), how much of it preceded the client's CertificateVerify,
+     * and the client's Certificate and CertificateVerify (whole messages). */
+    ts_buf log;
+    size_t cv_log_len;
+    ts_buf client_cert, client_cv;
 
     /* ---- internals ---- */
     ts_buf out, in, hs_in;
@@ -140,6 +159,13 @@ void ts12_write(ts12_server *s, const void *data, size_t len);
 
 /* The last alert the client sent (TLS_ALERT_NONE: none). */
 int ts12_last_alert(const ts12_server *s);
+
+/* Queues a CertificateRequest, into the transcript (NULL: the default one). */
+void ts12_send_cert_request(ts12_server *s, const ts12_cert_request_opts *opts);
+/* As ts_client_auth_check, for TLS 1.2 (no context; the CertificateVerify is checked
+ * over the handshake messages before it). */
+void ts12_client_auth_check(const ts12_server *s, const tls_certified_key *expect,
+                            ts_client_auth *out);
 
 /* As ts_pump: moves bytes until neither side moves; the first error the client's
  * read_tls/process returned (TLS_OK if none). */

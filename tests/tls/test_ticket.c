@@ -84,6 +84,8 @@ static void assert_same_state(const tls_ticket_state *got, const tls_ticket_stat
     ck_assert_str_eq(got->sni, want->sni);
     ck_assert_uint_eq(got->alpn[0], want->alpn[0]);
     ck_assert(!memcmp(got->alpn, want->alpn, (size_t)want->alpn[0] + 1));
+    ck_assert_uint_eq(got->client_chain_len, want->client_chain_len);
+    ck_assert(!memcmp(got->client_chain, want->client_chain, want->client_chain_len));
 }
 
 static tls_ticketer *load_text(const char *text);
@@ -158,6 +160,12 @@ START_TEST(test_ticketer_seal_max_len)
     st.sni[255] = '\0';
     st.alpn[0] = 255;
     memset(st.alpn + 1, 'b', 255);
+    /* One client certificate filling the chain (u24 length, then its bytes). */
+    st.client_chain_len = TLS_TICKET_MAX_CLIENT_CHAIN;
+    memset(st.client_chain, 'c', sizeof st.client_chain);
+    st.client_chain[0] = 0;
+    st.client_chain[1] = (uint8_t)((TLS_TICKET_MAX_CLIENT_CHAIN - 3) >> 8);
+    st.client_chain[2] = (uint8_t)(TLS_TICKET_MAX_CLIENT_CHAIN - 3);
     ck_assert_int_eq(tls__ticketer_seal(t, &st, ticket, sizeof ticket, &len), TLS_OK);
     ck_assert_uint_eq(len, TLS_TICKET_MAX_LEN);
     ck_assert_int_eq(tls__ticketer_open(t, ticket, len, &got), TLS_OK);
@@ -476,7 +484,8 @@ static void derive(const char *hex, uint8_t id[4], tls_aead **aead)
     ck_assert(memcmp(id, key, 4) != 0);
 }
 
-/* A ticket under K1 with a hand-made plaintext (ticket.c's format 3). */
+/* A ticket under K1 with a hand-made plaintext (ticket.c's format 4; format 3 lacks
+ * the client chain). */
 typedef struct {
     uint8_t format;
     uint16_t version;
@@ -509,6 +518,8 @@ static size_t seal_by_hand(const plain_spec *ps, uint8_t *out)
     tls_write_u32(&w, 1024); /* max_early_data */
     tls_write_vec8(&w, (const uint8_t *)ps->sni, ps->sni_len);
     tls_write_vec8(&w, (const uint8_t *)"h2", 2);
+    if (ps->format >= 4)
+        tls_write_u16(&w, 0); /* no client chain */
     if (ps->trailing)
         tls_write_u8(&w, 0);
     ck_assert(tls_writer_ok(&w));
@@ -530,7 +541,7 @@ START_TEST(test_ticketer_load_derivation_pinned)
     tls__aead_free(aead);
     ck_assert(!memcmp(ticket, id, 4));
     /* And the AEAD key: a ticket made by hand opens, every field where it was put. */
-    plain_spec ok = {3, TLS_VERSION_1_3, 32, 0, "example.org", 11, false};
+    plain_spec ok = {4, TLS_VERSION_1_3, 32, 0, "example.org", 11, false};
     size_t len = seal_by_hand(&ok, ticket);
     ck_assert_int_eq(tls__ticketer_open(t, ticket, len, &got), TLS_OK);
     ck_assert_uint_eq(got.version, TLS_VERSION_1_3);
@@ -554,22 +565,23 @@ START_TEST(test_ticketer_open_bad_plaintext)
     static const plain_spec bad[] = {
         {1, TLS_VERSION_1_3, 32, 0, "a", 1, false},      /* old formats */
         {2, TLS_VERSION_1_3, 32, 0, "a", 1, false},
-        {4, TLS_VERSION_1_3, 32, 0, "a", 1, false},      /* a future one */
-        {3, TLS_VERSION_1_1, 32, 0, "a", 1, false},      /* neither 1.2 nor 1.3 */
-        {3, 0x0305, 32, 0, "a", 1, false},
-        {3, 0, 32, 0, "a", 1, false},
-        {3, TLS_VERSION_1_3, 0, 0, "a", 1, false},       /* no psk */
-        {3, TLS_VERSION_1_2, 0, 1, "a", 1, false},
-        {3, TLS_VERSION_1_2, 32, 1, "a", 1, false},      /* a 1.2 master secret is 48 bytes */
-        {3, TLS_VERSION_1_3, 32, 2, "a", 1, false},      /* ems is a boolean */
-        {3, TLS_VERSION_1_3, 32, 0, "a\0b", 3, false},   /* a NUL inside the name */
-        {3, TLS_VERSION_1_3, 32, 0, "a", 1, true},       /* trailing byte */
+        {3, TLS_VERSION_1_3, 32, 0, "a", 1, false},
+        {5, TLS_VERSION_1_3, 32, 0, "a", 1, false},      /* a future one */
+        {4, TLS_VERSION_1_1, 32, 0, "a", 1, false},      /* neither 1.2 nor 1.3 */
+        {4, 0x0305, 32, 0, "a", 1, false},
+        {4, 0, 32, 0, "a", 1, false},
+        {4, TLS_VERSION_1_3, 0, 0, "a", 1, false},       /* no psk */
+        {4, TLS_VERSION_1_2, 0, 1, "a", 1, false},
+        {4, TLS_VERSION_1_2, 32, 1, "a", 1, false},      /* a 1.2 master secret is 48 bytes */
+        {4, TLS_VERSION_1_3, 32, 2, "a", 1, false},      /* ems is a boolean */
+        {4, TLS_VERSION_1_3, 32, 0, "a\0b", 3, false},   /* a NUL inside the name */
+        {4, TLS_VERSION_1_3, 32, 0, "a", 1, true},       /* trailing byte */
     };
     static const plain_spec good[] = {
-        {3, TLS_VERSION_1_3, 32, 0, "a", 1, false},
-        {3, TLS_VERSION_1_3, 48, 1, "", 0, false},
-        {3, TLS_VERSION_1_2, 48, 1, "a", 1, false},
-        {3, TLS_VERSION_1_2, 48, 0, "a", 1, false},
+        {4, TLS_VERSION_1_3, 32, 0, "a", 1, false},
+        {4, TLS_VERSION_1_3, 48, 1, "", 0, false},
+        {4, TLS_VERSION_1_2, 48, 1, "a", 1, false},
+        {4, TLS_VERSION_1_2, 48, 0, "a", 1, false},
     };
     tls_ticketer *t = load_text(K1 "\n");
     uint8_t ticket[TLS_TICKET_MAX_LEN];

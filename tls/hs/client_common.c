@@ -480,6 +480,34 @@ tls_error tls__client_verify_signature(tls_conn *c, uint16_t scheme, const uint8
     }
 }
 
+/* ---- our certificate (client authentication) ---------------------------------------------- */
+
+size_t tls__client_certificate_size(const tls_certified_key *ck, size_t context_len)
+{
+    size_t n = 4 + 1 + context_len + 3;
+    for (size_t i = 0; ck && i < ck->n_chain; i++)
+        n += 3 + ck->chain_len[i] + 2;
+    return n;
+}
+
+void tls__client_write_certificate(tls_writer *w, const tls_certified_key *ck, tls_slice context,
+                                   bool tls13)
+{
+    tls__hs_begin(w, TLS_HS_CERTIFICATE);
+    if (tls13) /* §4.4.2: the request's certificate_request_context, echoed */
+        tls_write_vec8(w, context.p, context.len);
+    tls_write_vec24_begin(w);
+    for (size_t i = 0; ck && i < ck->n_chain; i++) {
+        tls_write_vec24_begin(w);
+        tls_write_bytes(w, ck->chain[i], ck->chain_len[i]);
+        tls_writer_end(w);
+        if (tls13)
+            tls_write_u16(w, 0); /* no per-certificate extensions */
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
 void tls__client_hs_clear(tls_client_hs *hs, uint16_t version)
 {
     if (version == TLS_VERSION_1_2)

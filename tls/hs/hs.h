@@ -29,7 +29,9 @@ void tls__transcript_clear(tls_transcript *t);
 typedef enum {
     HS13_EXPECT_CLIENT_HELLO,
     HS13_EXPECT_CLIENT_HELLO_AFTER_HRR,
-    HS13_EXPECT_END_OF_EARLY_DATA, /* 0-RTT accepted: early data, then EndOfEarlyData */
+    HS13_EXPECT_END_OF_EARLY_DATA,  /* 0-RTT accepted: early data, then EndOfEarlyData */
+    HS13_EXPECT_CERTIFICATE,        /* we sent a CertificateRequest (§4.3.2, §4.4.2) */
+    HS13_EXPECT_CERTIFICATE_VERIFY, /* the client's Certificate was not empty (§4.4.3) */
     HS13_EXPECT_FINISHED,
     HS13_CONNECTED,
 } tls13_server_state;
@@ -69,7 +71,9 @@ typedef struct {
 
 /* TLS 1.2 server handshake state (tls12_server.c). */
 typedef enum {
+    HS12_EXPECT_CERTIFICATE, /* we sent a CertificateRequest (RFC 5246 §7.4.4, §7.4.6) */
     HS12_EXPECT_CLIENT_KEY_EXCHANGE,
+    HS12_EXPECT_CERTIFICATE_VERIFY, /* the client's Certificate was not empty (§7.4.8) */
     HS12_EXPECT_CHANGE_CIPHER_SPEC,
     HS12_EXPECT_FINISHED,
     /* Abbreviated handshake (RFC 5246 §7.3): our CCS and Finished went first. */
@@ -94,6 +98,11 @@ typedef struct {
     bool cache_session;
     bool send_ticket;
     int64_t origin; /* a resumed session's full-handshake time (reissued tickets keep it) */
+    /* Client authentication: the handshake messages so far (tls__alloc), kept from the
+     * ClientHello until the client's CertificateVerify, which signs them all (RFC 5246
+     * §7.4.8) with a hash the client picks, so the running transcript will not do. */
+    uint8_t *msgs;
+    size_t msgs_len, msgs_cap;
 } tls12_server_hs;
 
 /* ---- the client --------------------------------------------------------------------- */
@@ -119,9 +128,12 @@ typedef struct {
     uint8_t server_hs_secret[TLS_MAX_HASH_LEN];
     uint8_t client_app_secret[TLS_MAX_HASH_LEN];
     uint8_t server_app_secret[TLS_MAX_HASH_LEN];
-    /* A CertificateRequest came (its context is empty during the handshake, §4.3.2):
-     * we have no client certificate, so we answer with an empty Certificate. */
+    /* A CertificateRequest came (its context is empty during the handshake, §4.3.2).
+     * client_auth_scheme: the scheme our CertificateVerify signs with (the config's
+     * client certificate fits the request), or 0: the Certificate we answer with is
+     * empty and no CertificateVerify follows (§4.4.2). */
     bool cert_requested;
+    uint16_t client_auth_scheme;
     /* resumption_master_secret (§7.1), kept while connected when a session store is
      * configured: each NewSessionTicket's PSK derives from it (§4.6.1). */
     uint8_t res_master[TLS_MAX_HASH_LEN];
@@ -149,7 +161,17 @@ typedef struct {
     /* The server's ECDHE share (RFC 8422 §5.4), signed and kept until ServerHelloDone. */
     uint8_t server_point[TLS_MAX_KX_PUBLIC_LEN];
     size_t server_point_len;
-    bool cert_requested; /* answered with an empty Certificate (RFC 5246 §7.4.6) */
+    /* A CertificateRequest came; client_auth_scheme: the scheme our CertificateVerify
+     * signs with, or 0: an empty Certificate answers it (RFC 5246 §7.4.6). */
+    bool cert_requested;
+    uint16_t client_auth_scheme;
+    /* RFC 5246 §7.4.8: CertificateVerify signs the handshake messages themselves, and the
+     * signer hashes what it signs (Ed25519 hashes nothing first): with a client
+     * certificate configured, a full handshake keeps a copy of every message from
+     * ClientHello on (tls__alloc'd) until our CertificateVerify is made, or until the
+     * ServerHelloDone shows it will not be. NULL: not kept. */
+    uint8_t *auth_log;
+    size_t auth_log_len, auth_log_cap;
     /* Abbreviated handshake (RFC 5246 §7.3): the server echoed the session id we offered
      * with offer.session12, whose master secret is used. */
     bool resuming;
@@ -243,6 +265,17 @@ TLS_MUST_CHECK tls_error tls__client_verify_chain(struct tls_conn *conn,
 TLS_MUST_CHECK tls_error tls__client_verify_signature(struct tls_conn *conn, uint16_t scheme,
                                                       const uint8_t *msg, size_t msg_len,
                                                       tls_slice sig);
+/* Client authentication (client_common.c). The scheme our CertificateVerify signs with
+ * for a request listing `schemes` (a u16 list), given our key's type and the version
+ * (TLS 1.3: RSA-PSS only, ECDSA bound to its curve; TLS 1.2: PSS, then PKCS#1), in our
+ * order of preference; 0 when none fits. */
+/* Appends a Certificate message (header included) carrying ck's chain, or an empty list
+ * when ck is NULL: TLS 1.3 form (with `context` and empty per-entry extensions) or
+ * TLS 1.2 form. Overflow latches in w. */
+void tls__client_write_certificate(tls_writer *w, const tls_certified_key *ck, tls_slice context,
+                                   bool tls13);
+/* Bytes tls__client_write_certificate needs at most for ck (NULL: an empty one). */
+size_t tls__client_certificate_size(const tls_certified_key *ck, size_t context_len);
 /* 0-RTT on the client (tls13_client.c). Right after ClientHello1 went out with
  * early_data: the §D.4 ChangeCipherSpec, then client_early_traffic_secret (§7.1) as the
  * write keys. Then: bytes the offered ticket still lets us send (0 when early data was
@@ -315,6 +348,41 @@ TLS_MUST_CHECK tls_error tls__server_resolve_cert(struct tls_conn *conn, const t
                                                   tls_server_cert_usable_fn usable,
                                                   const tls_certified_key **out);
 TLS_MUST_CHECK tls_error tls__server_choose_alpn(struct tls_conn *conn, const tls_client_hello *ch);
+
+/* Client authentication (server_common.c). */
+/* The signature schemes a CertificateRequest lists (tls13: for TLS 1.3), into out
+ * (room for TLS_SERVER_MAX_CLIENT_SCHEMES); returns how many. */
+#define TLS_SERVER_MAX_CLIENT_SCHEMES 12
+size_t tls__server_client_schemes(bool tls13, uint16_t *out);
+/* The certificate_authorities body for the config's client roots (tls__alloc, *len bytes;
+ * NULL with *len 0 when the names would not fit in one extension). */
+TLS_MUST_CHECK tls_error tls__server_ca_names(const struct tls_conn *conn, uint8_t **out,
+                                              size_t *len);
+/* Verifies the client's non-empty chain against the config's roots and CRLs and keeps it
+ * as the connection's peer identity. The verifier's TLS_ERR_CERT_* errors. */
+TLS_MUST_CHECK tls_error tls__server_verify_client_chain(struct tls_conn *conn,
+                                                         const tls_certificate_msg *cert);
+/* Checks the client's CertificateVerify signature over msg with the kept end entity's
+ * key: TLS_ERR_ILLEGAL_PARAMETER (a scheme we did not list, or RSA PKCS#1 v1.5 in
+ * TLS 1.3: §4.4.3), TLS_ERR_BAD_CERTIFICATE_VERIFY. */
+TLS_MUST_CHECK tls_error tls__server_verify_client_signature(struct tls_conn *conn, bool tls13,
+                                                             uint16_t scheme, const uint8_t *msg,
+                                                             size_t msg_len, tls_slice sig);
+/* Resumption (ticket.h's state). Whether a stored session may resume under the config's
+ * client authentication now: without client auth, yes (anonymously); a session without
+ * a client certificate only when it is optional; a session with one only when its
+ * stored chain verifies again against the current roots and CRLs. *ok false: do a full
+ * handshake. TLS_ERR_NO_MEMORY. */
+struct tls_ticket_state;
+TLS_MUST_CHECK tls_error tls__server_session_identity_ok(struct tls_conn *conn,
+                                                         const struct tls_ticket_state *st,
+                                                         bool *ok);
+/* Then, once the session resumes: its client becomes the connection's peer identity. */
+TLS_MUST_CHECK tls_error tls__server_restore_identity(struct tls_conn *conn,
+                                                      const struct tls_ticket_state *st);
+/* Puts the connection's peer chain into st for a ticket or cache entry. False: the end
+ * entity alone does not fit (TLS_TICKET_MAX_CLIENT_CHAIN): the session is not kept. */
+bool tls__server_save_identity(const struct tls_conn *conn, struct tls_ticket_state *st);
 /* Sends a KeyUpdate and moves our sending keys to the next generation (§4.6.3). */
 TLS_MUST_CHECK tls_error tls__hs13_send_key_update(struct tls_conn *conn, bool update_requested);
 void tls__hs13_server_clear(tls13_server_hs *hs);

@@ -34,6 +34,18 @@
  * - A completed full handshake with EMS is stored (the server's session id and/or the
  *   ticket of its NewSessionTicket); a resumed one replaces the stored ticket with a
  *   new one if the server sent it.
+ * - Client authentication (RFC 5246 §7.4.4, §7.4.6, §7.4.8): CertificateVerify signs the
+ *   handshake messages themselves, and our signers (tls__sign) hash what they are given
+ *   (or, for Ed25519, hash nothing first), so the running transcript hash cannot serve.
+ *   With a client certificate configured, a full handshake therefore keeps a copy of
+ *   every message (transcript_add, the one way messages enter the transcript) until the
+ *   CertificateVerify is signed, or until the CertificateRequest (or its absence at
+ *   ServerHelloDone) shows it will not be; then the copy is freed. Without a client
+ *   certificate, or when resuming, nothing is copied. Our certificate goes out when the
+ *   request lists its type (rsa_sign; ecdsa_sign for ECDSA and Ed25519, RFC 8422 §5.5)
+ *   and a scheme for its key; otherwise the Certificate is empty and nothing is signed.
+ *   The EMS session hash ends at ClientKeyExchange (RFC 7627 §3), before the
+ *   CertificateVerify; the Finished covers it.
  */
 #include <string.h>
 
@@ -63,6 +75,42 @@ static void set_state(tls_conn *c, tls12_client_state next)
 static bool has_ext(uint32_t seen, uint16_t type)
 {
     return (seen & tls__ext_bit(type)) != 0;
+}
+
+/* ---- the transcript (and, for client authentication, the messages themselves) ---------- */
+
+#define AUTH_LOG_START 4096
+
+static void auth_log_free(tls12_client_hs *hs)
+{
+    tls__free(hs->auth_log, hs->auth_log_cap);
+    hs->auth_log = NULL;
+    hs->auth_log_len = hs->auth_log_cap = 0;
+}
+
+/* Every handshake message goes through here: into the transcript hash and, while a
+ * CertificateVerify may still be needed, into the log it will sign. */
+static tls_error transcript_add(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls12_client_hs *hs = &c->hs.client.v12;
+
+    tls__transcript_add(&hs->transcript, msg, len);
+    if (!hs->auth_log)
+        return TLS_OK;
+    if (hs->auth_log_cap - hs->auth_log_len < len) {
+        size_t cap = hs->auth_log_cap;
+        while (cap - hs->auth_log_len < len)
+            cap *= 2; /* messages are bounded by the limits, far below SIZE_MAX / 2 */
+        uint8_t *p = tls__alloc(cap);
+        ENSURE(p, TLS_ERR_NO_MEMORY);
+        memcpy(p, hs->auth_log, hs->auth_log_len);
+        tls__free(hs->auth_log, hs->auth_log_cap);
+        hs->auth_log = p;
+        hs->auth_log_cap = cap;
+    }
+    memcpy(hs->auth_log + hs->auth_log_len, msg, len);
+    hs->auth_log_len += len;
+    return TLS_OK;
 }
 
 /* ---- the ServerHello ---------------------------------------------------------------------- */
@@ -179,11 +227,18 @@ tls_error tls__hs12_client_server_hello(tls_conn *c, const uint8_t *msg, size_t 
     hs->ticket_expected = has_ext(sh.ext.seen, TLS_EXT_SESSION_TICKET);
 
     tls__transcript_start(&hs->transcript, c->suite->hash);
-    tls__transcript_add(&hs->transcript, o->hello, o->hello_len);
+    /* Only a full handshake can bring a CertificateRequest (an abbreviated one keeps the
+     * session's authentication, RFC 5246 §7.3). */
+    if (!resuming && c->client_cfg->client_cert) {
+        hs->auth_log = tls__alloc(AUTH_LOG_START);
+        ENSURE(hs->auth_log, TLS_ERR_NO_MEMORY);
+        hs->auth_log_cap = AUTH_LOG_START;
+    }
+    TRY(transcript_add(c, o->hello, o->hello_len));
     tls__free(o->hello, o->hello_len);
     o->hello = NULL;
     o->hello_len = 0;
-    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(transcript_add(c, msg, len));
     if (!resuming) {
         set_state(c, HS12C_EXPECT_CERTIFICATE);
         return TLS_OK;
@@ -201,12 +256,11 @@ tls_error tls__hs12_client_server_hello(tls_conn *c, const uint8_t *msg, size_t 
 
 static tls_error hs_expect_certificate(tls_conn *c, const uint8_t *msg, size_t len)
 {
-    tls12_client_hs *hs = &c->hs.client.v12;
     tls_certificate_msg cert;
 
     TRY(tls__certificate_parse(msg + 4, len - 4, false, &cert));
     TRY(tls__client_verify_chain(c, &cert));
-    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(transcript_add(c, msg, len));
     set_state(c, HS12C_EXPECT_SERVER_KEY_EXCHANGE);
     return TLS_OK;
 }
@@ -357,21 +411,35 @@ static tls_error hs_expect_server_key_exchange(tls_conn *c, const uint8_t *msg, 
     hs->server_point_len = ske.point.len;
     c->group = ske.group;
     c->sig_scheme = ske.sig.scheme;
-    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(transcript_add(c, msg, len));
     set_state(c, HS12C_EXPECT_SERVER_HELLO_DONE);
     return TLS_OK;
 }
 
-/* RFC 5246 §7.4.4: checked for syntax and remembered; we have no certificate to send. */
+/* RFC 5246 §7.4.4 and RFC 8422 §5.5: the certificate type our key needs, rsa_sign (1) or
+ * ecdsa_sign (64), which also covers Ed25519 keys. */
+static bool cert_type_listed(const tls_certified_key *ck, tls_slice types)
+{
+    uint8_t want = ck->key_type == TLS_KEY_RSA ? 1 : 64;
+    return types.len && memchr(types.p, want, types.len) != NULL;
+}
+
+/* RFC 5246 §7.4.4: our certificate goes out if the server takes its key type and one of
+ * our schemes for it; certificate_authorities is a hint we do not act on (we have one
+ * certificate; the server judges it). */
 static tls_error hs_expect_certificate_request(tls_conn *c, const uint8_t *msg, size_t len)
 {
     tls12_client_hs *hs = &c->hs.client.v12;
+    const tls_certified_key *ck = c->client_cfg->client_cert;
     tls_certificate_request12_msg cr;
 
     TRY(tls__certificate_request12_parse(msg + 4, len - 4, &cr));
     hs->cert_requested = true;
-    tls__transcript_add(&hs->transcript, msg, len);
-    return TLS_OK;
+    if (ck && cert_type_listed(ck, cr.certificate_types))
+        hs->client_auth_scheme = tls__sig_scheme_for_key(ck, cr.sig_algs, TLS_VERSION_1_2);
+    if (!hs->client_auth_scheme)
+        auth_log_free(hs); /* nothing will be signed */
+    return transcript_add(c, msg, len);
 }
 
 /* ---- our flight --------------------------------------------------------------------------- */
@@ -412,54 +480,88 @@ static tls_error send_ccs_and_finished(tls_conn *c)
     TRY(tls__conn_send_ccs(c));
     TRY(tls__record_cipher_install12(&c->wr, c->suite, client_key(hs), client_iv(hs, c->suite)));
     tls_error err = finished_data(hs, c->suite, "client finished", fin + 4);
-    if (err == TLS_OK) {
-        tls__transcript_add(&hs->transcript, fin, sizeof fin);
+    if (err == TLS_OK)
+        err = transcript_add(c, fin, sizeof fin);
+    if (err == TLS_OK)
         err = tls__conn_send_handshake(c, fin, sizeof fin);
-    }
     tls__wipe(fin, sizeof fin);
     return err;
 }
 
-/* [empty Certificate,] ClientKeyExchange, ChangeCipherSpec, Finished (RFC 5246 §7.3);
- * the master secret and key block on the way. */
+/* RFC 5246 §7.4.8: CertificateVerify signs handshake_messages, everything from the
+ * ClientHello through our ClientKeyExchange: the log, which ends there. Appended to w and
+ * (only) to the transcript hash. */
+static tls_error write_certificate_verify(tls_conn *c, tls_writer *w, const tls_certified_key *ck)
+{
+    tls12_client_hs *hs = &c->hs.client.v12;
+    uint8_t sig[TLS_MAX_SIGNATURE_LEN];
+    size_t sig_len = 0, mark = w->len;
+
+    ENSURE(hs->auth_log, TLS_ERR_INTERNAL);
+    tls_error err = tls__sign(ck->key, hs->client_auth_scheme, hs->auth_log, hs->auth_log_len, sig,
+                              sizeof sig, &sig_len);
+    auth_log_free(hs);
+    /* The scheme was chosen for this key: a refusal is our bug, not the server's. */
+    ENSURE(err != TLS_ERR_CONFIG, TLS_ERR_INTERNAL);
+    TRY(err);
+    tls__hs_begin(w, TLS_HS_CERTIFICATE_VERIFY);
+    tls_write_u16(w, hs->client_auth_scheme);
+    tls_write_vec16(w, sig, sig_len);
+    tls__hs_end(w);
+    ENSURE(tls_writer_ok(w), TLS_ERR_INTERNAL);
+    return transcript_add(c, w->buf + mark, w->len - mark);
+}
+
+/* [Certificate,] ClientKeyExchange, [CertificateVerify,] ChangeCipherSpec, Finished
+ * (RFC 5246 §7.3); the master secret and key block on the way. The Certificate is empty
+ * when ours does not fit the request or we have none (§7.4.6). */
 static tls_error send_client_flight(tls_conn *c)
 {
     tls12_client_hs *hs = &c->hs.client.v12;
     const tls_client_offer *o = &c->hs.client.offer;
     const tls_suite *suite = c->suite;
-    uint8_t flight[16 + TLS_MAX_KX_PUBLIC_LEN], share[TLS_MAX_KX_PUBLIC_LEN];
+    const tls_certified_key *ck = hs->client_auth_scheme ? c->client_cfg->client_cert : NULL;
+    const tls_slice no_context = {NULL, 0};
+    uint8_t share[TLS_MAX_KX_PUBLIC_LEN];
     uint8_t pre_master[TLS_MAX_KX_SECRET_LEN], session_hash[TLS_MAX_HASH_LEN];
-    size_t share_len = 0, pre_master_len = 0;
+    size_t share_len = 0, pre_master_len = 0, cap = 16 + TLS_MAX_KX_PUBLIC_LEN;
+    uint8_t *flight = NULL;
     tls_writer w;
 
+    if (hs->cert_requested)
+        cap += tls__client_certificate_size(ck, 0) + 8 + TLS_MAX_SIGNATURE_LEN;
     tls_error err = key_exchange(c, share, &share_len, pre_master, &pre_master_len);
-    if (err != TLS_OK) {
-        tls__wipe(pre_master, sizeof pre_master);
-        return err;
+    if (err != TLS_OK)
+        goto out;
+    flight = tls__alloc(cap);
+    if (!flight) {
+        err = TLS_ERR_NO_MEMORY;
+        goto out;
     }
-    tls_writer_init(&w, flight, sizeof flight);
-    if (hs->cert_requested) { /* RFC 5246 §7.4.6: no suitable certificate, an empty list */
-        tls__hs_begin(&w, TLS_HS_CERTIFICATE);
-        tls_write_vec24_begin(&w);
-        tls_writer_end(&w);
-        tls__hs_end(&w);
-    }
+    tls_writer_init(&w, flight, cap);
+    if (hs->cert_requested)
+        tls__client_write_certificate(&w, ck, no_context, false);
     tls__hs_begin(&w, TLS_HS_CLIENT_KEY_EXCHANGE);
     tls_write_vec8(&w, share, share_len); /* RFC 8422 §5.7: ECPoint ecdh_Yc */
     tls__hs_end(&w);
-    if (!tls_writer_ok(&w)) {
-        tls__wipe(pre_master, sizeof pre_master);
-        return TLS_ERR_INTERNAL;
-    }
-    tls__transcript_add(&hs->transcript, flight, w.len);
+    err = tls_writer_ok(&w) ? transcript_add(c, flight, w.len) : TLS_ERR_INTERNAL;
+    if (err != TLS_OK)
+        goto out;
     /* RFC 7627 §3: the session hash covers everything through ClientKeyExchange. */
     tls__transcript_current(&hs->transcript, session_hash);
     err = tls12_master_secret(suite->hash, pre_master, pre_master_len, c->ems ? session_hash : NULL,
                               o->random, hs->server_random, hs->master);
+    if (err == TLS_OK)
+        err = make_key_block(c);
+    if (err == TLS_OK && ck)
+        err = write_certificate_verify(c, &w, ck);
+    if (err == TLS_OK)
+        err = tls__conn_send_handshake(c, flight, w.len);
+out:
     tls__wipe(pre_master, sizeof pre_master);
+    auth_log_free(hs); /* used, or never to be */
+    tls__free(flight, cap);
     TRY(err);
-    TRY(make_key_block(c));
-    TRY(tls__conn_send_handshake(c, flight, w.len));
     return send_ccs_and_finished(c);
 }
 
@@ -468,7 +570,7 @@ static tls_error hs_expect_server_hello_done(tls_conn *c, const uint8_t *msg, si
     tls12_client_hs *hs = &c->hs.client.v12;
 
     ENSURE(len == 4, TLS_ERR_DECODE); /* RFC 5246 §7.4.5: an empty body */
-    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(transcript_add(c, msg, len));
     TRY(send_client_flight(c));
     set_state(c, hs->ticket_expected ? HS12C_EXPECT_NEW_SESSION_TICKET
                                      : HS12C_EXPECT_CHANGE_CIPHER_SPEC);
@@ -490,7 +592,7 @@ static tls_error hs_expect_new_session_ticket(tls_conn *c, const uint8_t *msg, s
         hs->new_ticket_len = nst.ticket.len;
         hs->new_ticket_lifetime = nst.lifetime_hint;
     }
-    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(transcript_add(c, msg, len));
     set_state(c, HS12C_EXPECT_CHANGE_CIPHER_SPEC);
     return TLS_OK;
 }
@@ -550,7 +652,7 @@ static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
     tls__wipe(expected, sizeof expected);
     ENSURE(ok, TLS_ERR_BAD_FINISHED);
     if (hs->resuming) { /* RFC 5246 §7.3: the server went first; now our CCS and Finished */
-        tls__transcript_add(&hs->transcript, msg, len);
+        TRY(transcript_add(c, msg, len));
         TRY(send_ccs_and_finished(c));
     }
     if (store) {
@@ -622,6 +724,7 @@ tls_error tls__hs12_client_handle(tls_conn *c, const uint8_t *msg, size_t len)
 void tls__hs12_client_clear(tls12_client_hs *hs)
 {
     tls__transcript_clear(&hs->transcript);
+    auth_log_free(hs);
     if (hs->new_ticket) {
         tls__wipe(hs->new_ticket, hs->new_ticket_len);
         tls__free(hs->new_ticket, hs->new_ticket_len);

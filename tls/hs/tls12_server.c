@@ -22,7 +22,15 @@
  *   offers and we still enable; anything else about it not fitting means a full
  *   handshake. A ticket wins over a session id; a full handshake issues a ticket when
  *   the client asked for one, else a cache entry when a cache is configured.
+ * - Client authentication (RFC 5246 §7.4.4, §7.4.6, §7.4.8): on a full handshake with
+ *   a config that asks, a CertificateRequest precedes ServerHelloDone; the client's
+ *   flight is then Certificate, ClientKeyExchange, CertificateVerify (unless the
+ *   Certificate was empty), ChangeCipherSpec, Finished. CertificateVerify signs the raw
+ *   handshake messages with a hash of the client's choosing, so they are kept
+ *   (hs->msgs) until it arrives. A session keeps its client's chain (ticket.h); a
+ *   resumption re-verifies it, and never asks again (RFC 5246 §7.3).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "../conn.h"
@@ -42,6 +50,39 @@ enum {
 static void set_state(tls_conn *c, tls12_server_state next)
 {
     c->hs.v12.state = next;
+}
+
+/* Keeps a handshake message for the client's CertificateVerify (hs->msgs). */
+static tls_error keep_msg(tls12_server_hs *hs, const uint8_t *msg, size_t len)
+{
+    if (hs->msgs_len + len > hs->msgs_cap) {
+        size_t cap = hs->msgs_cap ? hs->msgs_cap : 4096;
+        while (cap < hs->msgs_len + len)
+            cap *= 2;
+        uint8_t *grown = tls__alloc(cap);
+        ENSURE(grown, TLS_ERR_NO_MEMORY);
+        if (hs->msgs_len)
+            memcpy(grown, hs->msgs, hs->msgs_len);
+        tls__free(hs->msgs, hs->msgs_cap);
+        hs->msgs = grown;
+        hs->msgs_cap = cap;
+    }
+    memcpy(hs->msgs + hs->msgs_len, msg, len);
+    hs->msgs_len += len;
+    return TLS_OK;
+}
+
+static void drop_msgs(tls12_server_hs *hs)
+{
+    tls__free(hs->msgs, hs->msgs_cap);
+    hs->msgs = NULL;
+    hs->msgs_len = hs->msgs_cap = 0;
+}
+
+/* Whether this (full) handshake asks for a client certificate. */
+static bool asks_client_cert(const tls_conn *c)
+{
+    return c->cfg->client_auth != TLS_CLIENT_AUTH_NONE && !c->resumed;
 }
 
 /* ---- negotiation ------------------------------------------------------------------------- */
@@ -90,40 +131,10 @@ static tls_error choose_group(const tls_conn *c, const tls_client_hello *ch, uin
 static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client_hello *ch,
                                    uint16_t *out)
 {
-    static const uint16_t rsa[] = {TLS_SIG_RSA_PSS_RSAE_SHA256, TLS_SIG_RSA_PSS_RSAE_SHA384,
-                                   TLS_SIG_RSA_PSS_RSAE_SHA512, TLS_SIG_RSA_PKCS1_SHA256,
-                                   TLS_SIG_RSA_PKCS1_SHA384,    TLS_SIG_RSA_PKCS1_SHA512};
-    static const uint16_t p256[] = {TLS_SIG_ECDSA_SECP256R1_SHA256};
-    static const uint16_t p384[] = {TLS_SIG_ECDSA_SECP384R1_SHA384};
-    static const uint16_t ed25519[] = {TLS_SIG_ED25519}; /* RFC 8422 §5.1.3 */
-    const uint16_t *prefs;
-    size_t n;
-
-    switch (ck->key_type) {
-    case TLS_KEY_RSA:
-        prefs = rsa, n = sizeof rsa / sizeof rsa[0];
-        break;
-    case TLS_KEY_ECDSA_P256:
-        prefs = p256, n = 1;
-        break;
-    case TLS_KEY_ECDSA_P384:
-        prefs = p384, n = 1;
-        break;
-    case TLS_KEY_ED25519:
-        prefs = ed25519, n = 1;
-        break;
-    default:
-        return TLS_ERR_INTERNAL;
-    }
     /* Without signature_algorithms a 1.2 client means SHA-1 (RFC 5246 §7.4.1.4.1),
      * which we never sign with. */
-    for (size_t i = 0; i < n; i++) {
-        if (ch->has_sig_algs && tls__u16_list_has(ch->sig_algs, prefs[i])) {
-            *out = prefs[i];
-            return TLS_OK;
-        }
-    }
-    return TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
+    *out = ch->has_sig_algs ? tls__sig_scheme_for_key(ck, ch->sig_algs, TLS_VERSION_1_2) : 0;
+    return *out ? TLS_OK : TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
 }
 
 /* What a TLS 1.2 ClientHello must satisfy before we answer it. */
@@ -240,21 +251,40 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
                                     const tls_certified_key *ck)
 {
     tls12_server_hs *hs = &c->hs.v12;
+    /* RFC 5246 §7.4.4 with RFC 8422 §5.5: rsa_sign, ecdsa_sign (Ed25519 keys too). */
+    static const uint8_t cert_types[] = {1, 64};
+    uint16_t schemes[TLS_SERVER_MAX_CLIENT_SCHEMES];
+    size_t n_schemes = 0, ca_len = 0;
+    uint8_t *ca_names = NULL;
     size_t cap = 1024 + TLS_MAX_SIGNATURE_LEN + TLS_MAX_KX_PUBLIC_LEN;
+    if (asks_client_cert(c)) {
+        TRY(tls__server_ca_names(c, &ca_names, &ca_len));
+        n_schemes = tls__server_client_schemes(false, schemes);
+        cap += 64 + 2 * n_schemes + ca_len;
+    }
     for (size_t i = 0; i < ck->n_chain; i++)
         cap += ck->chain_len[i] + 3;
     uint8_t *flight = tls__alloc(cap);
     tls_writer w;
-    ENSURE(flight, TLS_ERR_NO_MEMORY);
+    if (!flight) {
+        tls__free(ca_names, ca_len);
+        return TLS_ERR_NO_MEMORY;
+    }
     tls_writer_init(&w, flight, cap);
     write_server_hello(&w, c, ch, hs->server_random);
     write_certificate(&w, ck);
     tls_error err = write_server_key_exchange(&w, c, ck);
+    if (err == TLS_OK && n_schemes)
+        tls__certificate_request12_write(&w, cert_types, sizeof cert_types, schemes, n_schemes,
+                                         (tls_slice){ca_names, ca_len});
+    tls__free(ca_names, ca_len);
     if (err == TLS_OK) {
         tls__hs_begin(&w, TLS_HS_SERVER_HELLO_DONE);
         tls__hs_end(&w);
         err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
     }
+    if (err == TLS_OK && n_schemes)
+        err = keep_msg(hs, flight, w.len);
     if (err == TLS_OK) {
         tls__transcript_add(&hs->transcript, flight, w.len);
         err = tls__conn_send_handshake(c, flight, w.len);
@@ -300,16 +330,18 @@ static tls_error session_fits(tls_conn *c, const tls_client_hello *ch, const tls
     /* RFC 7627 §5.3: the session had an extended master secret and this hello does
      * not offer one: abort rather than fall back, it is a downgrade attempt. */
     ENSURE(ch->has_extended_master_secret, TLS_ERR_RESUMPTION_EMS_MISMATCH);
-    *fits = true;
-    return TLS_OK;
+    /* Its client must still be one this config accepts (roots, CRLs, mode). */
+    return tls__server_session_identity_ok(c, st, fits);
 }
 
-/* The session this handshake made or resumed: master secret, suite, EMS, SNI, and
- * its age (origin 0 for a new one: sealing or storing it stamps it). The caller wipes. */
-static void session_state(const tls_conn *c, tls_ticket_state *st)
+/* The session this handshake made or resumed: master secret, suite, EMS, SNI, the
+ * client's chain, and its age (origin 0 for a new one: sealing or storing it stamps
+ * it). The caller wipes. False: the client's certificate does not fit in a session,
+ * which is then not kept. */
+static bool session_state(const tls_conn *c, tls_ticket_state *st)
 {
     const tls12_server_hs *hs = &c->hs.v12;
-    memset(st, 0, sizeof *st);
+    memset(st, 0, offsetof(tls_ticket_state, client_chain));
     st->version = TLS_VERSION_1_2;
     st->origin = hs->origin;
     st->suite = c->suite->id;
@@ -319,17 +351,20 @@ static void session_state(const tls_conn *c, tls_ticket_state *st)
     st->lifetime = c->cfg->ticket_lifetime_s;
     memcpy(st->sni, c->server_name, sizeof st->sni);
     st->sni[sizeof st->sni - 1] = '\0';
+    return tls__server_save_identity(c, st);
 }
 
-/* Seals the session into an RFC 5077 NewSessionTicket. */
+/* Seals the session into an RFC 5077 NewSessionTicket (an empty ticket, §3.3, when
+ * the session cannot be kept). */
 static tls_error write_new_session_ticket(tls_writer *w, tls_conn *c)
 {
     uint8_t ticket[TLS_TICKET_MAX_LEN];
-    size_t ticket_len;
+    size_t ticket_len = 0;
     tls_ticket_state st;
 
-    session_state(c, &st);
-    tls_error err = tls__ticketer_seal(c->cfg->ticketer, &st, ticket, sizeof ticket, &ticket_len);
+    tls_error err = session_state(c, &st) ? tls__ticketer_seal(c->cfg->ticketer, &st, ticket,
+                                                               sizeof ticket, &ticket_len)
+                                          : TLS_OK;
     tls__wipe(&st, sizeof st);
     TRY(err);
     tls__hs_begin(w, TLS_HS_NEW_SESSION_TICKET);
@@ -362,9 +397,10 @@ static tls_error store_session(tls_conn *c)
     tls_ticket_state st;
     if (!hs->cache_session)
         return TLS_OK;
-    session_state(c, &st);
     tls_error err =
-        tls__session_cache_put(c->cfg->session_cache, hs->session_id, hs->session_id_len, &st);
+        session_state(c, &st)
+            ? tls__session_cache_put(c->cfg->session_cache, hs->session_id, hs->session_id_len, &st)
+            : TLS_OK;
     tls__wipe(&st, sizeof st);
     return err;
 }
@@ -387,6 +423,7 @@ static tls_error resume(tls_conn *c, const tls_client_hello *ch, const uint8_t *
 
     c->resumed = true;
     hs->origin = st->origin;
+    TRY(tls__server_restore_identity(c, st));
     c->suite = tls__suite_find(st->suite);
     c->ems = true;
     memcpy(hs->master, st->psk, sizeof hs->master);
@@ -455,8 +492,10 @@ tls_error tls__hs12_server_start(tls_conn *c, const tls_client_hello *ch, const 
     TRY(plan_session(c, ch));
     tls__transcript_start(&hs->transcript, c->suite->hash);
     tls__transcript_add(&hs->transcript, msg, len);
+    if (asks_client_cert(c))
+        TRY(keep_msg(hs, msg, len));
     TRY(send_server_flight(c, ch, ck));
-    set_state(c, HS12_EXPECT_CLIENT_KEY_EXCHANGE);
+    set_state(c, asks_client_cert(c) ? HS12_EXPECT_CERTIFICATE : HS12_EXPECT_CLIENT_KEY_EXCHANGE);
     return TLS_OK;
 }
 
@@ -522,7 +561,48 @@ static tls_error hs12_expect_client_key_exchange(tls_conn *c, const uint8_t *msg
     tls__wipe(pre_master, sizeof pre_master);
     TRY(err);
     TRY(derive_key_block(hs, suite));
+    if (c->peer) { /* a client certificate: its CertificateVerify signs up to here */
+        TRY(keep_msg(hs, msg, len));
+        set_state(c, HS12_EXPECT_CERTIFICATE_VERIFY);
+        return TLS_OK;
+    }
+    drop_msgs(hs);
     TRY(finished_data(hs, suite, "client finished", hs->expected_finished));
+    set_state(c, HS12_EXPECT_CHANGE_CIPHER_SPEC);
+    return TLS_OK;
+}
+
+/* RFC 5246 §7.4.6: the client's Certificate, answering our CertificateRequest. */
+static tls_error hs12_expect_certificate(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    tls_certificate_msg cert;
+
+    TRY(tls__certificate_parse(msg + 4, len - 4, false, &cert));
+    /* §7.4.6: a client with no suitable certificate sends an empty list; a server that
+     * requires one MAY answer with a fatal handshake_failure. */
+    if (cert.n_certs == 0)
+        ENSURE(c->cfg->client_auth == TLS_CLIENT_AUTH_OPTIONAL, TLS_ERR_CERTIFICATE_REQUIRED12);
+    else
+        TRY(tls__server_verify_client_chain(c, &cert));
+    TRY(keep_msg(hs, msg, len));
+    tls__transcript_add(&hs->transcript, msg, len);
+    set_state(c, HS12_EXPECT_CLIENT_KEY_EXCHANGE);
+    return TLS_OK;
+}
+
+/* RFC 5246 §7.4.8: a signature over every handshake message before this one. */
+static tls_error hs12_expect_certificate_verify(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls12_server_hs *hs = &c->hs.v12;
+    tls_certificate_verify_msg cv;
+
+    TRY(tls__certificate_verify_parse(msg + 4, len - 4, &cv));
+    TRY(tls__server_verify_client_signature(c, false, cv.scheme, hs->msgs, hs->msgs_len,
+                                            cv.signature));
+    drop_msgs(hs);
+    tls__transcript_add(&hs->transcript, msg, len);
+    TRY(finished_data(hs, c->suite, "client finished", hs->expected_finished));
     set_state(c, HS12_EXPECT_CHANGE_CIPHER_SPEC);
     return TLS_OK;
 }
@@ -602,9 +682,15 @@ tls_error tls__hs12_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
 {
     uint8_t type = msg[0];
     switch (c->hs.v12.state) {
+    case HS12_EXPECT_CERTIFICATE:
+        ENSURE(type == TLS_HS_CERTIFICATE, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs12_expect_certificate(c, msg, len);
     case HS12_EXPECT_CLIENT_KEY_EXCHANGE:
         ENSURE(type == TLS_HS_CLIENT_KEY_EXCHANGE, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs12_expect_client_key_exchange(c, msg, len);
+    case HS12_EXPECT_CERTIFICATE_VERIFY:
+        ENSURE(type == TLS_HS_CERTIFICATE_VERIFY, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs12_expect_certificate_verify(c, msg, len);
     case HS12_EXPECT_CHANGE_CIPHER_SPEC:
         return TLS_ERR_UNEXPECTED_HANDSHAKE; /* Finished before ChangeCipherSpec */
     case HS12_EXPECT_FINISHED:
@@ -625,6 +711,7 @@ tls_error tls__hs12_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
 
 void tls__hs12_server_clear(tls12_server_hs *hs)
 {
+    drop_msgs(hs);
     tls__kx_free(hs->kx);
     tls__transcript_clear(&hs->transcript);
     tls__wipe(hs, sizeof *hs);

@@ -28,6 +28,13 @@
  *   without early_data) switches to the handshake keys (plaintext again after an HRR,
  *   for ClientHello2); an acceptance keeps them until EndOfEarlyData, sent after the
  *   server's Finished (§4.5), then the handshake keys carry our Finished.
+ * - Client authentication (§4.3.2, §4.4.2, §4.4.3): a CertificateRequest picks, once,
+ *   the scheme our CertificateVerify will use (tls__sig_scheme_for_key: the config's
+ *   client certificate against the request's signature_algorithms); our second flight
+ *   then carries Certificate (the request's empty context echoed; our chain, or none
+ *   when no scheme fits or we have no certificate), CertificateVerify when the chain was
+ *   sent, and Finished. certificate_authorities is not consulted; post_handshake_auth is
+ *   never offered, so a request after the handshake is unexpected_message.
  */
 #include <string.h>
 
@@ -309,9 +316,15 @@ static tls_error hs_expect_certificate_request(tls_conn *c, const uint8_t *msg, 
 
     TRY(tls__certificate_request_parse(msg + 4, len - 4, &cr));
     ENSURE(cr.has_sig_algs, TLS_ERR_MISSING_EXTENSION);
-    /* §4.3.2: the context is empty during the handshake. */
+    /* §4.3.2: the context is empty during the handshake (we offer no post-handshake
+     * authentication, so there is no other time). */
     ENSURE(cr.context.len == 0, TLS_ERR_ILLEGAL_PARAMETER);
     hs->cert_requested = true;
+    /* certificate_authorities and signature_algorithms_cert are hints we do not act on:
+     * with one certificate there is nothing to choose, and the server judges it (rustls
+     * sends its one certificate the same way). */
+    hs->client_auth_scheme =
+        tls__sig_scheme_for_key(c->client_cfg->client_cert, cr.sig_algs, TLS_VERSION_1_3);
     tls__transcript_add(&hs->transcript, msg, len);
     set_state(c, HS13C_EXPECT_CERTIFICATE);
     return TLS_OK;
@@ -368,36 +381,83 @@ static tls_error send_end_of_early_data(tls_conn *c)
     return tls__conn_set_write_secret(c, hs->suite, hs->client_hs_secret);
 }
 
-/* [empty Certificate] and Finished under our handshake keys, then our application keys
- * (§4.4, §4.4.2: a client without a certificate answers a request with an empty one). */
-static tls_error send_client_flight(tls_conn *c)
+/* §4.4.3: our CertificateVerify, over Transcript-Hash(ClientHello .. our Certificate)
+ * with the scheme the request allowed; appended to w and to the transcript. */
+static tls_error write_certificate_verify(tls_conn *c, tls_writer *w, const tls_certified_key *ck)
+{
+    static const char context[] = "TLS 1.3, client CertificateVerify";
+    tls13_client_hs *hs = &c->hs.client.v13;
+    uint8_t content[64 + sizeof context + TLS_MAX_HASH_LEN], sig[TLS_MAX_SIGNATURE_LEN];
+    size_t sig_len = 0, mark = w->len;
+
+    memset(content, 0x20, 64);
+    memcpy(content + 64, context, sizeof context);
+    tls__transcript_current(&hs->transcript, content + 64 + sizeof context);
+    tls_error err = tls__sign(ck->key, hs->client_auth_scheme, content,
+                              64 + sizeof context + hs->ks.hash_len, sig, sizeof sig, &sig_len);
+    /* The scheme was chosen for this key: a refusal is our bug, not the server's. */
+    ENSURE(err != TLS_ERR_CONFIG, TLS_ERR_INTERNAL);
+    TRY(err);
+    tls__hs_begin(w, TLS_HS_CERTIFICATE_VERIFY);
+    tls_write_u16(w, hs->client_auth_scheme);
+    tls_write_vec16(w, sig, sig_len);
+    tls__hs_end(w);
+    ENSURE(tls_writer_ok(w), TLS_ERR_INTERNAL);
+    tls__transcript_add(&hs->transcript, w->buf + mark, w->len - mark);
+    return TLS_OK;
+}
+
+/* [Certificate, [CertificateVerify]] and Finished under our handshake keys, then our
+ * application keys (§4.4; §4.4.2: without a certificate that fits the request, an empty
+ * Certificate and no CertificateVerify). */
+static tls_error write_client_flight(tls_conn *c, tls_writer *w)
 {
     tls13_client_hs *hs = &c->hs.client.v13;
-    uint8_t flight[16 + TLS_MAX_HASH_LEN], thash[TLS_MAX_HASH_LEN], mac[TLS_MAX_HASH_LEN];
-    tls_writer w;
+    const tls_certified_key *ck = hs->client_auth_scheme ? c->client_cfg->client_cert : NULL;
+    const tls_slice context = {NULL, 0}; /* the request's, which is empty (§4.3.2) */
+    uint8_t thash[TLS_MAX_HASH_LEN], mac[TLS_MAX_HASH_LEN];
     size_t mark;
 
-    if (c->hs.client.offer.early_open)
-        TRY(send_end_of_early_data(c));
-    tls_writer_init(&w, flight, sizeof flight);
     if (hs->cert_requested) {
-        tls__hs_begin(&w, TLS_HS_CERTIFICATE);
-        tls_write_vec8(&w, NULL, 0); /* certificate_request_context, as the request's */
-        tls_write_vec24_begin(&w);
-        tls_writer_end(&w);
-        tls__hs_end(&w);
-        tls__transcript_add(&hs->transcript, flight, w.len);
+        tls__client_write_certificate(w, ck, context, true);
+        ENSURE(tls_writer_ok(w), TLS_ERR_INTERNAL);
+        tls__transcript_add(&hs->transcript, w->buf, w->len);
+        if (ck)
+            TRY(write_certificate_verify(c, w, ck));
     }
     tls__transcript_current(&hs->transcript, thash);
     TRY(tls13_finished_mac(hs->ks.hash, hs->client_hs_secret, thash, mac));
-    mark = w.len;
-    tls__hs_begin(&w, TLS_HS_FINISHED);
-    tls_write_bytes(&w, mac, hs->ks.hash_len);
-    tls__hs_end(&w);
+    mark = w->len;
+    tls__hs_begin(w, TLS_HS_FINISHED);
+    tls_write_bytes(w, mac, hs->ks.hash_len);
+    tls__hs_end(w);
     tls__wipe(mac, sizeof mac);
-    ENSURE(tls_writer_ok(&w), TLS_ERR_INTERNAL);
-    tls__transcript_add(&hs->transcript, flight + mark, w.len - mark);
-    TRY(tls__conn_send_handshake(c, flight, w.len));
+    ENSURE(tls_writer_ok(w), TLS_ERR_INTERNAL);
+    tls__transcript_add(&hs->transcript, w->buf + mark, w->len - mark);
+    return TLS_OK;
+}
+
+static tls_error send_client_flight(tls_conn *c)
+{
+    tls13_client_hs *hs = &c->hs.client.v13;
+    const tls_certified_key *ck = hs->client_auth_scheme ? c->client_cfg->client_cert : NULL;
+    uint8_t thash[TLS_MAX_HASH_LEN];
+    size_t cap = 16 + TLS_MAX_HASH_LEN;
+    tls_writer w;
+
+    if (c->hs.client.offer.early_open)
+        TRY(send_end_of_early_data(c));
+    if (hs->cert_requested)
+        cap += tls__client_certificate_size(ck, 0) + 8 + TLS_MAX_SIGNATURE_LEN;
+    uint8_t *flight = tls__alloc(cap);
+    ENSURE(flight, TLS_ERR_NO_MEMORY);
+    tls_writer_init(&w, flight, cap);
+    tls_error err = write_client_flight(c, &w);
+    if (err == TLS_OK)
+        err = tls__conn_send_handshake(c, flight, w.len);
+    tls__wipe(flight, w.len); /* verify_data */
+    tls__free(flight, cap);
+    TRY(err);
     TRY(tls__conn_set_write_secret(c, hs->suite, hs->client_app_secret));
     /* §7.1: resumption_master_secret covers the transcript through our Finished. */
     if (c->client_cfg->sessions) {

@@ -28,8 +28,17 @@
  *   identity, with the ticket's suite and ALPN, without HRR, and once per ticket
  *   (the ticketer's anti-replay record, or the single-use stateful ticket). Early
  *   data goes to conn->early_in, apart from 1-RTT data, until EndOfEarlyData.
+ * - Client authentication (§4.3.2, §4.4.2–§4.4.3): on a full handshake with a config
+ *   that asks, a CertificateRequest follows EncryptedExtensions; the client then owes
+ *   Certificate, CertificateVerify (unless the Certificate was empty) and Finished,
+ *   each checked before the next is taken, so the Finished we expect is computed only
+ *   once the client's authentication messages are in the transcript. A resumed
+ *   handshake never asks (§4.3.2); the session's client (ticket.h) is re-verified
+ *   against the current roots and CRLs before its PSK is accepted.
  */
+#include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "../conn.h"
 #include "../session_cache.h"
@@ -132,37 +141,8 @@ static tls_error choose_group(const tls_conn *c, const tls_client_hello *ch, uin
 static tls_error choose_sig_scheme(const tls_certified_key *ck, const tls_client_hello *ch,
                                    uint16_t *out)
 {
-    static const uint16_t rsa[] = {TLS_SIG_RSA_PSS_RSAE_SHA256, TLS_SIG_RSA_PSS_RSAE_SHA384,
-                                   TLS_SIG_RSA_PSS_RSAE_SHA512};
-    static const uint16_t p256[] = {TLS_SIG_ECDSA_SECP256R1_SHA256};
-    static const uint16_t p384[] = {TLS_SIG_ECDSA_SECP384R1_SHA384};
-    static const uint16_t ed25519[] = {TLS_SIG_ED25519}; /* RFC 8446 §4.2.3 */
-    const uint16_t *prefs;
-    size_t n;
-
-    switch (ck->key_type) {
-    case TLS_KEY_RSA:
-        prefs = rsa, n = 3;
-        break;
-    case TLS_KEY_ECDSA_P256:
-        prefs = p256, n = 1;
-        break;
-    case TLS_KEY_ECDSA_P384:
-        prefs = p384, n = 1;
-        break;
-    case TLS_KEY_ED25519:
-        prefs = ed25519, n = 1;
-        break;
-    default:
-        return TLS_ERR_INTERNAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (tls__u16_list_has(ch->sig_algs, prefs[i])) {
-            *out = prefs[i];
-            return TLS_OK;
-        }
-    }
-    return TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
+    *out = tls__sig_scheme_for_key(ck, ch->sig_algs, TLS_VERSION_1_3);
+    return *out ? TLS_OK : TLS_ERR_NO_SIG_SCHEMES_IN_COMMON;
 }
 
 static bool cert_usable(const tls_conn *c, const tls_client_hello *ch, const tls_certified_key *ck)
@@ -408,25 +388,46 @@ static tls_error send_server_hello(tls_conn *c, uint16_t group, tls_slice client
     return err;
 }
 
-/* EncryptedExtensions, Certificate, CertificateVerify, Finished, then the
- * application traffic keys (§4.3–§4.4, §7.1). A resumed handshake (ck NULL) is
- * authenticated by the PSK: no Certificate, no CertificateVerify (§2.2). */
+/* Whether this handshake asks for a client certificate: full handshakes only. */
+static bool asks_client_cert(const tls_conn *c)
+{
+    return c->cfg->client_auth != TLS_CLIENT_AUTH_NONE && !c->resumed;
+}
+
+/* EncryptedExtensions, [CertificateRequest], Certificate, CertificateVerify, Finished,
+ * then the application traffic keys (§4.3–§4.4, §7.1). A resumed handshake (ck NULL)
+ * is authenticated by the PSK: no Certificate, no CertificateVerify (§2.2). */
+
 static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
                                     const tls_certified_key *ck)
 {
     tls13_server_hs *hs = &c->hs.v13;
     size_t n = hs->ks.hash_len;
     uint8_t thash[TLS_MAX_HASH_LEN], mac[TLS_MAX_HASH_LEN];
-    size_t flight_cap = FLIGHT_OVERHEAD, mark;
+    size_t flight_cap = FLIGHT_OVERHEAD, mark, ca_len = 0;
+    uint8_t *ca_names = NULL;
+    uint16_t schemes[TLS_SERVER_MAX_CLIENT_SCHEMES];
+    size_t n_schemes = 0;
     tls_writer w;
     tls_error err;
 
+    if (ck && asks_client_cert(c)) {
+        TRY(tls__server_ca_names(c, &ca_names, &ca_len));
+        n_schemes = tls__server_client_schemes(true, schemes);
+        flight_cap += 64 + 2 * n_schemes + ca_len;
+    }
     for (size_t i = 0; ck && i < ck->n_chain; i++)
         flight_cap += ck->chain_len[i] + 5; /* 24-bit length, empty extensions */
     uint8_t *flight = tls__alloc(flight_cap);
-    ENSURE(flight, TLS_ERR_NO_MEMORY);
+    if (!flight) {
+        tls__free(ca_names, ca_len);
+        return TLS_ERR_NO_MEMORY;
+    }
     tls_writer_init(&w, flight, flight_cap);
     write_encrypted_extensions(&w, c, ch->server_name[0] != '\0');
+    if (n_schemes) /* §4.3.2: after EncryptedExtensions, before our Certificate */
+        tls__certificate_request_write(&w, schemes, n_schemes, (tls_slice){ca_names, ca_len});
+    tls__free(ca_names, ca_len);
     if (ck)
         write_certificate(&w, ck);
     if (!tls_writer_ok(&w)) {
@@ -616,6 +617,13 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
         bool fits = st.version == TLS_VERSION_1_3 && ts && ts->version == TLS_VERSION_1_3 &&
                     ts->hash == hs->suite->hash && st.psk_len == hs->ks.hash_len &&
                     !strcmp(st.sni, ch->server_name) && ticket_age_ok(c, &st, obfuscated);
+        /* The session's client must still be one this config accepts. */
+        if (fits)
+            err = tls__server_session_identity_ok(c, &st, &fits);
+        if (err != TLS_OK) {
+            tls__wipe(&st, sizeof st);
+            return err;
+        }
         if (fits) {
             err = compute_binder(hs, st.psk, st.psk_len, hello, 4 + ch->psk_binders_offset, binder);
             if (err == TLS_OK && (tls_reader_left(&offered) != hs->ks.hash_len ||
@@ -625,6 +633,8 @@ static tls_error choose_psk(tls_conn *c, const tls_client_hello *ch, const uint8
                 tls__wipe(&st, sizeof st);
                 return TLS_OK; /* another connection used it first: a full handshake */
             }
+            if (err == TLS_OK)
+                err = tls__server_restore_identity(c, &st);
             if (err == TLS_OK) {
                 memcpy(hs->psk, st.psk, st.psk_len);
                 hs->psk_len = st.psk_len;
@@ -672,7 +682,11 @@ static tls_error send_new_session_tickets(tls_conn *c)
     tls_error err = tls13_keysched_derive(&hs->ks, "res master", thash, res_master);
     for (unsigned i = 0; err == TLS_OK && i < c->cfg->n_tickets; i++) {
         uint8_t nonce = (uint8_t)i, age_add[4];
-        memset(&st, 0, sizeof st);
+        memset(&st, 0, offsetof(tls_ticket_state, client_chain));
+        /* A client whose certificate does not fit in a ticket gets none: a session
+         * must carry its client's identity (resumption re-verifies it). */
+        if (!tls__server_save_identity(c, &st))
+            break;
         st.version = TLS_VERSION_1_3;
         st.origin = hs->psk_origin; /* a resumed session keeps its age (0: new) */
         st.suite = hs->suite->id;
@@ -736,7 +750,7 @@ static tls_error complete_hello(tls_conn *c, const tls_client_hello *ch, uint16_
     }
     /* A client whose 0-RTT we refuse sends it under keys we never derive: skip it. */
     c->skip_undecryptable = ch->has_early_data && !c->did_hrr;
-    set_state(c, HS13_EXPECT_FINISHED);
+    set_state(c, asks_client_cert(c) ? HS13_EXPECT_CERTIFICATE : HS13_EXPECT_FINISHED);
     return TLS_OK;
 }
 
@@ -824,6 +838,57 @@ static tls_error hs_expect_end_of_early_data(tls_conn *c, const uint8_t *msg, si
     return TLS_OK;
 }
 
+/* The client's Finished covers its authentication messages too (§4.4.4). */
+static tls_error expect_client_finished(tls_conn *c)
+{
+    tls13_server_hs *hs = &c->hs.v13;
+    uint8_t thash[TLS_MAX_HASH_LEN];
+
+    tls__transcript_current(&hs->transcript, thash);
+    TRY(tls13_finished_mac(hs->ks.hash, hs->client_hs_secret, thash, hs->expected_finished));
+    set_state(c, HS13_EXPECT_FINISHED);
+    return TLS_OK;
+}
+
+/* §4.4.2: the client's Certificate, answering our CertificateRequest. */
+static tls_error hs_expect_certificate(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    tls13_server_hs *hs = &c->hs.v13;
+    tls_certificate_msg cert;
+
+    TRY(tls__certificate_parse(msg + 4, len - 4, true, &cert));
+    /* §4.4.2: the context of the request it answers, ours being empty. */
+    ENSURE(cert.context.len == 0, TLS_ERR_ILLEGAL_PARAMETER);
+    if (cert.n_certs == 0) {
+        /* §4.4.2.4: a server that requires one MAY abort with certificate_required. */
+        ENSURE(c->cfg->client_auth == TLS_CLIENT_AUTH_OPTIONAL, TLS_ERR_CERTIFICATE_REQUIRED);
+        tls__transcript_add(&hs->transcript, msg, len);
+        return expect_client_finished(c);
+    }
+    TRY(tls__server_verify_client_chain(c, &cert));
+    tls__transcript_add(&hs->transcript, msg, len);
+    set_state(c, HS13_EXPECT_CERTIFICATE_VERIFY);
+    return TLS_OK;
+}
+
+/* §4.4.3: the client's signature over the transcript through its Certificate. */
+static tls_error hs_expect_certificate_verify(tls_conn *c, const uint8_t *msg, size_t len)
+{
+    static const char context[] = "TLS 1.3, client CertificateVerify";
+    tls13_server_hs *hs = &c->hs.v13;
+    uint8_t content[64 + sizeof context + TLS_MAX_HASH_LEN];
+    tls_certificate_verify_msg cv;
+
+    TRY(tls__certificate_verify_parse(msg + 4, len - 4, &cv));
+    memset(content, 0x20, 64);
+    memcpy(content + 64, context, sizeof context); /* includes the zero byte */
+    tls__transcript_current(&hs->transcript, content + 64 + sizeof context);
+    TRY(tls__server_verify_client_signature(c, true, cv.scheme, content,
+                                            64 + sizeof context + hs->ks.hash_len, cv.signature));
+    tls__transcript_add(&hs->transcript, msg, len);
+    return expect_client_finished(c);
+}
+
 static tls_error hs_expect_finished(tls_conn *c, const uint8_t *msg, size_t len)
 {
     tls13_server_hs *hs = &c->hs.v13;
@@ -881,6 +946,12 @@ tls_error tls__hs13_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
     case HS13_EXPECT_END_OF_EARLY_DATA:
         ENSURE(type == TLS_HS_END_OF_EARLY_DATA, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs_expect_end_of_early_data(c, msg, len);
+    case HS13_EXPECT_CERTIFICATE:
+        ENSURE(type == TLS_HS_CERTIFICATE, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_expect_certificate(c, msg, len);
+    case HS13_EXPECT_CERTIFICATE_VERIFY:
+        ENSURE(type == TLS_HS_CERTIFICATE_VERIFY, TLS_ERR_UNEXPECTED_HANDSHAKE);
+        return hs_expect_certificate_verify(c, msg, len);
     case HS13_EXPECT_FINISHED:
         ENSURE(type == TLS_HS_FINISHED, TLS_ERR_UNEXPECTED_HANDSHAKE);
         return hs_expect_finished(c, msg, len);

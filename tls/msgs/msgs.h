@@ -240,6 +240,20 @@ typedef struct {
 TLS_MUST_CHECK tls_error tls__certificate_request12_parse(const uint8_t *body, size_t len,
                                                           tls_certificate_request12_msg *cr);
 
+/* ---- what a server asks of a client (server_msgs.c) ------------------------------------- */
+
+/* TLS 1.3 CertificateRequest (§4.3.2): an empty certificate_request_context (§4.3.2: it
+ * is empty in the main handshake), signature_algorithms (schemes), and
+ * certificate_authorities (§4.2.4) when authorities (DistinguishedName entries, each
+ * with its u16 length, back to back) is not empty. Overflow latches in w. */
+void tls__certificate_request_write(tls_writer *w, const uint16_t *schemes, size_t n_schemes,
+                                    tls_slice authorities);
+/* TLS 1.2 CertificateRequest (RFC 5246 §7.4.4): certificate_types, then
+ * supported_signature_algorithms and certificate_authorities as above. */
+void tls__certificate_request12_write(tls_writer *w, const uint8_t *types, size_t n_types,
+                                      const uint16_t *schemes, size_t n_schemes,
+                                      tls_slice authorities);
+
 /* Handshake message framing: type, then a 24-bit length back-patched by _end. */
 void tls__hs_begin(tls_writer *w, uint8_t type);
 void tls__hs_end(tls_writer *w);

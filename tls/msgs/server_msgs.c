@@ -186,3 +186,44 @@ tls_error tls__certificate_request12_parse(const uint8_t *body, size_t len,
         ENSURE(tls_read_vec16(&cas, 1, 0xffff, &dn), TLS_ERR_DECODE);
     return TLS_OK;
 }
+
+/* ---- CertificateRequest writers (the server's side of client authentication) ---------- */
+
+static void write_u16s(tls_writer *w, const uint16_t *v, size_t n)
+{
+    tls_write_vec16_begin(w);
+    for (size_t i = 0; i < n; i++)
+        tls_write_u16(w, v[i]);
+    tls_writer_end(w);
+}
+
+void tls__certificate_request_write(tls_writer *w, const uint16_t *schemes, size_t n_schemes,
+                                    tls_slice authorities)
+{
+    tls__hs_begin(w, TLS_HS_CERTIFICATE_REQUEST);
+    tls_write_vec8(w, NULL, 0); /* certificate_request_context */
+    tls_write_vec16_begin(w);   /* extensions */
+    tls_write_u16(w, TLS_EXT_SIGNATURE_ALGORITHMS);
+    tls_write_vec16_begin(w);
+    write_u16s(w, schemes, n_schemes);
+    tls_writer_end(w);
+    if (authorities.len) { /* §4.2.4: DistinguishedName authorities<3..2^16-1> */
+        tls_write_u16(w, TLS_EXT_CERTIFICATE_AUTHORITIES);
+        tls_write_vec16_begin(w);
+        tls_write_vec16(w, authorities.p, authorities.len);
+        tls_writer_end(w);
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
+void tls__certificate_request12_write(tls_writer *w, const uint8_t *types, size_t n_types,
+                                      const uint16_t *schemes, size_t n_schemes,
+                                      tls_slice authorities)
+{
+    tls__hs_begin(w, TLS_HS_CERTIFICATE_REQUEST);
+    tls_write_vec8(w, types, n_types);
+    write_u16s(w, schemes, n_schemes);
+    tls_write_vec16(w, authorities.p, authorities.len);
+    tls__hs_end(w);
+}
