@@ -1162,9 +1162,94 @@ CFG_MUST_CHECK static bool read_address(loader *ld, cfg_listener *l, size_t inde
     return true;
 }
 
+/* One path or a list of paths (crl: file or [files]), duplicated into *out. */
+CFG_MUST_CHECK static bool read_path_list(loader *ld, const yaml_node_t *v, const char *key,
+                                          char ***out, size_t *n_out)
+{
+    bool one = v->type == YAML_SCALAR_NODE;
+    size_t n = one ? 1 : 0;
+    if (!one) {
+        if (!cfg__want_sequence(&ld->doc, v, key))
+            return false;
+        n = cfg__seq_len(v);
+    }
+    if (n == 0)
+        return cfg__fail(&ld->doc, v->start_mark, "\"%s\" must name at least one file", key);
+    if (!(*out = calloc(n, sizeof **out)))
+        return cfg__out_of_memory(&ld->doc, v->start_mark);
+    *n_out = n;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *item = one ? v : cfg__item(&ld->doc, v, i);
+        const char *s = NULL;
+        if (!cfg__get_nonempty(&ld->doc, item, key, !one, &s) ||
+            !cfg__dup_string(&ld->doc, item, s, &(*out)[i]))
+            return false;
+    }
+    return true;
+}
+
+/* client_auth: { mode: none | optional | required, ca: FILE, crl: FILE or [FILE...] }.
+ * mode defaults to required; ca is needed unless mode is none. */
+CFG_MUST_CHECK static bool read_client_auth(loader *ld, cfg_listener *l, const yaml_node_t *map)
+{
+    enum { MODE, CA, CRL, N_KEYS };
+    static const char *const keys[N_KEYS] = {[MODE] = "mode", [CA] = "ca", [CRL] = "crl"};
+    static const char *const modes[] = {"none", "optional", "required"};
+    static const tls_client_auth_mode mode_values[] = {
+        TLS_CLIENT_AUTH_NONE, TLS_CLIENT_AUTH_OPTIONAL, TLS_CLIENT_AUTH_REQUIRED};
+    yaml_node_t *seen[COUNT(keys)] = {0};
+    const char *ca = NULL;
+    char err[512];
+    size_t i = 0;
+    bool ok = true;
+
+    if (!cfg__want_mapping(&ld->doc, map, "client_auth", false))
+        return false;
+    l->client_auth = TLS_CLIENT_AUTH_REQUIRED;
+    FOR_EACH_PAIR(p, map)
+    {
+        yaml_node_t *v = cfg__node(&ld->doc, p->value);
+        switch (cfg__map_key(&ld->doc, p, "in client_auth", keys, COUNT(keys), seen)) {
+        case MODE:
+            ok = cfg__get_choice(&ld->doc, v, "mode", "client_auth mode", modes, COUNT(modes), &i);
+            if (ok)
+                l->client_auth = mode_values[i];
+            break;
+        case CA:
+            ok = cfg__get_nonempty(&ld->doc, v, "ca", false, &ca);
+            break;
+        case CRL:
+            ok = read_path_list(ld, v, "crl", &l->client_crls, &l->n_client_crls);
+            break;
+        default:
+            ok = cfg__unhandled_key(&ld->doc, p);
+        }
+        if (!ok)
+            return false;
+    }
+    if (l->client_auth == TLS_CLIENT_AUTH_NONE)
+        return true;
+    if (!ca)
+        return cfg__missing(&ld->doc, map->start_mark, "ca", "in client_auth");
+    if (tls_root_store_load(ca, &l->client_roots, err, sizeof err) != TLS_OK)
+        return cfg__fail(&ld->doc, seen[CA]->start_mark, "client_auth ca: %s", err);
+    return true;
+}
+
 CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_node_t *map)
 {
-    enum { ADDRESS, CERTIFICATES, SNI_STRICT, ALPN, BACKEND, ROUTES, PROXY_IN, EARLY_DATA, N_KEYS };
+    enum {
+        ADDRESS,
+        CERTIFICATES,
+        SNI_STRICT,
+        ALPN,
+        BACKEND,
+        ROUTES,
+        PROXY_IN,
+        EARLY_DATA,
+        CLIENT_AUTH,
+        N_KEYS
+    };
     static const char *const keys[N_KEYS] = {[ADDRESS] = "address",
                                              [CERTIFICATES] = "certificates",
                                              [SNI_STRICT] = "sni_strict",
@@ -1172,7 +1257,8 @@ CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_no
                                              [BACKEND] = "backend",
                                              [ROUTES] = "routes",
                                              [PROXY_IN] = "proxy_protocol_in",
-                                             [EARLY_DATA] = "early_data"};
+                                             [EARLY_DATA] = "early_data",
+                                             [CLIENT_AUTH] = "client_auth"};
     static const int required[] = {ADDRESS, CERTIFICATES, BACKEND};
     cfg_listener *l = &ld->cfg->listeners[index];
     yaml_node_t *seen[COUNT(keys)] = {0}, **alpn_nodes = NULL;
@@ -1211,6 +1297,9 @@ CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_no
             if (ok && l->early_data)
                 ld->early_data_nodes[index] = v;
             break;
+        case CLIENT_AUTH:
+            ok = read_client_auth(ld, l, v);
+            break;
         default:
             ok = cfg__unhandled_key(&ld->doc, p);
             break;
@@ -1221,6 +1310,12 @@ CFG_MUST_CHECK static bool read_listener(loader *ld, size_t index, const yaml_no
     for (size_t i = 0; ok && i < COUNT(required); i++)
         if (!seen[required[i]])
             ok = cfg__missing(&ld->doc, map->start_mark, keys[required[i]], "in listener");
+    /* RFC 8446 §4.4.2: a client's certificate comes after its 0-RTT data, which the
+     * backend would get from a client not yet authenticated. */
+    if (ok && l->early_data && l->client_auth != TLS_CLIENT_AUTH_NONE)
+        ok = cfg__fail(&ld->doc, seen[EARLY_DATA]->start_mark,
+                       "\"early_data\" cannot be used with \"client_auth\": 0-RTT data arrives "
+                       "before the client's certificate");
     ok = ok && check_route_alpn(ld, l, alpn_nodes);
     free(alpn_nodes);
     return ok;
@@ -1418,6 +1513,11 @@ CFG_MUST_CHECK static bool build_listener_tls(loader *ld, cfg_listener *l)
         .max_buffered_ciphertext = engine_buffer_limit(c),
         .max_empty_records = c->max_empty_records,
         .max_key_updates = c->max_key_updates,
+        .client_auth = l->client_auth,
+        .client_roots = l->client_roots,
+        .client_crls = (const char *const *)l->client_crls,
+        .n_client_crls = l->n_client_crls,
+        .max_certificate_chain_size = c->max_certificate_chain,
     };
     e = tls_server_config_new(&params, &l->tls, msg, sizeof msg);
     free(certs);
@@ -1477,6 +1577,11 @@ static void cfg_free(cfg_config *c)
         tls_server_config_unref(l->tls);
         if (l->ticketer)
             tls_ticketer_unref(l->ticketer);
+        if (l->client_roots)
+            tls_root_store_unref(l->client_roots);
+        for (size_t j = 0; j < l->n_client_crls; j++)
+            free(l->client_crls[j]);
+        free(l->client_crls);
     }
     free(c->listeners);
     for (size_t i = 0; i < c->n_backends; i++) {

@@ -82,6 +82,12 @@ typedef struct {
     /* Accept TLS 1.3 0-RTT (up to cfg_config.max_early_data bytes) and forward it to
      * the backend ahead of the 1-RTT data. Off: the engine refuses early data. */
     bool early_data;
+    /* Client certificates (mutual TLS): mode, the CAs they must chain to (one
+     * reference; NULL with mode none) and CRL files the engine reads. */
+    tls_client_auth_mode client_auth;
+    tls_root_store *client_roots;
+    char **client_crls;
+    size_t n_client_crls;
     /* Seals and opens this listener's session tickets (one reference; NULL when
      * tickets are off). With tls.tickets.key_file every listener shares the one loaded
      * from the file; otherwise each listener has its own, which cfg_reload carries
@@ -108,7 +114,7 @@ typedef struct cfg_config {
     uint64_t per_source_period_ms;       /* of per_source_rate: 1 s, 1 min or 1 h */
     unsigned per_source_ipv6_prefix;     /* IPv6 sources count per /prefix (64) */
     size_t max_handshake_message;        /* bytes, for listeners and TLS backends */
-    size_t max_certificate_chain;        /* bytes, TLS backends' chains; 0: as above */
+    size_t max_certificate_chain;        /* bytes, peers' chains (backends, mTLS clients) */
     size_t max_buffered;                 /* bytes queued per direction of a connection */
     uint32_t max_empty_records;          /* records in a row carrying nothing, then close */
     uint32_t max_key_updates;            /* TLS 1.3 KeyUpdates in a row, then close */

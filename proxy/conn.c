@@ -209,20 +209,35 @@ static void log_access(px_conn *c)
     uint16_t version = tls_conn_version(c->tls), suite = tls_conn_cipher_suite(c->tls);
     const cfg_config *cfg = c->rt->cfg;
 
+    /* The client's certificate: sent on this connection, or carried by the resumed
+     * session; its CN quoted, with quotes and backslashes made harmless. */
+    const char *cert = tls_conn_peer_cert_sent(c->tls)       ? "conn"
+                       : tls_conn_peer_cert_verified(c->tls) ? "session"
+                                                             : "none";
+    const char *cn = tls_conn_peer_cn(c->tls);
+    char cn_field[72] = "-";
+    if (cn) {
+        size_t k = 0;
+        cn_field[k++] = '"';
+        for (size_t i = 0; cn[i] && k < sizeof cn_field - 2; i++)
+            cn_field[k++] = cn[i] == '"' || cn[i] == '\\' ? '?' : cn[i];
+        cn_field[k++] = '"';
+        cn_field[k] = '\0';
+    }
     format_addr(&c->client_addr, client, sizeof client);
     if (c->server >= 0)
         snprintf(server, sizeof server, "%s/%s", cfg->backends[c->backend].name,
                  cfg->backends[c->backend].servers[c->server].text);
     px_log_access(&c->rt->log,
                   "client=%s listener=%s sni=%s alpn=%.*s version=%s suite=%s resumed=%s "
-                  "early_data=%llu backend=%s bytes_in=%llu bytes_out=%llu duration_ms=%llu "
-                  "end=\"%s\"",
+                  "early_data=%llu client_cert=%s client_cn=%s backend=%s bytes_in=%llu "
+                  "bytes_out=%llu duration_ms=%llu end=\"%s\"",
                   client, c->listener->address.text, sni ? sni : "-",
                   alpn ? (int)alpn_len : 1, alpn ? (const char *)alpn : "-",
                   version ? tls_version_name(version) : "-",
                   suite ? tls_cipher_suite_name(suite) : "-",
-                  tls_conn_resumed(c->tls) ? "yes" : "no", (unsigned long long)c->early_bytes,
-                  server,
+                  tls_conn_resumed(c->tls) ? "yes" : "no", (unsigned long long)c->early_bytes, cert,
+                  cn_field, server,
                   (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
                   (unsigned long long)(px_now_ms() - c->start_ms), c->end[0] ? c->end : "closed");
 }
@@ -600,6 +615,10 @@ static void send_proxy_header(px_conn *c)
         .tls_version = tls_version_name(tls_conn_version(c->tls)),
         .tls_cipher = tls_cipher_suite_name(tls_conn_cipher_suite(c->tls)),
         .early_data = early_data_on(c),
+        .client_cert_conn = tls_conn_peer_cert_sent(c->tls),
+        .client_cert_sess = tls_conn_peer_cert_verified(c->tls),
+        .client_cert_verified = tls_conn_peer_cert_verified(c->tls),
+        .client_cn = tls_conn_peer_cn(c->tls),
     };
     if (b->proxy_protocol == CFG_PROXY_V1)
         n = px_proxy_v1_write((struct sockaddr *)&c->client_addr,

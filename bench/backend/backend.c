@@ -328,7 +328,7 @@ static bool rd_done(const reader *r)
 #define PP2_TYPE_CRC32C 0x03
 #define PP2_TYPE_SSL 0x20
 #define PP2_SUBTYPE_SSL_VERSION 0x21
-#define PP2_SUBTYPE_SSL_CN 0x22 /* not shown */
+#define PP2_SUBTYPE_SSL_CN 0x22
 #define PP2_SUBTYPE_SSL_CIPHER 0x23
 
 typedef struct {
@@ -342,6 +342,10 @@ typedef struct {
     int version;                       /* 1 or 2 */
     char src[ADDR_STR], dst[ADDR_STR]; /* "IP:PORT", "[IP6]:PORT", or "-" (LOCAL/UNKNOWN/UNSPEC) */
     tlv_str alpn, authority, tls_version, tls_cipher;
+    /* PP2_TYPE_SSL's client field and verify, and the client certificate's CN. */
+    uint8_t ssl_client;
+    uint32_t ssl_verify;
+    tlv_str tls_cn;
 } proxy_info;
 
 typedef enum {
@@ -497,6 +501,9 @@ static bool pp_parse_ssl(reader *v, proxy_info *pi, const char **why)
         *why = "v2: SSL TLV shorter than 5 bytes";
         return false;
     }
+    pi->ssl_client = client;
+    pi->ssl_verify = (uint32_t)verify[0] << 24 | (uint32_t)verify[1] << 16 |
+                     (uint32_t)verify[2] << 8 | verify[3];
     while (!rd_done(v)) {
         uint8_t type;
         uint16_t n;
@@ -506,8 +513,9 @@ static bool pp_parse_ssl(reader *v, proxy_info *pi, const char **why)
             return false;
         }
         if ((type == PP2_SUBTYPE_SSL_VERSION && !pp_take_str(&sub, &pi->tls_version)) ||
-            (type == PP2_SUBTYPE_SSL_CIPHER && !pp_take_str(&sub, &pi->tls_cipher))) {
-            *why = "v2: SSL version/cipher empty, over 255 bytes or repeated";
+            (type == PP2_SUBTYPE_SSL_CIPHER && !pp_take_str(&sub, &pi->tls_cipher)) ||
+            (type == PP2_SUBTYPE_SSL_CN && !pp_take_str(&sub, &pi->tls_cn))) {
+            *why = "v2: SSL version/cipher/CN empty, over 255 bytes or repeated";
             return false;
         }
     }
@@ -978,6 +986,14 @@ static int respond_proxy(conn *c)
     sb_tlv_line(&b, "authority", pi ? &pi->authority : NULL);
     sb_tlv_line(&b, "tls_version", pi ? &pi->tls_version : NULL);
     sb_tlv_line(&b, "tls_cipher", pi ? &pi->tls_cipher : NULL);
+    /* Only when the client presented a certificate (mTLS), so other answers keep
+     * their shape: the client bits (0x02 this connection, 0x04 the session),
+     * verify, and the CN. */
+    if (pi && (pi->ssl_client & 0x06)) {
+        sb_printf(&b, "tls_client_cert:%s%s verify=%u\n", pi->ssl_client & 0x02 ? " conn" : "",
+                  pi->ssl_client & 0x04 ? " session" : "", (unsigned)pi->ssl_verify);
+        sb_tlv_line(&b, "tls_cn", &pi->tls_cn);
+    }
     sb_printf(&b, "peer: %s\n", c->peer);
     return send_response(c, 200, "text/plain", body, b.len, b.len);
 }

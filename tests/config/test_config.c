@@ -306,6 +306,25 @@ START_TEST(test_config_load_good_file)
 }
 END_TEST
 
+/* client_auth reaches the listeners' configs; a backend's cert/key its client config. */
+START_TEST(test_config_load_good_client_auth)
+{
+    cfg_config *cfg = load_ok(GOOD_DIR "/client_auth.yaml");
+    ck_assert_uint_eq(cfg->n_listeners, 3);
+    ck_assert_int_eq(cfg->listeners[0].client_auth, TLS_CLIENT_AUTH_REQUIRED);
+    ck_assert_ptr_nonnull(cfg->listeners[0].client_roots);
+    ck_assert_uint_eq(cfg->listeners[0].n_client_crls, 2);
+    ck_assert_str_eq(cfg->listeners[0].client_crls[1], "tests/certs/client-auth/ca.crl.pem");
+    ck_assert_int_eq(cfg->listeners[1].client_auth, TLS_CLIENT_AUTH_OPTIONAL);
+    ck_assert_uint_eq(cfg->listeners[1].n_client_crls, 1);
+    ck_assert_int_eq(cfg->listeners[2].client_auth, TLS_CLIENT_AUTH_NONE);
+    ck_assert_ptr_null(cfg->listeners[2].client_roots);
+    ck_assert_ptr_nonnull(cfg->backends[0].tls->client_cert);
+    ck_assert_ptr_nonnull(cfg->backends[0].server_tls[0]->client_cert);
+    cfg_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_config_load_good_dir_has_files)
 {
     ck_assert(good_files.read_ok);
@@ -986,7 +1005,7 @@ START_TEST(test_config_load_good_limits)
     /* What the engine got: a quarter of max_buffered each way. */
     const tls_limits *l = &cfg->listeners[0].tls->limits;
     ck_assert_uint_eq(l->handshake_message, 16384);
-    ck_assert_uint_eq(l->certificate_chain, 16384);
+    ck_assert_uint_eq(l->certificate_chain, 256 * 1024); /* client certificates (mTLS) */
     ck_assert_uint_eq(l->plaintext, 256 * 1024);
     ck_assert_uint_eq(l->ciphertext, 256 * 1024);
     l = &cfg->backends[0].tls->limits;
@@ -1138,6 +1157,7 @@ static Suite *make_suite(void)
     tcase_add_test(good, test_config_load_good_minimal_gets_defaults);
     tcase_add_loop_test(good, test_config_load_good_file, 0, good_files.n);
     tcase_add_test(good, test_config_load_good_dir_has_files);
+    tcase_add_test(good, test_config_load_good_client_auth);
     tcase_add_test(good, test_config_load_example_moat_yaml);
     tcase_add_test(good, test_config_load_good_tickets_key_file_shared);
     tcase_add_test(good, test_config_load_good_early_data);
