@@ -34,8 +34,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/x509_crt.h>
 #include <uv.h>
 
 #include "config/internal.h"
@@ -46,6 +48,8 @@
 #define MAX_WORKERS 1024
 #define MAX_CONNECTIONS 10000000
 #define MAX_HOST_NAME 253
+/* OCSP responses and SCT lists read from files. */
+#define MAX_STAPLE_FILE (64u * 1024u)
 /* The engine's bounds (tls_server_config_new refuses more). */
 #define MAX_SESSION_CACHE 10000000
 #define MAX_EARLY_DATA (1024u * 1024u)
@@ -56,6 +60,9 @@
 
 typedef struct {
     char *cert, *key;
+    char *ocsp, *sct;      /* "fetch", a file or NULL; a file or NULL */
+    const uint8_t *issuer; /* borrowed from the first cfg_certificate that loaded it */
+    size_t issuer_len;
     tls_certified_key *ck;
 } loaded_key;
 
@@ -956,17 +963,151 @@ CFG_MUST_CHECK static bool read_backends(loader *ld, const yaml_node_t *map)
 
 /* ---- listeners ------------------------------------------------------------------------ */
 
-/* Loads a (cert, key) pair, or shares the one already loaded from the same paths. */
-CFG_MUST_CHECK static bool load_key(loader *ld, cfg_certificate *cert, yaml_mark_t mark)
+/* Reads a whole small file (staples and SCT lists: up to MAX_STAPLE_FILE bytes). 0, or -1
+ * with a sentence naming the file in msg. *out is malloc'd. */
+static int read_small_file(const char *path, uint8_t **out, size_t *len, char *msg, size_t cap)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+
+    *out = NULL;
+    *len = 0;
+    if (!f) {
+        snprintf(msg, cap, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    buf = malloc(MAX_STAPLE_FILE + 1);
+    if (!buf) {
+        fclose(f);
+        snprintf(msg, cap, "%s: out of memory", path);
+        return -1;
+    }
+    n = fread(buf, 1, MAX_STAPLE_FILE + 1, f);
+    if (ferror(f) || n > MAX_STAPLE_FILE || n == 0) {
+        snprintf(msg, cap, "%s: %s", path,
+                 ferror(f)             ? strerror(errno)
+                 : n > MAX_STAPLE_FILE ? "file too large (over 64 KiB)"
+                                       : "empty file");
+        fclose(f);
+        free(buf);
+        return -1;
+    }
+    fclose(f);
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* The DER of the second certificate of cert_path: the issuer OCSP responses are
+ * checked against (RFC 6960 §4.2.2.2: signed by it or by a responder it delegated to). */
+CFG_MUST_CHECK static bool read_issuer(loader *ld, cfg_certificate *cert, yaml_mark_t mark)
+{
+    mbedtls_x509_crt chain;
+    bool ok = false;
+
+    mbedtls_x509_crt_init(&chain);
+    if (mbedtls_x509_crt_parse_file(&chain, cert->cert_path) < 0 || !chain.raw.len) {
+        ok =
+            cfg__fail(&ld->doc, mark, "%s: cannot read its certificates for OCSP", cert->cert_path);
+        goto out;
+    }
+    if (!chain.next || !chain.next->raw.len) {
+        ok = cfg__fail(&ld->doc, mark,
+                       "%s holds no issuer certificate after the end-entity one: OCSP "
+                       "responses are verified against it (use the full chain)",
+                       cert->cert_path);
+        goto out;
+    }
+    cert->issuer = malloc(chain.next->raw.len);
+    if (!cert->issuer) {
+        ok = cfg__out_of_memory(&ld->doc, mark);
+        goto out;
+    }
+    memcpy(cert->issuer, chain.next->raw.p, chain.next->raw.len);
+    cert->issuer_len = chain.next->raw.len;
+    ok = true;
+out:
+    mbedtls_x509_crt_free(&chain);
+    return ok;
+}
+
+/* Sets the staple (ocsp: FILE) or checks that there is a responder to fetch from
+ * (ocsp: fetch), and the SCT list, on a freshly loaded key. */
+CFG_MUST_CHECK static bool load_staples(loader *ld, cfg_certificate *cert, const yaml_node_t *ocsp,
+                                        const yaml_node_t *sct)
+{
+    char msg[512] = "", url[CFG_OCSP_URL_MAX];
+    uint8_t *der = NULL, *req = NULL;
+    size_t len = 0;
+    tls_error e;
+
+    if (cert->ocsp != CFG_OCSP_NONE && !read_issuer(ld, cert, ocsp->start_mark))
+        return false;
+    if (cert->ocsp == CFG_OCSP_FILE) {
+        if (read_small_file(cert->ocsp_path, &der, &len, msg, sizeof msg) != 0)
+            return cfg__fail(&ld->doc, ocsp->start_mark, "%s", msg);
+        e = tls_certified_key_set_ocsp(cert->key, der, len, cert->issuer, cert->issuer_len,
+                                       (int64_t)time(NULL), msg, sizeof msg);
+        free(der);
+        if (e != TLS_OK)
+            return cfg__fail(&ld->doc, ocsp->start_mark, "%s: %s", cert->ocsp_path,
+                             msg[0] ? msg : tls_error_name(e));
+    } else if (cert->ocsp == CFG_OCSP_FETCH) {
+        req = malloc(CFG_OCSP_REQUEST_MAX);
+        if (!req)
+            return cfg__out_of_memory(&ld->doc, ocsp->start_mark);
+        url[0] = '\0';
+        e = tls_certified_key_ocsp_request(cert->key, cert->issuer, cert->issuer_len, req,
+                                           CFG_OCSP_REQUEST_MAX, &len, url, sizeof url);
+        free(req);
+        if (e != TLS_OK || strncmp(url, "http://", 7) != 0)
+            return cfg__fail(&ld->doc, ocsp->start_mark,
+                             "\"ocsp: fetch\": %s names no OCSP responder to fetch from (an "
+                             "http:// URL in its authorityInfoAccess)%s%s",
+                             cert->cert_path, e != TLS_OK && e != TLS_ERR_OCSP_RESPONSE ? ": " : "",
+                             e != TLS_OK && e != TLS_ERR_OCSP_RESPONSE ? tls_error_name(e) : "");
+    }
+    if (cert->sct_path) {
+        if (read_small_file(cert->sct_path, &der, &len, msg, sizeof msg) != 0)
+            return cfg__fail(&ld->doc, sct->start_mark, "%s", msg);
+        e = tls_certified_key_set_scts(cert->key, der, len);
+        free(der);
+        if (e != TLS_OK)
+            return cfg__fail(&ld->doc, sct->start_mark,
+                             "%s: not a valid SignedCertificateTimestampList (%s)", cert->sct_path,
+                             tls_error_name(e));
+    }
+    return true;
+}
+
+static bool same_option(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Loads a (cert, key) pair with its staples, or shares the one already loaded from
+ * the same files with the same staples. */
+CFG_MUST_CHECK static bool load_key(loader *ld, cfg_certificate *cert, yaml_mark_t mark,
+                                    const yaml_node_t *ocsp, const yaml_node_t *sct)
 {
     char msg[512] = "";
+    const char *ocsp_name = cert->ocsp == CFG_OCSP_FETCH ? "fetch" : cert->ocsp_path;
     loaded_key *grown;
     tls_error e;
 
     for (size_t i = 0; i < ld->n_keys; i++) {
         if (!strcmp(ld->keys[i].cert, cert->cert_path) &&
-            !strcmp(ld->keys[i].key, cert->key_path)) {
+            !strcmp(ld->keys[i].key, cert->key_path) && same_option(ld->keys[i].ocsp, ocsp_name) &&
+            same_option(ld->keys[i].sct, cert->sct_path)) {
             cert->key = tls_certified_key_ref(ld->keys[i].ck);
+            if (cert->ocsp == CFG_OCSP_NONE)
+                return true;
+            cert->issuer = malloc(ld->keys[i].issuer_len);
+            if (!cert->issuer)
+                return cfg__out_of_memory(&ld->doc, mark);
+            memcpy(cert->issuer, ld->keys[i].issuer, ld->keys[i].issuer_len);
+            cert->issuer_len = ld->keys[i].issuer_len;
             return true;
         }
     }
@@ -975,22 +1116,38 @@ CFG_MUST_CHECK static bool load_key(loader *ld, cfg_certificate *cert, yaml_mark
         cert->key = NULL;
         return cfg__fail(&ld->doc, mark, "%s", msg[0] ? msg : tls_error_name(e));
     }
+    if (!load_staples(ld, cert, ocsp, sct))
+        return false;
     grown = realloc(ld->keys, (ld->n_keys + 1) * sizeof *ld->keys);
     if (!grown)
         return cfg__out_of_memory(&ld->doc, mark);
     ld->keys = grown;
-    grown[ld->n_keys] = (loaded_key){strdup(cert->cert_path), strdup(cert->key_path),
+    grown[ld->n_keys] = (loaded_key){strdup(cert->cert_path),
+                                     strdup(cert->key_path),
+                                     ocsp_name ? strdup(ocsp_name) : NULL,
+                                     cert->sct_path ? strdup(cert->sct_path) : NULL,
+                                     cert->issuer,
+                                     cert->issuer_len,
                                      tls_certified_key_ref(cert->key)};
     ld->n_keys++;
-    return (grown[ld->n_keys - 1].cert && grown[ld->n_keys - 1].key) ||
+    /* The loaded_key borrows cert->issuer: both live until the loader is done. */
+    return (grown[ld->n_keys - 1].cert && grown[ld->n_keys - 1].key &&
+            (!ocsp_name || grown[ld->n_keys - 1].ocsp) &&
+            (!cert->sct_path || grown[ld->n_keys - 1].sct)) ||
            cfg__out_of_memory(&ld->doc, mark);
 }
 
 CFG_MUST_CHECK static bool read_certificate(loader *ld, cfg_certificate *cert,
                                             const yaml_node_t *map)
 {
-    static const char *const keys[] = {"cert", "key"};
-    yaml_node_t *seen[COUNT(keys)] = {0};
+    enum { CERT, KEY, OCSP, SCT, N_KEYS };
+    static const char *const keys[N_KEYS] = {
+        [CERT] = "cert", [KEY] = "key", [OCSP] = "ocsp", [SCT] = "sct"};
+    yaml_node_t *seen[COUNT(keys)] = {0}, *values[COUNT(keys)] = {0};
+    char **slots[N_KEYS] = {[CERT] = &cert->cert_path,
+                            [KEY] = &cert->key_path,
+                            [OCSP] = &cert->ocsp_path,
+                            [SCT] = &cert->sct_path};
 
     cert->mark =
         (cfg_mark){(unsigned)map->start_mark.line + 1, (unsigned)map->start_mark.column + 1};
@@ -1001,14 +1158,23 @@ CFG_MUST_CHECK static bool read_certificate(loader *ld, cfg_certificate *cert,
         yaml_node_t *v = cfg__node(&ld->doc, p->value);
         const char *s = NULL;
         int k = cfg__map_key(&ld->doc, p, "in certificate", keys, COUNT(keys), seen);
-        if (k < 0 || !cfg__get_nonempty(&ld->doc, v, keys[k], false, &s) ||
-            !cfg__dup_string(&ld->doc, v, s, k == 0 ? &cert->cert_path : &cert->key_path))
+        if (k < 0 || !cfg__get_nonempty(&ld->doc, v, keys[k], false, &s))
+            return false;
+        values[k] = v;
+        /* "ocsp: fetch" names no file; a file called fetch is "./fetch". */
+        if (k == OCSP && !strcmp(s, "fetch")) {
+            cert->ocsp = CFG_OCSP_FETCH;
+            continue;
+        }
+        if (k == OCSP)
+            cert->ocsp = CFG_OCSP_FILE;
+        if (!cfg__dup_string(&ld->doc, v, s, slots[k]))
             return false;
     }
-    for (size_t i = 0; i < COUNT(keys); i++)
+    for (size_t i = 0; i < 2; i++)
         if (!seen[i])
             return cfg__missing(&ld->doc, map->start_mark, keys[i], "in certificate");
-    return load_key(ld, cert, map->start_mark);
+    return load_key(ld, cert, map->start_mark, values[OCSP], values[SCT]);
 }
 
 CFG_MUST_CHECK static bool read_certificates(loader *ld, cfg_listener *l, const yaml_node_t *seq)
@@ -1562,6 +1728,9 @@ static void cfg_free(cfg_config *c)
         for (size_t j = 0; j < l->n_certificates; j++) {
             free(l->certificates[j].cert_path);
             free(l->certificates[j].key_path);
+            free(l->certificates[j].ocsp_path);
+            free(l->certificates[j].sct_path);
+            free(l->certificates[j].issuer);
             if (l->certificates[j].key)
                 tls_certified_key_unref(l->certificates[j].key);
         }
@@ -1640,6 +1809,8 @@ out:
     for (size_t i = 0; i < ld.n_keys; i++) {
         free(ld.keys[i].cert);
         free(ld.keys[i].key);
+        free(ld.keys[i].ocsp);
+        free(ld.keys[i].sct);
         tls_certified_key_unref(ld.keys[i].ck);
     }
     free(ld.keys);

@@ -62,10 +62,28 @@ typedef struct {
     cfg_mark mark;
 } cfg_route;
 
+/* Bounds of an OCSP request (tls_certified_key_ocsp_request) and its responder URL. */
+#define CFG_OCSP_REQUEST_MAX 4096
+#define CFG_OCSP_URL_MAX 1024
+
+/* How a certificate's OCSP staple is kept (RFC 6066 §8, RFC 8446 §4.4.2.1). */
+typedef enum {
+    CFG_OCSP_NONE,  /* no staple */
+    CFG_OCSP_FILE,  /* ocsp: FILE, a DER OCSPResponse read at load time */
+    CFG_OCSP_FETCH, /* ocsp: fetch, from the responder the certificate names */
+} cfg_ocsp_mode;
+
 typedef struct {
     char *cert_path, *key_path;
     tls_certified_key *key; /* loaded and checked at cfg_load time */
     cfg_mark mark;
+    cfg_ocsp_mode ocsp;
+    char *ocsp_path; /* CFG_OCSP_FILE: the file, already verified and set on key */
+    char *sct_path;  /* sct: FILE (NULL: none), already set on key */
+    /* With ocsp set: the DER of the certificate that issued the end-entity one (the
+     * second certificate of cert_path), which OCSP responses are verified against. */
+    uint8_t *issuer;
+    size_t issuer_len;
 } cfg_certificate;
 
 typedef struct {

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "proxy/ocsp.h"
 #include "proxy/server.h"
 
 #ifndef MOAT_VERSION
@@ -31,6 +32,7 @@
 typedef struct {
     const char *config_path;
     px_server *server;
+    px_ocsp *ocsp; /* the staplers of the configuration in force */
     uv_signal_t sighup, sigterm, sigint;
     bool stopping;
 } moat_main;
@@ -147,6 +149,13 @@ static void on_sighup(uv_signal_t *h, int signum)
             px_log_msg(NULL, CFG_LOG_ERROR, "reload failed, keeping the running configuration: %s",
                        err);
         } else {
+            /* New keys, new staplers; a staple fetched for the same file carries over. */
+            px_ocsp *next = NULL;
+            int orc = px_ocsp_start(h->loop, cfg, m->ocsp, &next);
+            if (orc != 0)
+                px_log_msg(NULL, CFG_LOG_ERROR, "OCSP stapling not started: %s", uv_strerror(orc));
+            px_ocsp_stop(m->ocsp);
+            m->ocsp = next;
             log_ticket_keys(cfg);
             px_log_msg(NULL, CFG_LOG_INFO, "configuration reloaded");
         }
@@ -166,6 +175,8 @@ static void on_stop_signal(uv_signal_t *h, int signum)
                signum == SIGINT ? "SIGINT" : "SIGTERM", px_server_connections(m->server));
     sd_notify(0, "STOPPING=1");
     px_server_stop(m->server);
+    px_ocsp_stop(m->ocsp);
+    m->ocsp = NULL;
     uv_close((uv_handle_t *)&m->sighup, NULL);
     uv_close((uv_handle_t *)&m->sigterm, NULL);
     uv_close((uv_handle_t *)&m->sigint, NULL);
@@ -235,6 +246,9 @@ int main(int argc, char **argv)
     uv_signal_start(&m.sighup, on_sighup, SIGHUP);
     uv_signal_start(&m.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_stop_signal, SIGINT);
+    int orc = px_ocsp_start(&loop, cfg, NULL, &m.ocsp);
+    if (orc != 0)
+        px_log_msg(NULL, CFG_LOG_ERROR, "OCSP stapling not started: %s", uv_strerror(orc));
     for (size_t i = 0; i < cfg->n_listeners; i++)
         px_log_msg(NULL, CFG_LOG_INFO, "listening on %s (%u workers)",
                    cfg->listeners[i].address.text, m.server->n_workers);

@@ -519,6 +519,14 @@ static void log_handshake(const client *c)
          alpn != NULL ? (int)alpn_len : 1, alpn != NULL ? (const char *)alpn : "-",
          tls_conn_did_hrr(c->tls) ? "yes" : "no");
     vlog(c, "%s", tls_conn_resumed(c->tls) ? "resumed" : "full handshake");
+    size_t sct_len = 0, n_scts = 0;
+    const uint8_t *scts = tls_conn_peer_scts(c->tls, &sct_len);
+    /* The engine checked the list's framing (RFC 6962 §3.3): u16 length, then u16-length
+     * prefixed SCTs. */
+    for (size_t off = 2; scts != NULL && off + 2 <= sct_len; n_scts++)
+        off += 2 + ((size_t)scts[off] << 8 | scts[off + 1]);
+    if (scts != NULL)
+        vlog(c, "signed certificate timestamps: %zu", n_scts);
     if (c->opt->early_data == NULL)
         return;
     if (c->early_sent == 0)

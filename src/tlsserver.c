@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -90,6 +91,8 @@ typedef struct {
     bool require_auth; /* --require-auth */
     const char *crls[MAX_LIST];
     size_t n_crls;
+    const char *ocsp; /* --ocsp FILE: DER OCSPResponse to staple */
+    const char *sct;  /* --sct FILE: SignedCertificateTimestampList to staple */
     run_mode mode;
 } options;
 
@@ -802,6 +805,12 @@ static const char usage_text[] =
     "    --require-auth      With --auth, refuse clients without a valid certificate.\n"
     "    --crl CRLFILE       With --auth, refuse client certificates this CRL (DER or PEM)\n"
     "                        revokes. Repeatable.\n"
+    "    --ocsp FILE         Staple the DER OCSP response in FILE (checked at startup:\n"
+    "                        successful, good, signed by the issuer or its delegated\n"
+    "                        responder, current) for clients that ask (status_request);\n"
+    "                        it is no longer sent once its nextUpdate has passed.\n"
+    "    --sct FILE          Send the TLS-encoded SignedCertificateTimestampList in FILE\n"
+    "                        (RFC 6962) to clients that offer signed_certificate_timestamp.\n"
     "    --keymatexport LABEL  With --verbose, log each connection's exported keying\n"
     "                        material for LABEL (RFC 5705 / RFC 8446 section 7.5).\n"
     "    --keymatexportlen N Bytes to export [default: 20].\n"
@@ -869,6 +878,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"auth", required_argument, NULL, 'U'},
         {"require-auth", no_argument, NULL, 'Q'},
         {"crl", required_argument, NULL, 'Y'},
+        {"ocsp", required_argument, NULL, 'O'},
+        {"sct", required_argument, NULL, 'Z'},
         {"port", required_argument, NULL, 'p'},
         {"address", required_argument, NULL, 'A'},
         {"verbose", no_argument, NULL, 'B'},
@@ -925,6 +936,12 @@ static int parse_args(int argc, char **argv, options *o)
                 rc = usage_error("too many --crl options");
             else
                 o->crls[o->n_crls++] = optarg;
+            break;
+        case 'O':
+            o->ocsp = optarg;
+            break;
+        case 'Z':
+            o->sct = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -989,6 +1006,74 @@ static int parse_args(int argc, char **argv, options *o)
     return -1;
 }
 
+/* Reads a whole small file (at most 1 MiB) into a malloc'd buffer; NULL with errno. */
+static uint8_t *read_small_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    size_t cap = 1024 * 1024, n;
+
+    if (f == NULL)
+        return NULL;
+    buf = malloc(cap);
+    if (buf == NULL) {
+        fclose(f);
+        errno = ENOMEM;
+        return NULL;
+    }
+    n = fread(buf, 1, cap, f);
+    if (ferror(f) || !feof(f)) {
+        int e = ferror(f) ? EIO : EFBIG;
+        free(buf);
+        fclose(f);
+        errno = e;
+        return NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* --ocsp and --sct: the staples of ck; false after saying why. */
+static bool load_staples(tls_certified_key *ck, const options *o)
+{
+    char err[256] = "";
+    uint8_t *buf;
+    size_t len = 0;
+    tls_error e;
+
+    if (o->ocsp != NULL) {
+        buf = read_small_file(o->ocsp, &len);
+        if (buf == NULL) {
+            fprintf(stderr, "tlsserver: cannot read %s: %s\n", o->ocsp, strerror(errno));
+            return false;
+        }
+        e = tls_certified_key_set_ocsp(ck, buf, len, NULL, 0, (int64_t)time(NULL), err, sizeof err);
+        free(buf);
+        if (e != TLS_OK) {
+            fprintf(stderr, "tlsserver: %s: %s\n", o->ocsp, err[0] ? err : tls_error_name(e));
+            return false;
+        }
+    }
+    if (o->sct != NULL) {
+        buf = read_small_file(o->sct, &len);
+        if (buf == NULL) {
+            fprintf(stderr, "tlsserver: cannot read %s: %s\n", o->sct, strerror(errno));
+            return false;
+        }
+        e = tls_certified_key_set_scts(ck, buf, len);
+        free(buf);
+        if (e != TLS_OK) {
+            fprintf(stderr,
+                    "tlsserver: %s: not a SignedCertificateTimestampList (RFC 6962 section "
+                    "3.3: u16 length, then u16-length-prefixed non-empty SCTs)\n",
+                    o->sct);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool server_listen(server *srv, const options *o)
 {
     struct sockaddr_storage ss;
@@ -1029,6 +1114,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "tlsserver: %s\n", err[0] ? err : "cannot load certificate and key");
         goto out;
     }
+    if (!load_staples(ck, &opt))
+        goto out;
     if (opt.auth != NULL &&
         tls_root_store_load(opt.auth, &client_roots, err, sizeof err) != TLS_OK) {
         fprintf(stderr, "tlsserver: %s\n", err[0] ? err : "cannot load --auth roots");

@@ -26,7 +26,8 @@
  *   signature algorithm), only for its names; ck->chain keeps the original DER, and the
  *   key is matched against the original by the provider. Chains without Ed25519 never
  *   take that path, so nothing changes for them.
- * - The object is immutable after construction; only refs changes (atomically).
+ * - The object is immutable after construction except for refs (atomic) and the
+ *   staples (ocsp.c), which change only under staple_lock.
  */
 #include "internal.h"
 
@@ -231,6 +232,9 @@ static void certified_key_free(tls_certified_key *ck)
     }
     if (ck->key != NULL)
         tls__signing_key_free(ck->key);
+    tls__staple_unref(ck->ocsp);
+    tls__staple_unref(ck->scts);
+    pthread_mutex_destroy(&ck->staple_lock);
     tls__free(ck, sizeof *ck);
 }
 
@@ -660,6 +664,11 @@ static tls_error certified_key_parse(const uint8_t *chain, size_t chain_len, con
         return TLS_ERR_NO_MEMORY;
     }
     atomic_init(&ck->refs, 1);
+    if (pthread_mutex_init(&ck->staple_lock, NULL) != 0) {
+        tls__free(ck, sizeof *ck);
+        tls__set_err(errbuf, errlen, "out of memory");
+        return TLS_ERR_NO_MEMORY;
+    }
 
     err = parse_chain(ck, chain, chain_len, chain_name, errbuf, errlen);
     if (err != TLS_OK)

@@ -544,6 +544,28 @@ tls_error tls_client_conn_new(tls_client_config *cfg, const char *server_name, t
     return TLS_OK;
 }
 
+tls_error tls__conn_set_peer_scts(tls_conn *c, tls_slice scts)
+{
+    uint8_t *copy = NULL;
+
+    if (scts.len != 0) {
+        copy = tls__alloc(scts.len);
+        ENSURE(copy != NULL, TLS_ERR_NO_MEMORY);
+        memcpy(copy, scts.p, scts.len);
+    }
+    tls__free(c->peer_scts, c->peer_scts_len);
+    c->peer_scts = copy;
+    c->peer_scts_len = scts.len;
+    return TLS_OK;
+}
+
+const uint8_t *tls_conn_peer_scts(const tls_conn *c, size_t *len)
+{
+    if (len != NULL)
+        *len = c != NULL && c->peer_scts != NULL ? c->peer_scts_len : 0;
+    return c != NULL ? c->peer_scts : NULL;
+}
+
 void tls_conn_free(tls_conn *c)
 {
     if (!c)
@@ -568,6 +590,7 @@ void tls_conn_free(tls_conn *c)
         tls__free(c->peer->der, c->peer->der_len);
         tls__free(c->peer, sizeof *c->peer);
     }
+    tls__free(c->peer_scts, c->peer_scts_len);
     tls__wipe(c, sizeof *c);
     tls__free(c, sizeof *c);
 }

@@ -84,6 +84,8 @@ struct tls_conn {
     unsigned key_updates_in_row;
     unsigned renegotiations_refused;
     tls_peer_identity *peer; /* server, client auth: the verified client (tls__alloc) */
+    uint8_t *peer_scts;      /* client: the server's SCT list (tls__alloc), or NULL */
+    size_t peer_scts_len;
 
     /* Server: the handshake of the version chosen (v13 until then: its state 0 expects
      * the first ClientHello). Client: `client`. */
@@ -125,6 +127,8 @@ TLS_MUST_CHECK tls_error tls__conn_send_warning(struct tls_conn *conn, int alert
  * replacing any earlier one. sent: it came in this handshake's Certificate. */
 TLS_MUST_CHECK tls_error tls__conn_set_peer(struct tls_conn *conn, const uint8_t *const *chain,
                                             const size_t *lens, size_t n, bool sent);
+/* Client: keeps a copy of the server's SignedCertificateTimestampList (len 0: none). */
+TLS_MUST_CHECK tls_error tls__conn_set_peer_scts(struct tls_conn *conn, tls_slice scts);
 /* Called by the handshake when it completes: flushes plaintext written early. */
 TLS_MUST_CHECK tls_error tls__conn_handshake_complete(struct tls_conn *conn);
 

@@ -3,11 +3,13 @@
  *
  * Ownership notes: a tls_server_config and a tls_certified_key are immutable after
  * construction and shared by every connection and thread; only their reference
- * counts change (atomically).
+ * counts change (atomically), and a certified key's staples (OCSP response, SCT
+ * list), which are swapped under its staple_lock (ocsp.c).
  */
 #ifndef MOAT_TLS_INTERNAL_H
 #define MOAT_TLS_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,6 +58,7 @@ enum {
     TLS_HS_CERTIFICATE_REQUEST = 13,
     TLS_HS_CERTIFICATE_VERIFY = 15,
     TLS_HS_FINISHED = 20,
+    TLS_HS_CERTIFICATE_STATUS = 22, /* TLS 1.2, RFC 6066 §8 */
     TLS_HS_KEY_UPDATE = 24,
     TLS_HS_MESSAGE_HASH = 254,
 };
@@ -127,7 +130,32 @@ struct tls_certified_key {
      * certificate has no SAN, its subject CN. "*.example.com" entries are wildcards. */
     char **names;
     size_t n_names;
+    /* The only mutable part: the OCSP staple and SCT list (ocsp.c), swapped under
+     * staple_lock by tls_certified_key_set_ocsp / _set_scts; a handshake takes
+     * references under the lock (tls__certified_key_staples) and keeps what it took. */
+    pthread_mutex_t staple_lock;
+    struct tls_staple *ocsp;
+    struct tls_staple *scts;
 };
+
+/* An immutable, reference-counted blob a certified key staples: a DER OCSPResponse
+ * with its validity, or a SignedCertificateTimestampList. */
+typedef struct tls_staple {
+    atomic_uint refs;
+    int64_t this_update, next_update; /* OCSP only */
+    size_t len;
+    uint8_t data[];
+} tls_staple;
+
+void tls__staple_unref(tls_staple *s); /* NULL is fine */
+/* References to what ck staples for a handshake at `now`: the OCSP response only while
+ * now < nextUpdate (want_ocsp false: none), the SCT list (want_scts false: none). NULL
+ * when there is nothing; the caller unrefs both. */
+void tls__certified_key_staples(const tls_certified_key *ck, int64_t now, bool want_ocsp,
+                                bool want_scts, tls_staple **ocsp, tls_staple **scts);
+/* Structure of a SignedCertificateTimestampList (RFC 6962 §3.3): a u16-prefixed list
+ * of at least one u16-prefixed, non-empty SCT, nothing after it. */
+bool tls__sct_list_ok(const uint8_t *list, size_t len);
 
 /* Built-in resolver over cfg->certs: exact name, then wildcard (one left-most label),
  * then the default certificates (the first, and any other with the same names)

@@ -217,7 +217,9 @@ const char *tls_alert_name(int alert);
       TLS_ALERT_CERTIFICATE_REQUIRED)                                                              \
     X(TLS_ERR_CERTIFICATE_REQUIRED12, "NoCertificatesPresented(HandshakeFailure)",                 \
       TLS_ALERT_HANDSHAKE_FAILURE)                                                                 \
-    X(TLS_ERR_CRL_PARSE, "CertificateRevocationListLoad(InvalidCrl)", TLS_ALERT_NONE)
+    X(TLS_ERR_CRL_PARSE, "CertificateRevocationListLoad(InvalidCrl)", TLS_ALERT_NONE)              \
+    X(TLS_ERR_OCSP_RESPONSE, "CertificateStatus(InvalidOcspResponse)", TLS_ALERT_NONE)             \
+    X(TLS_ERR_SCT_LIST, "CertificateStatus(InvalidSctList)", TLS_ALERT_NONE)
 
 typedef enum {
 #define TLS_ERROR_ENUM(name, str, alert) name,
@@ -254,6 +256,40 @@ tls_certified_key *tls_certified_key_ref(tls_certified_key *ck);
 void tls_certified_key_unref(tls_certified_key *ck);
 /* True when the end-entity certificate covers host name `name` (exact or wildcard). */
 bool tls_certified_key_covers(const tls_certified_key *ck, const char *name);
+
+/* OCSP stapling (RFC 6066 §8; RFC 8446 §4.4.2.1). Sets the DER OCSPResponse (RFC 6960
+ * §4.2.1) stapled for ck's end-entity certificate, replacing the previous one; NULL/0
+ * removes it. Checked here: responseStatus successful, a BasicOCSPResponse whose
+ * SingleResponse matches the certificate (CertID: issuer name/key hashes with SHA-1 or
+ * SHA-256, serial; the issuer is ck's chain[1], or `issuer_der` when the chain has none),
+ * certStatus good, signed by the issuer or by a responder certificate the issuer signed
+ * with id-kp-OCSPSigning, and thisUpdate <= now < nextUpdate (nextUpdate required).
+ * Errors: TLS_ERR_OCSP_RESPONSE (with a sentence in err). Thread-safe: connections
+ * being served keep the staple they started with (reference-counted). A staple is
+ * served only to clients that ask (status_request, status_type ocsp) and only while
+ * the handshake's clock is before its nextUpdate: an expired staple is never sent. */
+TLS_MUST_CHECK tls_error tls_certified_key_set_ocsp(tls_certified_key *ck, const uint8_t *der,
+                                                    size_t len, const uint8_t *issuer_der,
+                                                    size_t issuer_len, int64_t now, char *err,
+                                                    size_t errlen);
+/* The current staple's thisUpdate / nextUpdate (Unix seconds); false when none. */
+bool tls_certified_key_ocsp_validity(const tls_certified_key *ck, int64_t *this_update,
+                                     int64_t *next_update);
+/* A DER OCSPRequest (RFC 6960 §4.1, one CertID with SHA-1, no nonce, unsigned) for ck's
+ * end-entity certificate, and the responder URL from its AuthorityInfoAccess
+ * (id-ad-ocsp, an http:// URI) copied into url (NUL-terminated). TLS_ERR_OCSP_RESPONSE
+ * when the certificate names no responder or has no issuer (chain[1], else
+ * issuer_der); TLS_ERR_BUFFER_FULL when out or url is too small. */
+TLS_MUST_CHECK tls_error tls_certified_key_ocsp_request(const tls_certified_key *ck,
+                                                        const uint8_t *issuer_der,
+                                                        size_t issuer_len, uint8_t *out, size_t cap,
+                                                        size_t *len, char *url, size_t url_cap);
+/* SCT stapling (RFC 6962 §3.3): a SignedCertificateTimestampList (the TLS-encoded
+ * list: u16 length, then u16-length-prefixed SCTs, each non-empty) served in the
+ * signed_certificate_timestamp extension to clients that offer it. Structure checked
+ * (TLS_ERR_SCT_LIST); NULL/0 removes it. Thread-safe like set_ocsp. */
+TLS_MUST_CHECK tls_error tls_certified_key_set_scts(tls_certified_key *ck, const uint8_t *list,
+                                                    size_t len);
 
 /* ---- session tickets (server) --------------------------------------------------
  *
@@ -684,6 +720,13 @@ bool tls_conn_peer_cert_verified(const tls_conn *conn);
 bool tls_conn_peer_cert_sent(const tls_conn *conn);
 const uint8_t *tls_conn_peer_cert(const tls_conn *conn, size_t index, size_t *len);
 const char *tls_conn_peer_cn(const tls_conn *conn);
+
+/* Client connections: the SignedCertificateTimestampList (RFC 6962 §3.3) the server
+ * sent (TLS 1.3: in the end-entity CertificateEntry; TLS 1.2: in the ServerHello),
+ * structure-checked but not verified against any log; borrowed from conn, valid until
+ * tls_conn_free. NULL with *len 0 when none. The client offers
+ * signed_certificate_timestamp in every ClientHello. */
+const uint8_t *tls_conn_peer_scts(const tls_conn *conn, size_t *len);
 
 /* ---- memory accounting --------------------------------------------------------- */
 

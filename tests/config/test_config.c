@@ -325,6 +325,63 @@ START_TEST(test_config_load_good_client_auth)
 }
 END_TEST
 
+/* ocsp/sct reach each certificate: the file staple is in place, fetch has none yet,
+ * both carry the issuer (chain[1]); the same files without staples are another key. */
+START_TEST(test_config_load_good_ocsp)
+{
+    cfg_config *cfg = load_ok(GOOD_DIR "/ocsp.yaml");
+    const cfg_certificate *file = &cfg->listeners[0].certificates[0];
+    const cfg_certificate *fetch = &cfg->listeners[0].certificates[1];
+    const cfg_certificate *plain = &cfg->listeners[1].certificates[0];
+    int64_t this_update = 0, next_update = 0;
+
+    ck_assert_int_eq(file->ocsp, CFG_OCSP_FILE);
+    ck_assert_str_eq(file->ocsp_path, "tests/certs/ocsp/good.der");
+    ck_assert_str_eq(file->sct_path, "tests/certs/ocsp/sct.list");
+    ck_assert_ptr_nonnull(file->issuer);
+    ck_assert_uint_gt(file->issuer_len, 100);
+    ck_assert(tls_certified_key_ocsp_validity(file->key, &this_update, &next_update));
+    ck_assert_int_gt(next_update, this_update);
+    ck_assert_int_eq(fetch->ocsp, CFG_OCSP_FETCH);
+    ck_assert_ptr_null(fetch->ocsp_path);
+    ck_assert_ptr_nonnull(fetch->issuer);
+    ck_assert(!tls_certified_key_ocsp_validity(fetch->key, &this_update, &next_update));
+    ck_assert_int_eq(plain->ocsp, CFG_OCSP_NONE);
+    ck_assert_ptr_null(plain->issuer);
+    ck_assert_ptr_ne(plain->key, file->key);
+    ck_assert(!tls_certified_key_ocsp_validity(plain->key, &this_update, &next_update));
+    cfg_unref(cfg);
+}
+END_TEST
+
+/* Two listeners naming the same files and the same staples share one key. */
+START_TEST(test_config_load_string_ocsp_shared_key)
+{
+    static const char yaml[] =
+        "listeners:\n"
+        "  - address: 127.0.0.1:8443\n"
+        "    certificates: [&c {cert: tests/certs/ecdsa-p256/end.fullchain,\n"
+        "                      key: tests/certs/ecdsa-p256/end.key,\n"
+        "                      ocsp: tests/certs/ocsp/good.der}]\n"
+        "    backend: web\n"
+        "  - address: 127.0.0.1:8444\n"
+        "    certificates: [*c]\n"
+        "    backend: web\n"
+        "backends: {web: {servers: [127.0.0.1:8080]}}\n";
+    char err[512] = "";
+    cfg_config *cfg = NULL;
+
+    ck_assert_msg(cfg_load_string("t.yaml", yaml, sizeof yaml - 1, &cfg, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_ptr_eq(cfg->listeners[0].certificates[0].key, cfg->listeners[1].certificates[0].key);
+    ck_assert_ptr_nonnull(cfg->listeners[1].certificates[0].issuer);
+    ck_assert_mem_eq(cfg->listeners[0].certificates[0].issuer,
+                     cfg->listeners[1].certificates[0].issuer,
+                     cfg->listeners[0].certificates[0].issuer_len);
+    cfg_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_config_load_good_dir_has_files)
 {
     ck_assert(good_files.read_ok);
@@ -1158,6 +1215,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(good, test_config_load_good_file, 0, good_files.n);
     tcase_add_test(good, test_config_load_good_dir_has_files);
     tcase_add_test(good, test_config_load_good_client_auth);
+    tcase_add_test(good, test_config_load_good_ocsp);
+    tcase_add_test(good, test_config_load_string_ocsp_shared_key);
     tcase_add_test(good, test_config_load_example_moat_yaml);
     tcase_add_test(good, test_config_load_good_tickets_key_file_shared);
     tcase_add_test(good, test_config_load_good_early_data);

@@ -155,6 +155,7 @@ void tc_client_free(tc_client *c)
     buf_free(&c->cork);
     buf_free(&c->app);
     free(c->end_entity);
+    free(c->ee_exts);
     free(c->ch1);
     tls__transcript_clear(&c->transcript);
     tls13_keysched_clear(&c->ks);
@@ -722,6 +723,11 @@ static void handle_certificate(tc_client *c, const uint8_t *msg, size_t len)
             if (!c->end_entity)
                 abort();
             memcpy(c->end_entity, cert.p, c->end_entity_len);
+            c->ee_exts_len = tls_reader_left(&exts);
+            c->ee_exts = malloc(c->ee_exts_len + 1);
+            if (!c->ee_exts)
+                abort();
+            memcpy(c->ee_exts, exts.p, c->ee_exts_len);
         }
     }
     if (c->n_certs == 0) {

@@ -172,6 +172,8 @@ typedef struct {
     uint16_t ee_ext_types[32];
     size_t n_ee_exts;
     uint8_t *end_entity; /* DER of the first certificate (owned) */
+    uint8_t *ee_exts;    /* the first CertificateEntry's extensions block body (owned) */
+    size_t ee_exts_len;
     size_t end_entity_len;
     size_t n_certs;
     uint16_t sig_scheme;     /* from CertificateVerify, verified */

@@ -166,6 +166,7 @@ void t12_client_free(t12_client *c)
     b_free(&c->hs_log);
     b_free(&c->app);
     free(c->end_entity);
+    free(c->cert_status);
     free(c->new_ticket);
     free(c->ch);
     tls__transcript_clear(&c->transcript);
@@ -424,6 +425,13 @@ static void handle_server_hello_ext(t12_client *c, uint16_t type, tls_reader *bo
             ok |= strlen(o->alpn[i]) == c->alpn_len && !memcmp(o->alpn[i], name.p, c->alpn_len);
         if (!ok)
             t12_fail(c, "server selected ALPN \"%s\" we did not offer", c->alpn);
+        return;
+    case TLS_EXT_STATUS_REQUEST: /* RFC 6066 §8: empty; only offered through extra_exts */
+    case TLS_EXT_SCT:            /* RFC 6962 §3.3 */
+        if (!o->extra_exts_len) {
+            t12_fail(c, "unsolicited ServerHello extension %u", type);
+            return;
+        }
         return;
     default:
         t12_fail(c, "unsolicited ServerHello extension %u", type);
@@ -706,6 +714,15 @@ static void handle_server_message(t12_client *c, const uint8_t *msg, size_t len)
         handle_certificate(c, msg, len);
         return;
     case T12_STATE_WAIT_SERVER_KEY_EXCHANGE:
+        if (type == 22 && c->cert_status == NULL) { /* CertificateStatus, RFC 6066 §8 */
+            c->cert_status_len = len - 4;
+            c->cert_status = malloc(len);
+            if (!c->cert_status)
+                abort();
+            memcpy(c->cert_status, msg + 4, len - 4);
+            tls__transcript_add(&c->transcript, msg, len);
+            return;
+        }
         if (type != HS_SERVER_KEY_EXCHANGE)
             break;
         handle_server_key_exchange(c, msg, len);

@@ -158,7 +158,9 @@ typedef struct {
     bool point_formats_uncompressed; /* the server's list holds uncompressed (0) */
     char alpn[256];                  /* negotiated protocol; "" when none */
     size_t alpn_len;
-    uint8_t *end_entity; /* DER of the first certificate (owned) */
+    uint8_t *end_entity;  /* DER of the first certificate (owned) */
+    uint8_t *cert_status; /* a CertificateStatus message's body (owned; RFC 6066 §8) */
+    size_t cert_status_len;
     size_t end_entity_len;
     size_t n_certs;
     unsigned server_ccs;  /* CCS records received */

@@ -911,9 +911,8 @@ START_TEST(test_client12_sh_unsolicited_extension)
         {0x00, 0x05, 0, 0},                      /* status_request */
         {0x12, 0x34, 0, 0},                      /* unknown */
         {0x00, 0x33, 0, 5, 0, 0x1d, 0, 1, 0x42}, /* key_share: TLS 1.3's */
-        {0x00, 0x12, 0, 0},                      /* signed_certificate_timestamp */
     };
-    static const size_t lens[] = {4, 4, 4, 9, 4};
+    static const size_t lens[] = {4, 4, 4, 9};
     for (size_t i = 0; i < COUNT(exts); i++) {
         ts12_hello_opts h = {
             .key_type = TLS_KEY_ECDSA_P256, .extra_exts = exts[i], .extra_exts_len = lens[i]};
@@ -925,6 +924,25 @@ START_TEST(test_client12_sh_unsolicited_extension)
     ts12_hello_opts sni = {.key_type = TLS_KEY_ECDSA_P256, .ack_sni = true};
     hello_fails(&sni, NULL, "127.0.0.1", TLS_ERR_UNSOLICITED_EXTENSION,
                 TLS_ALERT_UNSUPPORTED_EXTENSION);
+}
+END_TEST
+
+/* signed_certificate_timestamp is always offered (RFC 6962 §3.3.1): the server's must
+ * be a well-formed SignedCertificateTimestampList, and it is kept (tls_conn_peer_scts). */
+START_TEST(test_client12_sh_sct_malformed)
+{
+    static const uint8_t exts[][9] = {
+        {0x00, 0x12, 0, 0},                   /* empty */
+        {0x00, 0x12, 0, 2, 0, 0},             /* an empty list */
+        {0x00, 0x12, 0, 4, 0, 2, 0, 0},       /* an empty SCT */
+        {0x00, 0x12, 0, 5, 0, 4, 0, 1, 0x42}, /* a list longer than its body */
+    };
+    static const size_t lens[] = {4, 6, 8, 9};
+    for (size_t i = 0; i < COUNT(exts); i++) {
+        ts12_hello_opts h = {
+            .key_type = TLS_KEY_ECDSA_P256, .extra_exts = exts[i], .extra_exts_len = lens[i]};
+        hello_fails(&h, NULL, NULL, TLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
+    }
 }
 END_TEST
 
@@ -1398,6 +1416,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_client12_sh_compression);
     tcase_add_test(tc, test_client12_sh_nonempty_renegotiation_info);
     tcase_add_test(tc, test_client12_sh_unsolicited_extension);
+    tcase_add_test(tc, test_client12_sh_sct_malformed);
     tcase_add_test(tc, test_client12_sh_alpn_unoffered);
     tcase_add_test(tc, test_client12_sh_point_formats_without_uncompressed);
     tcase_add_test(tc, test_client12_sh_duplicate_extension);

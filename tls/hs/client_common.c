@@ -288,6 +288,7 @@ tls_error tls__client_send_hello(tls_conn *c, tls_slice cookie, uint8_t **msg, s
     spec.cookie = cookie;
     spec.psk_modes = o->tls13;
     spec.tls12 = o->tls12;
+    spec.sct = true; /* tls_conn_peer_scts: kept, structure-checked */
     if (o->ticket12_ext) {
         spec.session_ticket = true;
         if (o->session12) {

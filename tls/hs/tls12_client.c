@@ -129,6 +129,7 @@ static tls_error check_server_hello(tls_conn *c, const tls_server_hello *sh)
         allowed |= tls__ext_bit(TLS_EXT_SERVER_NAME); /* RFC 6066 §3: an empty ack */
     if (c->hs.client.offer.ticket12_ext)
         allowed |= tls__ext_bit(TLS_EXT_SESSION_TICKET); /* RFC 5077 §3.2: an empty ack */
+    allowed |= tls__ext_bit(TLS_EXT_SCT);                /* always offered (RFC 6962 §3.3.1) */
 
     /* A suite we offered for TLS 1.2 (a TLS 1.3 suite here is one we did not). */
     ENSURE(tls__client_offered_suite(c, sh->cipher_suite, TLS_VERSION_1_2),
@@ -215,6 +216,7 @@ tls_error tls__hs12_client_server_hello(tls_conn *c, const uint8_t *msg, size_t 
 
     TRY(tls__server_hello_parse(msg + 4, len - 4, &sh));
     TRY(check_server_hello(c, &sh));
+    TRY(tls__conn_set_peer_scts(c, sh.ext.scts));
     c->suite = tls__suite_find(sh.cipher_suite);
     /* RFC 7627 §5.2: we always offer it; the server's echo decides. Without it the
      * handshake goes on with the RFC 5246 master secret (no client option requires EMS). */

@@ -32,6 +32,7 @@
  */
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "../conn.h"
 #include "../session_cache.h"
@@ -163,7 +164,8 @@ static bool cert_usable(const tls_conn *c, const tls_client_hello *ch, const tls
 /* ---- the server's flight ------------------------------------------------------------------- */
 
 static void write_server_hello(tls_writer *w, const tls_conn *c, const tls_client_hello *ch,
-                               const uint8_t *random)
+                               const uint8_t *random, const tls_staple *ocsp,
+                               const tls_staple *scts)
 {
     const tls12_server_hs *hs = &c->hs.v12;
     tls__hs_begin(w, TLS_HS_SERVER_HELLO);
@@ -203,6 +205,25 @@ static void write_server_hello(tls_writer *w, const tls_conn *c, const tls_clien
         tls_write_vec16(w, c->alpn, (size_t)c->alpn[0] + 1);
         tls_writer_end(w);
     }
+    if (ocsp) { /* RFC 6066 §8: empty, announcing CertificateStatus */
+        tls_write_u16(w, TLS_EXT_STATUS_REQUEST);
+        tls_write_u16(w, 0);
+    }
+    if (scts) { /* RFC 6962 §3.3 */
+        tls_write_u16(w, TLS_EXT_SCT);
+        tls_write_vec16(w, scts->data, scts->len);
+    }
+    tls_writer_end(w);
+    tls__hs_end(w);
+}
+
+/* RFC 6066 §8: CertificateStatus { ocsp(1), OCSPResponse<1..2^24-1> }, after Certificate. */
+static void write_certificate_status(tls_writer *w, const tls_staple *ocsp)
+{
+    tls__hs_begin(w, TLS_HS_CERTIFICATE_STATUS);
+    tls_write_u8(w, 1);
+    tls_write_vec24_begin(w);
+    tls_write_bytes(w, ocsp->data, ocsp->len);
     tls_writer_end(w);
     tls__hs_end(w);
 }
@@ -264,15 +285,26 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     }
     for (size_t i = 0; i < ck->n_chain; i++)
         cap += ck->chain_len[i] + 3;
+    /* Full handshakes only: a resumed one sends no Certificate (RFC 6066 §8). */
+    tls_staple *ocsp = NULL, *scts = NULL;
+    tls__certified_key_staples(ck, (int64_t)time(NULL), ch->status_request_ocsp, ch->has_sct, &ocsp,
+                               &scts);
+    cap += (ocsp ? ocsp->len + 12 : 0) + (scts ? scts->len + 4 : 0);
     uint8_t *flight = tls__alloc(cap);
     tls_writer w;
     if (!flight) {
         tls__free(ca_names, ca_len);
+        tls__staple_unref(ocsp);
+        tls__staple_unref(scts);
         return TLS_ERR_NO_MEMORY;
     }
     tls_writer_init(&w, flight, cap);
-    write_server_hello(&w, c, ch, hs->server_random);
+    write_server_hello(&w, c, ch, hs->server_random, ocsp, scts);
     write_certificate(&w, ck);
+    if (ocsp)
+        write_certificate_status(&w, ocsp);
+    tls__staple_unref(ocsp);
+    tls__staple_unref(scts);
     tls_error err = write_server_key_exchange(&w, c, ck);
     if (err == TLS_OK && n_schemes)
         tls__certificate_request12_write(&w, cert_types, sizeof cert_types, schemes, n_schemes,
@@ -437,7 +469,7 @@ static tls_error resume(tls_conn *c, const tls_client_hello *ch, const uint8_t *
     tls__transcript_start(&hs->transcript, c->suite->hash);
     tls__transcript_add(&hs->transcript, msg, len);
     tls_writer_init(&w, flight, sizeof flight);
-    write_server_hello(&w, c, ch, hs->server_random);
+    write_server_hello(&w, c, ch, hs->server_random, NULL, NULL); /* no staples when resuming */
     tls_error err = hs->send_ticket ? write_new_session_ticket(&w, c) : TLS_OK;
     if (err == TLS_OK && !tls_writer_ok(&w))
         err = TLS_ERR_INTERNAL;

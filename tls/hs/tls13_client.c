@@ -339,6 +339,7 @@ static tls_error hs_expect_certificate(tls_conn *c, const uint8_t *msg, size_t l
     /* §4.4.2: the context is empty for server authentication. */
     ENSURE(cert.context.len == 0, TLS_ERR_ILLEGAL_PARAMETER);
     TRY(tls__client_verify_chain(c, &cert));
+    TRY(tls__conn_set_peer_scts(c, cert.scts)); /* RFC 6962 §3.3, offered in every hello */
     tls__transcript_add(&hs->transcript, msg, len);
     set_state(c, HS13C_EXPECT_CERTIFICATE_VERIFY);
     return TLS_OK;

@@ -236,7 +236,10 @@ static void write_encrypted_extensions(tls_writer *w, const tls_conn *c, bool ac
     tls__hs_end(w);
 }
 
-static void write_certificate(tls_writer *w, const tls_certified_key *ck)
+/* §4.4.2: the staples ride in the end entity's CertificateEntry extensions, and only
+ * when the client asked for them (§4.4.2.1; RFC 6962 §3.3). */
+static void write_certificate(tls_writer *w, const tls_certified_key *ck, const tls_staple *ocsp,
+                              const tls_staple *scts)
 {
     tls__hs_begin(w, TLS_HS_CERTIFICATE);
     tls_write_vec8(w, NULL, 0); /* certificate_request_context */
@@ -245,7 +248,21 @@ static void write_certificate(tls_writer *w, const tls_certified_key *ck)
         tls_write_vec24_begin(w);
         tls_write_bytes(w, ck->chain[i], ck->chain_len[i]);
         tls_writer_end(w);
-        tls_write_u16(w, 0); /* no per-certificate extensions */
+        tls_write_vec16_begin(w);
+        if (i == 0 && ocsp) { /* CertificateStatus (RFC 6066 §8): ocsp(1), the response */
+            tls_write_u16(w, TLS_EXT_STATUS_REQUEST);
+            tls_write_vec16_begin(w);
+            tls_write_u8(w, 1);
+            tls_write_vec24_begin(w);
+            tls_write_bytes(w, ocsp->data, ocsp->len);
+            tls_writer_end(w);
+            tls_writer_end(w);
+        }
+        if (i == 0 && scts) { /* the SignedCertificateTimestampList as stored */
+            tls_write_u16(w, TLS_EXT_SCT);
+            tls_write_vec16(w, scts->data, scts->len);
+        }
+        tls_writer_end(w);
     }
     tls_writer_end(w);
     tls__hs_end(w);
@@ -418,9 +435,16 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
     }
     for (size_t i = 0; ck && i < ck->n_chain; i++)
         flight_cap += ck->chain_len[i] + 5; /* 24-bit length, empty extensions */
+    tls_staple *ocsp = NULL, *scts = NULL;
+    if (ck)
+        tls__certified_key_staples(ck, (int64_t)time(NULL), ch->status_request_ocsp, ch->has_sct,
+                                   &ocsp, &scts);
+    flight_cap += (ocsp ? ocsp->len + 8 : 0) + (scts ? scts->len + 4 : 0);
     uint8_t *flight = tls__alloc(flight_cap);
     if (!flight) {
         tls__free(ca_names, ca_len);
+        tls__staple_unref(ocsp);
+        tls__staple_unref(scts);
         return TLS_ERR_NO_MEMORY;
     }
     tls_writer_init(&w, flight, flight_cap);
@@ -429,7 +453,9 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
         tls__certificate_request_write(&w, schemes, n_schemes, (tls_slice){ca_names, ca_len});
     tls__free(ca_names, ca_len);
     if (ck)
-        write_certificate(&w, ck);
+        write_certificate(&w, ck, ocsp, scts);
+    tls__staple_unref(ocsp);
+    tls__staple_unref(scts);
     if (!tls_writer_ok(&w)) {
         tls__free(flight, flight_cap);
         return TLS_ERR_INTERNAL;

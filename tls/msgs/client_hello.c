@@ -256,7 +256,22 @@ static tls_error parse_extension(uint16_t type, tls_reader *ext, const uint8_t *
         ch->ec_point_formats = slice_of(&body);
         return TLS_OK;
     case TLS_EXT_STATUS_REQUEST:
+        /* RFC 6066 §8: CertificateStatusRequest; only ocsp(1) has a known body
+         * (OCSPStatusRequest: responder_id_list<0..2^16-1>, request_extensions
+         * <0..2^16-1>). Other types are ignored, as unknown extensions are. */
         ch->has_status_request = true;
+        {
+            uint8_t status_type;
+            tls_reader ids, req_exts;
+
+            ENSURE(tls_read_u8(ext, &status_type), TLS_ERR_DECODE);
+            if (status_type != 1)
+                return TLS_OK;
+            ENSURE(tls_read_vec16(ext, 0, 0xffff, &ids) &&
+                       tls_read_vec16(ext, 0, 0xffff, &req_exts) && tls_reader_done(ext),
+                   TLS_ERR_DECODE);
+            ch->status_request_ocsp = true;
+        }
         return TLS_OK;
     case TLS_EXT_SCT:
         ch->has_sct = true;
@@ -398,6 +413,10 @@ void tls__client_hello_write(tls_writer *w, const tls_client_hello_spec *s)
     }
     if (s->early_data) {
         tls_write_u16(w, TLS_EXT_EARLY_DATA);
+        tls_write_u16(w, 0);
+    }
+    if (s->sct) {
+        tls_write_u16(w, TLS_EXT_SCT);
         tls_write_u16(w, 0);
     }
     if (s->psk_identity.len) { /* §4.2.11: MUST be the last extension */

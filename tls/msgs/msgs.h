@@ -50,6 +50,7 @@ typedef struct {
     bool has_session_ticket;
     tls_slice session_ticket;
     bool has_status_request;
+    bool status_request_ocsp; /* status_type ocsp with a well-formed OCSPStatusRequest */
     bool has_sct;
     bool has_ec_point_formats;
     tls_slice ec_point_formats; /* u8 list (RFC 8422 §5.1.2) */
@@ -93,6 +94,7 @@ typedef struct {
     bool session_ticket;
     tls_slice ticket12;
     bool early_data; /* §4.2.10: an empty early_data */
+    bool sct;        /* RFC 6962 §3.3.1: an empty signed_certificate_timestamp */
     /* §4.2.11: pre_shared_key, last, with one PskIdentity (none when psk_identity.len is
      * 0) and one binder of psk_binder_len zero bytes: the caller computes the binder over
      * the message minus its last TLS_PSK_BINDERS_LEN(psk_binder_len) bytes (the
@@ -130,6 +132,7 @@ typedef struct {
     tls_slice groups;             /* supported_groups (u16 list) */
     tls_slice renegotiation_info; /* renegotiated_connection */
     tls_slice ec_point_formats;   /* u8 list */
+    tls_slice scts; /* signed_certificate_timestamp: a well-formed SCT list (TLS 1.2) */
 } tls_server_exts;
 
 /* RFC 8446 §4.1.3 (and RFC 5246 §7.4.1.3: a TLS 1.2 ServerHello may have no extensions). */
@@ -162,9 +165,13 @@ typedef struct {
     const uint8_t *certs[TLS_MAX_PEER_CHAIN];
     size_t cert_lens[TLS_MAX_PEER_CHAIN];
     size_t n_certs;
+    /* TLS 1.3: the first entry's signed_certificate_timestamp extension (RFC 6962 §3.3;
+     * RFC 8446 §4.4.2), a well-formed SCT list; len 0 when absent. */
+    tls_slice scts;
 } tls_certificate_msg;
 
-/* Errors: TLS_ERR_DECODE (also an empty certificate entry), TLS_ERR_TRAILING_DATA,
+/* Errors: TLS_ERR_DECODE (also an empty certificate entry, a malformed SCT list),
+ * TLS_ERR_DUPLICATE_EXTENSION (in one entry), TLS_ERR_TRAILING_DATA,
  * TLS_ERR_CERT_BAD_ENCODING (more than TLS_MAX_PEER_CHAIN certificates). */
 TLS_MUST_CHECK tls_error tls__certificate_parse(const uint8_t *body, size_t len, bool tls13,
                                                 tls_certificate_msg *cert);

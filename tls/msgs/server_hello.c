@@ -145,6 +145,10 @@ static tls_error parse_extension(uint16_t type, tls_reader *ext, ext_context whe
         ENSURE(tls_read_vec8(ext, 1, 255, &body) && tls_reader_done(ext), TLS_ERR_DECODE);
         x->ec_point_formats = slice_of(&body);
         return TLS_OK;
+    case TLS_EXT_SCT: /* RFC 6962 §3.3 (TLS 1.2 ServerHello) */
+        ENSURE(tls__sct_list_ok(ext->p, tls_reader_left(ext)), TLS_ERR_DECODE);
+        x->scts = slice_of(ext);
+        return TLS_OK;
     case TLS_EXT_SERVER_NAME:            /* RFC 6066 §3: the server's ack is empty */
     case TLS_EXT_EXTENDED_MASTER_SECRET: /* RFC 7627 §5.1 */
     case TLS_EXT_SESSION_TICKET:         /* RFC 5077 §3.2: the server's ack is empty */

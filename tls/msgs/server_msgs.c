@@ -27,6 +27,24 @@ static bool extension_list_ok(tls_reader *list)
     return true;
 }
 
+/* The end entity's extensions: well-formed, no type twice, and its SCT list kept. Other
+ * types are left to the handshake (which ignores them). */
+static tls_error first_entry_extensions(tls_reader *list, tls_certificate_msg *cert)
+{
+    tls_reader body;
+    uint16_t type, seen_sct = 0;
+
+    while (tls_reader_left(list)) {
+        ENSURE(tls_read_u16(list, &type) && tls_read_vec16(list, 0, 0xffff, &body), TLS_ERR_DECODE);
+        if (type != TLS_EXT_SCT)
+            continue;
+        ENSURE(!seen_sct++, TLS_ERR_DUPLICATE_EXTENSION);
+        ENSURE(tls__sct_list_ok(body.p, tls_reader_left(&body)), TLS_ERR_DECODE);
+        cert->scts = slice_of(&body);
+    }
+    return TLS_OK;
+}
+
 tls_error tls__certificate_parse(const uint8_t *body, size_t len, bool tls13,
                                  tls_certificate_msg *cert)
 {
@@ -43,9 +61,13 @@ tls_error tls__certificate_parse(const uint8_t *body, size_t len, bool tls13,
     while (tls_reader_left(&list)) {
         /* §4.4.2: opaque cert_data<1..2^24-1>; extensions<0..2^16-1>. */
         ENSURE(tls_read_vec24(&list, 1, 0xffffff, &data), TLS_ERR_DECODE);
-        if (tls13)
-            ENSURE(tls_read_vec16(&list, 0, 0xffff, &exts) && extension_list_ok(&exts),
-                   TLS_ERR_DECODE);
+        if (tls13) {
+            ENSURE(tls_read_vec16(&list, 0, 0xffff, &exts), TLS_ERR_DECODE);
+            if (cert->n_certs == 0)
+                TRY(first_entry_extensions(&exts, cert));
+            else
+                ENSURE(extension_list_ok(&exts), TLS_ERR_DECODE);
+        }
         ENSURE(cert->n_certs < TLS_MAX_PEER_CHAIN, TLS_ERR_CERT_BAD_ENCODING);
         cert->certs[cert->n_certs] = data.p;
         cert->cert_lens[cert->n_certs++] = tls_reader_left(&data);
