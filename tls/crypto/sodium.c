@@ -225,7 +225,7 @@ static tls_error verify_spki(const uint8_t *spki, size_t spki_len, tls_x509_sig_
 {
     (void)hash; /* PureEdDSA hashes inside the algorithm (RFC 8410 §6) */
     if (kind != TLS_X509_SIG_ED25519)
-        return TLS_ERR_INVALID_ARGUMENT;
+        return TLS_ERR_KEY_UNSUPPORTED; /* as nettle: mbedTLS answers for other kinds */
     uint8_t pub[TLS_ED25519_PUBLIC_LEN];
     if (!tls__ed25519_spki_key(spki, spki_len, pub))
         return TLS_ERR_KEY_UNSUPPORTED; /* another kind of key (or none) */
