@@ -615,12 +615,13 @@ static void machine_info(const char *results)
         sysconf(_SC_NPROCESSORS_ONLN), load);
     const tls_crypto_routes *r = tls__crypto();
     say("- engine crypto: provider \"%s\" (X25519: %s; P-256/P-384 ECDH: %s/%s; ECDSA sign: "
-        "%s; RSA sign: %s; AES-GCM: %s; ChaCha20-Poly1305: %s; SHA-2/HMAC/HKDF: %s; key "
-        "parsing, verification: %s); mbedTLS %s",
+        "%s; RSA sign: %s; Ed25519: %s; AES-GCM: %s; ChaCha20-Poly1305: %s; SHA-2/HMAC/HKDF: "
+        "%s; ECDSA verify: %s; key parsing, RSA verify: %s); mbedTLS %s",
         r->name, r->x25519->name, r->secp256r1->name, r->secp384r1->name,
         r->sign[TLS_KEY_ECDSA_P256]->name, r->sign[TLS_KEY_RSA]->name,
+        r->sign[TLS_KEY_ED25519] ? r->sign[TLS_KEY_ED25519]->name : "none",
         r->aead[TLS_AEAD_AES_128_GCM]->name, r->aead[TLS_AEAD_CHACHA20_POLY1305]->name,
-        r->hash[TLS_HASH_SHA256]->name, r->parse->name, mbed);
+        r->hash[TLS_HASH_SHA256]->name, r->verify_ecdsa->name, r->parse->name, mbed);
 #ifdef MOAT_CRYPTO_FAST
     say(", nettle %d.%d, libgcrypt %s, libsodium %s", nettle_version_major(),
         nettle_version_minor(), gcry_check_version(NULL), sodium_version_string());

@@ -599,8 +599,8 @@ bool bench_primitives_run(double min_s, bench_prim out[PRIM_COUNT], char *err, s
     out[PRIM_ECDSA_SIGN].route = be_index(routes->sign[TLS_KEY_ECDSA_P256]);
     out[PRIM_ECDSA384_SIGN].route = be_index(routes->sign[TLS_KEY_ECDSA_P384]);
     out[PRIM_RSA_SIGN].route = be_index(routes->sign[TLS_KEY_RSA]);
-    out[PRIM_ECDSA_VERIFY].route = out[PRIM_RSA_VERIFY_PSS].route =
-        out[PRIM_RSA_VERIFY_PKCS1].route = be_index(routes->parse);
+    out[PRIM_ECDSA_VERIFY].route = be_index(routes->verify_ecdsa);
+    out[PRIM_RSA_VERIFY_PSS].route = out[PRIM_RSA_VERIFY_PKCS1].route = be_index(routes->parse);
     for (int i = 0; i < 3; i++)
         out[aeads[i].seal].route = out[aeads[i].seal + 1].route =
             be_index(routes->aead[aeads[i].id]);
