@@ -483,6 +483,24 @@ tls_error tls__client_verify_signature(tls_conn *c, uint16_t scheme, const uint8
 
 /* ---- our certificate (client authentication) ---------------------------------------------- */
 
+tls_error tls__client_write_certificate_verify(tls_writer *w, const tls_certified_key *ck,
+                                               uint16_t scheme, const uint8_t *content,
+                                               size_t content_len)
+{
+    uint8_t sig[TLS_MAX_SIGNATURE_LEN];
+    size_t sig_len = 0;
+    tls_error err = tls__sign(ck->key, scheme, content, content_len, sig, sizeof sig, &sig_len);
+    /* The scheme was chosen for this key: a refusal is our bug, not the server's. */
+    ENSURE(err != TLS_ERR_CONFIG, TLS_ERR_INTERNAL);
+    TRY(err);
+    tls__hs_begin(w, TLS_HS_CERTIFICATE_VERIFY);
+    tls_write_u16(w, scheme);
+    tls_write_vec16(w, sig, sig_len);
+    tls__hs_end(w);
+    ENSURE(tls_writer_ok(w), TLS_ERR_INTERNAL);
+    return TLS_OK;
+}
+
 size_t tls__client_certificate_size(const tls_certified_key *ck, size_t context_len)
 {
     size_t n = 4 + 1 + context_len + 3;

@@ -276,6 +276,13 @@ void tls__client_write_certificate(tls_writer *w, const tls_certified_key *ck, t
                                    bool tls13);
 /* Bytes tls__client_write_certificate needs at most for ck (NULL: an empty one). */
 size_t tls__client_certificate_size(const tls_certified_key *ck, size_t context_len);
+/* Signs content with ck's key under scheme (chosen for that key) and appends the
+ * CertificateVerify message, the same shape in TLS 1.2 and 1.3. */
+TLS_MUST_CHECK tls_error tls__client_write_certificate_verify(tls_writer *w,
+                                                              const tls_certified_key *ck,
+                                                              uint16_t scheme,
+                                                              const uint8_t *content,
+                                                              size_t content_len);
 /* 0-RTT on the client (tls13_client.c). Right after ClientHello1 went out with
  * early_data: the §D.4 ChangeCipherSpec, then client_early_traffic_secret (§7.1) as the
  * write keys. Then: bytes the offered ticket still lets us send (0 when early data was

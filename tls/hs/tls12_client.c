@@ -496,21 +496,13 @@ static tls_error send_ccs_and_finished(tls_conn *c)
 static tls_error write_certificate_verify(tls_conn *c, tls_writer *w, const tls_certified_key *ck)
 {
     tls12_client_hs *hs = &c->hs.client.v12;
-    uint8_t sig[TLS_MAX_SIGNATURE_LEN];
-    size_t sig_len = 0, mark = w->len;
+    size_t mark = w->len;
 
     ENSURE(hs->auth_log, TLS_ERR_INTERNAL);
-    tls_error err = tls__sign(ck->key, hs->client_auth_scheme, hs->auth_log, hs->auth_log_len, sig,
-                              sizeof sig, &sig_len);
+    tls_error err = tls__client_write_certificate_verify(w, ck, hs->client_auth_scheme,
+                                                         hs->auth_log, hs->auth_log_len);
     auth_log_free(hs);
-    /* The scheme was chosen for this key: a refusal is our bug, not the server's. */
-    ENSURE(err != TLS_ERR_CONFIG, TLS_ERR_INTERNAL);
     TRY(err);
-    tls__hs_begin(w, TLS_HS_CERTIFICATE_VERIFY);
-    tls_write_u16(w, hs->client_auth_scheme);
-    tls_write_vec16(w, sig, sig_len);
-    tls__hs_end(w);
-    ENSURE(tls_writer_ok(w), TLS_ERR_INTERNAL);
     return transcript_add(c, w->buf + mark, w->len - mark);
 }
 

@@ -388,22 +388,14 @@ static tls_error write_certificate_verify(tls_conn *c, tls_writer *w, const tls_
 {
     static const char context[] = "TLS 1.3, client CertificateVerify";
     tls13_client_hs *hs = &c->hs.client.v13;
-    uint8_t content[64 + sizeof context + TLS_MAX_HASH_LEN], sig[TLS_MAX_SIGNATURE_LEN];
-    size_t sig_len = 0, mark = w->len;
+    uint8_t content[64 + sizeof context + TLS_MAX_HASH_LEN];
+    size_t mark = w->len;
 
     memset(content, 0x20, 64);
     memcpy(content + 64, context, sizeof context);
     tls__transcript_current(&hs->transcript, content + 64 + sizeof context);
-    tls_error err = tls__sign(ck->key, hs->client_auth_scheme, content,
-                              64 + sizeof context + hs->ks.hash_len, sig, sizeof sig, &sig_len);
-    /* The scheme was chosen for this key: a refusal is our bug, not the server's. */
-    ENSURE(err != TLS_ERR_CONFIG, TLS_ERR_INTERNAL);
-    TRY(err);
-    tls__hs_begin(w, TLS_HS_CERTIFICATE_VERIFY);
-    tls_write_u16(w, hs->client_auth_scheme);
-    tls_write_vec16(w, sig, sig_len);
-    tls__hs_end(w);
-    ENSURE(tls_writer_ok(w), TLS_ERR_INTERNAL);
+    TRY(tls__client_write_certificate_verify(w, ck, hs->client_auth_scheme, content,
+                                             64 + sizeof context + hs->ks.hash_len));
     tls__transcript_add(&hs->transcript, w->buf + mark, w->len - mark);
     return TLS_OK;
 }
