@@ -25,6 +25,20 @@ void tls__transcript_current(const tls_transcript *t, uint8_t *out);
 void tls__transcript_to_message_hash(tls_transcript *t);
 void tls__transcript_clear(tls_transcript *t);
 
+/* TLS 1.2 client authentication: the handshake messages themselves, which
+ * CertificateVerify signs (RFC 5246 §7.4.8) with a hash the signer picks (Ed25519 hashes
+ * nothing first), so the running transcript hash will not do. Memory from tls__alloc;
+ * p is NULL until the log starts. Handshake messages are not secret: freed unwiped. */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} tls_msg_log;
+/* Allocates the log's first block, so that p says it is being kept. */
+TLS_MUST_CHECK tls_error tls__msg_log_start(tls_msg_log *log);
+/* Appends one message (starting the log if needed), growing it by doubling. */
+TLS_MUST_CHECK tls_error tls__msg_log_add(tls_msg_log *log, const uint8_t *msg, size_t len);
+void tls__msg_log_free(tls_msg_log *log);
+
 /* TLS 1.3 server handshake state (tls13_server.c). */
 typedef enum {
     HS13_EXPECT_CLIENT_HELLO,
@@ -101,8 +115,7 @@ typedef struct {
     /* Client authentication: the handshake messages so far (tls__alloc), kept from the
      * ClientHello until the client's CertificateVerify, which signs them all (RFC 5246
      * §7.4.8) with a hash the client picks, so the running transcript will not do. */
-    uint8_t *msgs;
-    size_t msgs_len, msgs_cap;
+    tls_msg_log msgs;
 } tls12_server_hs;
 
 /* ---- the client --------------------------------------------------------------------- */
@@ -170,8 +183,7 @@ typedef struct {
      * certificate configured, a full handshake keeps a copy of every message from
      * ClientHello on (tls__alloc'd) until our CertificateVerify is made, or until the
      * ServerHelloDone shows it will not be. NULL: not kept. */
-    uint8_t *auth_log;
-    size_t auth_log_len, auth_log_cap;
+    tls_msg_log auth_log;
     /* Abbreviated handshake (RFC 5246 §7.3): the server echoed the session id we offered
      * with offer.session12, whose master secret is used. */
     bool resuming;

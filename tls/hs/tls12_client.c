@@ -79,15 +79,6 @@ static bool has_ext(uint32_t seen, uint16_t type)
 
 /* ---- the transcript (and, for client authentication, the messages themselves) ---------- */
 
-#define AUTH_LOG_START 4096
-
-static void auth_log_free(tls12_client_hs *hs)
-{
-    tls__free(hs->auth_log, hs->auth_log_cap);
-    hs->auth_log = NULL;
-    hs->auth_log_len = hs->auth_log_cap = 0;
-}
-
 /* Every handshake message goes through here: into the transcript hash and, while a
  * CertificateVerify may still be needed, into the log it will sign. */
 static tls_error transcript_add(tls_conn *c, const uint8_t *msg, size_t len)
@@ -95,22 +86,7 @@ static tls_error transcript_add(tls_conn *c, const uint8_t *msg, size_t len)
     tls12_client_hs *hs = &c->hs.client.v12;
 
     tls__transcript_add(&hs->transcript, msg, len);
-    if (!hs->auth_log)
-        return TLS_OK;
-    if (hs->auth_log_cap - hs->auth_log_len < len) {
-        size_t cap = hs->auth_log_cap;
-        while (cap - hs->auth_log_len < len)
-            cap *= 2; /* messages are bounded by the limits, far below SIZE_MAX / 2 */
-        uint8_t *p = tls__alloc(cap);
-        ENSURE(p, TLS_ERR_NO_MEMORY);
-        memcpy(p, hs->auth_log, hs->auth_log_len);
-        tls__free(hs->auth_log, hs->auth_log_cap);
-        hs->auth_log = p;
-        hs->auth_log_cap = cap;
-    }
-    memcpy(hs->auth_log + hs->auth_log_len, msg, len);
-    hs->auth_log_len += len;
-    return TLS_OK;
+    return hs->auth_log.p ? tls__msg_log_add(&hs->auth_log, msg, len) : TLS_OK;
 }
 
 /* ---- the ServerHello ---------------------------------------------------------------------- */
@@ -232,9 +208,7 @@ tls_error tls__hs12_client_server_hello(tls_conn *c, const uint8_t *msg, size_t 
     /* Only a full handshake can bring a CertificateRequest (an abbreviated one keeps the
      * session's authentication, RFC 5246 §7.3). */
     if (!resuming && c->client_cfg->client_cert) {
-        hs->auth_log = tls__alloc(AUTH_LOG_START);
-        ENSURE(hs->auth_log, TLS_ERR_NO_MEMORY);
-        hs->auth_log_cap = AUTH_LOG_START;
+        TRY(tls__msg_log_start(&hs->auth_log));
     }
     TRY(transcript_add(c, o->hello, o->hello_len));
     tls__free(o->hello, o->hello_len);
@@ -440,7 +414,7 @@ static tls_error hs_expect_certificate_request(tls_conn *c, const uint8_t *msg, 
     if (ck && cert_type_listed(ck, cr.certificate_types))
         hs->client_auth_scheme = tls__sig_scheme_for_key(ck, cr.sig_algs, TLS_VERSION_1_2);
     if (!hs->client_auth_scheme)
-        auth_log_free(hs); /* nothing will be signed */
+        tls__msg_log_free(&hs->auth_log); /* nothing will be signed */
     return transcript_add(c, msg, len);
 }
 
@@ -498,10 +472,10 @@ static tls_error write_certificate_verify(tls_conn *c, tls_writer *w, const tls_
     tls12_client_hs *hs = &c->hs.client.v12;
     size_t mark = w->len;
 
-    ENSURE(hs->auth_log, TLS_ERR_INTERNAL);
+    ENSURE(hs->auth_log.p, TLS_ERR_INTERNAL);
     tls_error err = tls__client_write_certificate_verify(w, ck, hs->client_auth_scheme,
-                                                         hs->auth_log, hs->auth_log_len);
-    auth_log_free(hs);
+                                                         hs->auth_log.p, hs->auth_log.len);
+    tls__msg_log_free(&hs->auth_log);
     TRY(err);
     return transcript_add(c, w->buf + mark, w->len - mark);
 }
@@ -553,7 +527,7 @@ static tls_error send_client_flight(tls_conn *c)
         err = tls__conn_send_handshake(c, flight, w.len);
 out:
     tls__wipe(pre_master, sizeof pre_master);
-    auth_log_free(hs); /* used, or never to be */
+    tls__msg_log_free(&hs->auth_log); /* used, or never to be */
     tls__free(flight, cap);
     TRY(err);
     return send_ccs_and_finished(c);
@@ -718,7 +692,7 @@ tls_error tls__hs12_client_handle(tls_conn *c, const uint8_t *msg, size_t len)
 void tls__hs12_client_clear(tls12_client_hs *hs)
 {
     tls__transcript_clear(&hs->transcript);
-    auth_log_free(hs);
+    tls__msg_log_free(&hs->auth_log);
     if (hs->new_ticket) {
         tls__wipe(hs->new_ticket, hs->new_ticket_len);
         tls__free(hs->new_ticket, hs->new_ticket_len);

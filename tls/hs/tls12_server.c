@@ -53,33 +53,6 @@ static void set_state(tls_conn *c, tls12_server_state next)
     c->hs.v12.state = next;
 }
 
-/* Keeps a handshake message for the client's CertificateVerify (hs->msgs). */
-static tls_error keep_msg(tls12_server_hs *hs, const uint8_t *msg, size_t len)
-{
-    if (hs->msgs_len + len > hs->msgs_cap) {
-        size_t cap = hs->msgs_cap ? hs->msgs_cap : 4096;
-        while (cap < hs->msgs_len + len)
-            cap *= 2;
-        uint8_t *grown = tls__alloc(cap);
-        ENSURE(grown, TLS_ERR_NO_MEMORY);
-        if (hs->msgs_len)
-            memcpy(grown, hs->msgs, hs->msgs_len);
-        tls__free(hs->msgs, hs->msgs_cap);
-        hs->msgs = grown;
-        hs->msgs_cap = cap;
-    }
-    memcpy(hs->msgs + hs->msgs_len, msg, len);
-    hs->msgs_len += len;
-    return TLS_OK;
-}
-
-static void drop_msgs(tls12_server_hs *hs)
-{
-    tls__free(hs->msgs, hs->msgs_cap);
-    hs->msgs = NULL;
-    hs->msgs_len = hs->msgs_cap = 0;
-}
-
 /* Whether this (full) handshake asks for a client certificate. */
 static bool asks_client_cert(const tls_conn *c)
 {
@@ -316,7 +289,7 @@ static tls_error send_server_flight(tls_conn *c, const tls_client_hello *ch,
         err = tls_writer_ok(&w) ? TLS_OK : TLS_ERR_INTERNAL;
     }
     if (err == TLS_OK && n_schemes)
-        err = keep_msg(hs, flight, w.len);
+        err = tls__msg_log_add(&hs->msgs, flight, w.len);
     if (err == TLS_OK) {
         tls__transcript_add(&hs->transcript, flight, w.len);
         err = tls__conn_send_handshake(c, flight, w.len);
@@ -525,7 +498,7 @@ tls_error tls__hs12_server_start(tls_conn *c, const tls_client_hello *ch, const 
     tls__transcript_start(&hs->transcript, c->suite->hash);
     tls__transcript_add(&hs->transcript, msg, len);
     if (asks_client_cert(c))
-        TRY(keep_msg(hs, msg, len));
+        TRY(tls__msg_log_add(&hs->msgs, msg, len));
     TRY(send_server_flight(c, ch, ck));
     set_state(c, asks_client_cert(c) ? HS12_EXPECT_CERTIFICATE : HS12_EXPECT_CLIENT_KEY_EXCHANGE);
     return TLS_OK;
@@ -594,11 +567,11 @@ static tls_error hs12_expect_client_key_exchange(tls_conn *c, const uint8_t *msg
     TRY(err);
     TRY(derive_key_block(hs, suite));
     if (c->peer) { /* a client certificate: its CertificateVerify signs up to here */
-        TRY(keep_msg(hs, msg, len));
+        TRY(tls__msg_log_add(&hs->msgs, msg, len));
         set_state(c, HS12_EXPECT_CERTIFICATE_VERIFY);
         return TLS_OK;
     }
-    drop_msgs(hs);
+    tls__msg_log_free(&hs->msgs);
     TRY(finished_data(hs, suite, "client finished", hs->expected_finished));
     set_state(c, HS12_EXPECT_CHANGE_CIPHER_SPEC);
     return TLS_OK;
@@ -617,7 +590,7 @@ static tls_error hs12_expect_certificate(tls_conn *c, const uint8_t *msg, size_t
         ENSURE(c->cfg->client_auth == TLS_CLIENT_AUTH_OPTIONAL, TLS_ERR_CERTIFICATE_REQUIRED12);
     else
         TRY(tls__server_verify_client_chain(c, &cert));
-    TRY(keep_msg(hs, msg, len));
+    TRY(tls__msg_log_add(&hs->msgs, msg, len));
     tls__transcript_add(&hs->transcript, msg, len);
     set_state(c, HS12_EXPECT_CLIENT_KEY_EXCHANGE);
     return TLS_OK;
@@ -630,9 +603,9 @@ static tls_error hs12_expect_certificate_verify(tls_conn *c, const uint8_t *msg,
     tls_certificate_verify_msg cv;
 
     TRY(tls__certificate_verify_parse(msg + 4, len - 4, &cv));
-    TRY(tls__server_verify_client_signature(c, false, cv.scheme, hs->msgs, hs->msgs_len,
+    TRY(tls__server_verify_client_signature(c, false, cv.scheme, hs->msgs.p, hs->msgs.len,
                                             cv.signature));
-    drop_msgs(hs);
+    tls__msg_log_free(&hs->msgs);
     tls__transcript_add(&hs->transcript, msg, len);
     TRY(finished_data(hs, c->suite, "client finished", hs->expected_finished));
     set_state(c, HS12_EXPECT_CHANGE_CIPHER_SPEC);
@@ -743,7 +716,7 @@ tls_error tls__hs12_server_handle(tls_conn *c, const uint8_t *msg, size_t len)
 
 void tls__hs12_server_clear(tls12_server_hs *hs)
 {
-    drop_msgs(hs);
+    tls__msg_log_free(&hs->msgs);
     tls__kx_free(hs->kx);
     tls__transcript_clear(&hs->transcript);
     tls__wipe(hs, sizeof *hs);

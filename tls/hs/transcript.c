@@ -1,5 +1,6 @@
 /*
- * transcript.c — the handshake transcript hash.
+ * transcript.c — the handshake transcript hash, and the log of whole messages TLS 1.2
+ * client authentication signs.
  */
 #include <string.h>
 
@@ -41,4 +42,42 @@ void tls__transcript_clear(tls_transcript *t)
     if (t->started)
         tls__hash_clear(&t->ctx);
     t->started = false;
+}
+
+#define MSG_LOG_START 4096
+
+tls_error tls__msg_log_start(tls_msg_log *log)
+{
+    if (log->p)
+        return TLS_OK;
+    log->p = tls__alloc(MSG_LOG_START);
+    ENSURE(log->p, TLS_ERR_NO_MEMORY);
+    log->cap = MSG_LOG_START;
+    log->len = 0;
+    return TLS_OK;
+}
+
+tls_error tls__msg_log_add(tls_msg_log *log, const uint8_t *msg, size_t len)
+{
+    TRY(tls__msg_log_start(log));
+    if (log->cap - log->len < len) {
+        size_t cap = log->cap;
+        while (cap - log->len < len)
+            cap *= 2; /* messages are bounded by the limits, far below SIZE_MAX / 2 */
+        uint8_t *grown = tls__alloc(cap);
+        ENSURE(grown, TLS_ERR_NO_MEMORY);
+        memcpy(grown, log->p, log->len);
+        tls__free(log->p, log->cap);
+        log->p = grown;
+        log->cap = cap;
+    }
+    memcpy(log->p + log->len, msg, len);
+    log->len += len;
+    return TLS_OK;
+}
+
+void tls__msg_log_free(tls_msg_log *log)
+{
+    tls__free(log->p, log->cap);
+    memset(log, 0, sizeof *log);
 }
