@@ -83,11 +83,11 @@ static tls_error build(const tls_client_config_params *params, bool dangerous,
         params->max_fragment_size ? params->max_fragment_size : TLS_MAX_PLAINTEXT;
     if (cfg->max_fragment_size < 64 || cfg->max_fragment_size > TLS_MAX_PLAINTEXT)
         CONFIG_FAIL("max_fragment_size must be between 64 and %d", TLS_MAX_PLAINTEXT);
-    if ((err = tls__limits_init(&cfg->limits, params->max_handshake_message_size,
-                                params->max_certificate_chain_size, params->max_buffered_plaintext,
-                                params->max_buffered_ciphertext, errbuf, errlen)) != TLS_OK ||
-        (err = tls__flood_limits_init(&cfg->limits, params->max_empty_records,
-                                      params->max_key_updates, errbuf, errlen)) != TLS_OK)
+    tls_limit_request limits = {
+        params->max_handshake_message_size, params->max_certificate_chain_size,
+        params->max_buffered_plaintext,     params->max_buffered_ciphertext,
+        params->max_empty_records,          params->max_key_updates};
+    if ((err = tls__limits_init(&cfg->limits, &limits, errbuf, errlen)) != TLS_OK)
         goto out;
     cfg->disable_sni = params->disable_sni;
     cfg->sessions = params->sessions ? tls_client_session_store_ref(params->sessions) : NULL;

@@ -287,26 +287,6 @@ static bool limit_value(size_t *out, size_t value, size_t dflt, size_t min, cons
     return false;
 }
 
-tls_error tls__limits_init(tls_limits *l, size_t handshake_message, size_t certificate_chain,
-                           size_t plaintext, size_t ciphertext, char *errbuf, size_t errlen)
-{
-    if (!limit_value(&l->handshake_message, handshake_message, TLS_DEFAULT_HANDSHAKE_LIMIT,
-                     TLS_MIN_HANDSHAKE_LIMIT, "max_handshake_message_size", errbuf, errlen) ||
-        !limit_value(&l->certificate_chain, certificate_chain, l->handshake_message,
-                     TLS_MIN_HANDSHAKE_LIMIT, "max_certificate_chain_size", errbuf, errlen) ||
-        !limit_value(&l->plaintext, plaintext, TLS_DEFAULT_BUFFER_LIMIT, TLS_MIN_BUFFER_LIMIT,
-                     "max_buffered_plaintext", errbuf, errlen) ||
-        !limit_value(&l->ciphertext, ciphertext, TLS_DEFAULT_BUFFER_LIMIT, TLS_MIN_BUFFER_LIMIT,
-                     "max_buffered_ciphertext", errbuf, errlen))
-        return TLS_ERR_CONFIG;
-    /* Room for what goes out past the write mark: the plaintext written before the
-     * handshake completes is flushed at once (at most ~1.5 times its size with 64-byte
-     * fragments), with whatever is left of the flight; 256 KiB with the defaults. */
-    size_t larger = l->plaintext > l->ciphertext ? l->plaintext : l->ciphertext;
-    l->out_cap = 4 * larger > TLS_MIN_OUT_CAP ? 4 * larger : TLS_MIN_OUT_CAP;
-    return TLS_OK;
-}
-
 static bool flood_value(unsigned *out, uint32_t value, unsigned dflt, const char *name,
                         char *errbuf, size_t errlen)
 {
@@ -318,14 +298,26 @@ static bool flood_value(unsigned *out, uint32_t value, unsigned dflt, const char
     return false;
 }
 
-tls_error tls__flood_limits_init(tls_limits *l, uint32_t empty_records, uint32_t key_updates,
-                                 char *errbuf, size_t errlen)
+tls_error tls__limits_init(tls_limits *l, const tls_limit_request *req, char *errbuf, size_t errlen)
 {
-    if (!flood_value(&l->empty_records, empty_records, TLS_DEFAULT_EMPTY_RECORDS,
+    if (!limit_value(&l->handshake_message, req->handshake_message, TLS_DEFAULT_HANDSHAKE_LIMIT,
+                     TLS_MIN_HANDSHAKE_LIMIT, "max_handshake_message_size", errbuf, errlen) ||
+        !limit_value(&l->certificate_chain, req->certificate_chain, l->handshake_message,
+                     TLS_MIN_HANDSHAKE_LIMIT, "max_certificate_chain_size", errbuf, errlen) ||
+        !limit_value(&l->plaintext, req->plaintext, TLS_DEFAULT_BUFFER_LIMIT, TLS_MIN_BUFFER_LIMIT,
+                     "max_buffered_plaintext", errbuf, errlen) ||
+        !limit_value(&l->ciphertext, req->ciphertext, TLS_DEFAULT_BUFFER_LIMIT,
+                     TLS_MIN_BUFFER_LIMIT, "max_buffered_ciphertext", errbuf, errlen) ||
+        !flood_value(&l->empty_records, req->empty_records, TLS_DEFAULT_EMPTY_RECORDS,
                      "max_empty_records", errbuf, errlen) ||
-        !flood_value(&l->key_updates, key_updates, TLS_DEFAULT_KEY_UPDATES, "max_key_updates",
+        !flood_value(&l->key_updates, req->key_updates, TLS_DEFAULT_KEY_UPDATES, "max_key_updates",
                      errbuf, errlen))
         return TLS_ERR_CONFIG;
+    /* Room for what goes out past the write mark: the plaintext written before the
+     * handshake completes is flushed at once (at most ~1.5 times its size with 64-byte
+     * fragments), with whatever is left of the flight; 256 KiB with the defaults. */
+    size_t larger = l->plaintext > l->ciphertext ? l->plaintext : l->ciphertext;
+    l->out_cap = 4 * larger > TLS_MIN_OUT_CAP ? 4 * larger : TLS_MIN_OUT_CAP;
     return TLS_OK;
 }
 
@@ -377,11 +369,11 @@ tls_error tls_server_config_new(const tls_server_config_params *params, tls_serv
         !tls__config_has_version(cfg, TLS_VERSION_1_2))
         CONFIG_FAIL("no enabled cipher suite serves an enabled protocol version");
     /* The client's Certificate (mTLS) may be larger than other messages. */
-    if ((err = tls__limits_init(&cfg->limits, params->max_handshake_message_size,
-                                params->max_certificate_chain_size, params->max_buffered_plaintext,
-                                params->max_buffered_ciphertext, errbuf, errlen)) != TLS_OK ||
-        (err = tls__flood_limits_init(&cfg->limits, params->max_empty_records,
-                                      params->max_key_updates, errbuf, errlen)) != TLS_OK)
+    tls_limit_request limits = {
+        params->max_handshake_message_size, params->max_certificate_chain_size,
+        params->max_buffered_plaintext,     params->max_buffered_ciphertext,
+        params->max_empty_records,          params->max_key_updates};
+    if ((err = tls__limits_init(&cfg->limits, &limits, errbuf, errlen)) != TLS_OK)
         goto out;
     cfg->sni_strict = params->sni_strict;
     cfg->require_ems = params->require_ems;

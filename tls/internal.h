@@ -189,14 +189,17 @@ typedef struct {
 #define TLS_DEFAULT_EMPTY_RECORDS 32
 #define TLS_DEFAULT_KEY_UPDATES 16
 
-/* Fills l from params (0 = default; chain 0 = handshake_message) and checks the
- * bounds of tls.h: TLS_ERR_CONFIG with a sentence naming the parameter. */
-TLS_MUST_CHECK tls_error tls__limits_init(tls_limits *l, size_t handshake_message,
-                                          size_t certificate_chain, size_t plaintext,
-                                          size_t ciphertext, char *errbuf, size_t errlen);
-/* Fills the flood bounds of l (0 = default), checking 1 .. TLS_MAX_FLOOD_LIMIT. */
-TLS_MUST_CHECK tls_error tls__flood_limits_init(tls_limits *l, uint32_t empty_records,
-                                                uint32_t key_updates, char *errbuf, size_t errlen);
+/* The limits a config's params ask for (the same fields in server and client params;
+ * 0 = the default, chain 0 = handshake_message). */
+typedef struct {
+    size_t handshake_message, certificate_chain, plaintext, ciphertext;
+    uint32_t empty_records, key_updates;
+} tls_limit_request;
+
+/* Fills l from req and checks the bounds of tls.h: TLS_ERR_CONFIG with a sentence naming
+ * the parameter. */
+TLS_MUST_CHECK tls_error tls__limits_init(tls_limits *l, const tls_limit_request *req, char *errbuf,
+                                          size_t errlen);
 
 /* ---- server config (config.c) --------------------------------------------------- */
 
